@@ -1,0 +1,166 @@
+// Files: the sources and targets of queue_read / queue_write.
+//
+// File is the interface devices use. FdFile wraps an open descriptor and does
+// positional I/O through the platform layer (chunked to what the kernel moves
+// in one call, EINTR retried, a short read never taken for success).
+// MemoryFile wraps host memory (for example data embedded in a binary) and
+// exposes it as a storage buffer, so reads from it are buffer copies.
+//
+// Ownership: files are shared (std::shared_ptr). FdFile owns a duplicate of
+// the descriptor it was given and closes only that. MemoryFile never owns the
+// memory; it calls the caller's release callback once when the last reference
+// (the file or its storage buffer) drops.
+//
+// Thread-safety: Read/Write/length are thread-safe; concurrent writes to the
+// same file range race as with pwrite.
+#ifndef HALIO_FILE_H_
+#define HALIO_FILE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "halio/hal/allocator.h"
+#include "halio/hal/buffer.h"
+#include "halio/status.h"
+
+namespace halio {
+
+// Opaque handle for files imported into an async backend (io_uring, asio).
+// Always null until an async backend is attached.
+class AsyncFile;
+
+class File;
+using FileRef = std::shared_ptr<File>;
+
+class File {
+ public:
+  virtual ~File() = default;
+
+  // Length in bytes: captured at import and raised by writes through this
+  // File. A file that shrinks underneath is detected by the read itself.
+  virtual uint64_t length() const = 0;
+  // kRead and/or kWrite.
+  virtual MemoryAccess allowed_access() const = 0;
+  // The file's bytes as a buffer (memory files), or null.
+  virtual const BufferRef& storage_buffer() const = 0;
+  // Async backend handle, or null when the file uses synchronous I/O.
+  virtual AsyncFile* async_handle() const { return nullptr; }
+  virtual bool supports_synchronous_io() const = 0;
+  // For messages: the path, "fd N" or "memory file".
+  virtual const std::string& description() const = 0;
+
+  // Reads file bytes [file_offset, file_offset + length) into `buffer` at
+  // `buffer_offset`. Errors: PERMISSION_DENIED (file not readable or buffer
+  // not writable), OUT_OF_RANGE (range outside the file or buffer, or end of
+  // file reached early), and the mapped errno of a failed read.
+  virtual Status Read(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset,
+                      uint64_t length) = 0;
+  // Writes buffer bytes to the file at `file_offset`, extending an fd file.
+  // Errors: PERMISSION_DENIED, OUT_OF_RANGE, RESOURCE_EXHAUSTED (ENOSPC) and
+  // the mapped errno of a failed write.
+  virtual Status Write(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset,
+                       uint64_t length) = 0;
+};
+
+// Checks a read/write request against the file and the buffer before any work
+// is done: access rights, then ranges, overflow-safe. Reads must lie inside
+// the file; writes must not overflow the largest file offset (INT64_MAX).
+// Errors: PERMISSION_DENIED, OUT_OF_RANGE. Used by every device.
+Status ValidateFileRead(const File& file, uint64_t file_offset, const Buffer& buffer,
+                        uint64_t buffer_offset, uint64_t length);
+Status ValidateFileWrite(const File& file, uint64_t file_offset, const Buffer& buffer,
+                         uint64_t buffer_offset, uint64_t length);
+
+// How FdFile::Open opens a path. Bit flags.
+enum class OpenMode : uint32_t {
+  kRead = 1u << 0,
+  kWrite = 1u << 1,
+  kCreate = 1u << 2,    // create if missing (mode 0644 before umask)
+  kTruncate = 1u << 3,  // truncate to 0 bytes
+  kReadWrite = kRead | kWrite,
+};
+HALIO_BITMASK_OPERATORS(OpenMode)
+
+struct FdFileOptions {
+  // Flush file data (fdatasync) when the last reference to the file drops.
+  bool sync_on_close = false;
+};
+
+class FdFile final : public File {
+ public:
+  // Duplicates `fd` (with O_CLOEXEC); the caller keeps and closes its own.
+  // `access` must be a subset of what the descriptor was opened with.
+  // Errors: INVALID_ARGUMENT (no access bits), FAILED_PRECONDITION (EBADF),
+  // and the mapped errno of dup/fstat.
+  static Result<FileRef> FromHandle(int fd, MemoryAccess access,
+                                    const FdFileOptions& options = {});
+  // Opens `path`. Errors: NOT_FOUND, PERMISSION_DENIED, INVALID_ARGUMENT
+  // (mode has neither read nor write) and other mapped errnos, each naming
+  // the path.
+  static Result<FileRef> Open(const std::string& path, OpenMode mode,
+                              const FdFileOptions& options = {});
+
+  FdFile(int fd, MemoryAccess access, uint64_t length, std::string description,
+         const FdFileOptions& options);
+  ~FdFile() override;
+
+  uint64_t length() const override { return length_.load(std::memory_order_acquire); }
+  MemoryAccess allowed_access() const override { return access_; }
+  const BufferRef& storage_buffer() const override;
+  bool supports_synchronous_io() const override { return true; }
+  const std::string& description() const override { return description_; }
+  Status Read(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset,
+              uint64_t length) override;
+  Status Write(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset,
+               uint64_t length) override;
+
+  int fd() const { return fd_; }
+  // fdatasync (data_only) or fsync. Errors: the mapped errno.
+  Status Flush(bool data_only = true);
+
+ private:
+  int fd_;
+  MemoryAccess access_;
+  std::atomic<uint64_t> length_;
+  std::string description_;
+  FdFileOptions options_;
+};
+
+class MemoryFile final : public File {
+ public:
+  // Wraps `memory` (not copied). `release` runs once when the file and its
+  // storage buffer are both gone; if Wrap fails it is not called. Memory that
+  // is not 64-byte aligned is imported with unaligned access allowed (data
+  // embedded in a binary is often only 16-byte aligned). Errors:
+  // INVALID_ARGUMENT (no access bits), RESOURCE_EXHAUSTED.
+  static Result<FileRef> Wrap(std::span<std::byte> memory, MemoryAccess access,
+                              ReleaseCallback release = {},
+                              HeapAllocator allocator = HeapAllocator());
+
+  MemoryFile(BufferRef storage, MemoryAccess access);
+
+  uint64_t length() const override { return storage_->byte_length(); }
+  MemoryAccess allowed_access() const override { return access_; }
+  const BufferRef& storage_buffer() const override { return storage_; }
+  bool supports_synchronous_io() const override { return true; }
+  const std::string& description() const override { return description_; }
+  // Range-checked copies; a memory file never grows (writes past its end are
+  // OUT_OF_RANGE).
+  Status Read(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset,
+              uint64_t length) override;
+  Status Write(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset,
+               uint64_t length) override;
+
+ private:
+  BufferRef storage_;
+  MemoryAccess access_;
+  std::string description_;
+};
+
+}  // namespace halio
+
+#endif  // HALIO_FILE_H_

@@ -1,0 +1,62 @@
+// HeapAllocator: creates host-memory buffers and imports caller memory.
+//
+// Allocated buffers are aligned to at least kMinBufferAlignment (64 bytes: a
+// cache line, what SIMD kernels expect) and to kPageAlignment (4096) for
+// buffers of 4 KiB and up, because the kernel's copy into user memory is
+// several times slower when the destination is 1..31 bytes past a page
+// boundary (see PERF_NOTES.md) and O_DIRECT wants page-aligned memory.
+//
+// Thread-safety: all methods are thread-safe. The allocator must outlive no
+// buffer: buffers keep their storage alive on their own.
+#ifndef HALIO_HAL_ALLOCATOR_H_
+#define HALIO_HAL_ALLOCATOR_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "halio/hal/buffer.h"
+#include "halio/host_allocator.h"
+#include "halio/status.h"
+
+namespace halio {
+
+inline constexpr size_t kMinBufferAlignment = 64;
+inline constexpr size_t kPageAlignment = 4096;
+
+class HeapAllocator {
+ public:
+  // `host` provides the memory and must outlive every buffer allocated here.
+  explicit HeapAllocator(HostAllocator& host = HostAllocator::System()) : host_(host) {}
+
+  // Allocates a zero-initialized buffer of `byte_length` bytes (0 is allowed).
+  // `transient` marks buffers whose storage queue_dealloca may free.
+  // Errors: RESOURCE_EXHAUSTED when the host allocator has no memory,
+  // INVALID_ARGUMENT for memory types the heap cannot provide (device-local
+  // without host-visible).
+  Result<BufferRef> Allocate(const BufferParams& params, uint64_t byte_length,
+                             bool transient = false);
+
+  // Wraps caller memory as a buffer without copying. `release` is called
+  // exactly once when the last reference drops; if Import fails it is not
+  // called and the caller keeps ownership. Errors: OUT_OF_RANGE when
+  // `memory.data()` is not 64-byte aligned and `params.access` lacks
+  // kUnaligned; RESOURCE_EXHAUSTED when the bookkeeping cannot be allocated.
+  Result<BufferRef> Import(const BufferParams& params, std::span<std::byte> memory,
+                           ReleaseCallback release);
+
+  HostAllocator& host_allocator() const { return host_; }
+
+  // Alignment Allocate uses for a buffer of `byte_length` bytes.
+  static size_t AlignmentFor(uint64_t byte_length) {
+    return byte_length >= kPageAlignment ? kPageAlignment : kMinBufferAlignment;
+  }
+
+ private:
+  HostAllocator& host_;
+};
+
+}  // namespace halio
+
+#endif  // HALIO_HAL_ALLOCATOR_H_

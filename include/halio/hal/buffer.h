@@ -1,0 +1,189 @@
+// Buffer: a range of host-visible memory that queue operations read and write.
+//
+// Buffers are reference counted (std::shared_ptr): a queue operation, a
+// command buffer or a view keeps the memory alive as long as it holds a
+// reference. Storage is either allocated by a HeapAllocator or imported from
+// the caller; imported storage calls the caller's release callback exactly
+// once, when the last reference is dropped.
+//
+// Thread-safety: the metadata is immutable after creation; Map() may be called
+// from any thread. Concurrent writes to overlapping bytes are the caller's
+// race, as with any memory. Decommit() (used by queue_dealloca) must not race
+// with users of the memory: ordering them is what semaphores are for.
+#ifndef HALIO_HAL_BUFFER_H_
+#define HALIO_HAL_BUFFER_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "halio/status.h"
+
+namespace halio {
+
+// Bitmask helpers for the flag enums below.
+#define HALIO_BITMASK_OPERATORS(E)                                            \
+  constexpr E operator|(E a, E b) {                                           \
+    return static_cast<E>(static_cast<uint32_t>(a) | static_cast<uint32_t>(b)); \
+  }                                                                           \
+  constexpr E operator&(E a, E b) {                                           \
+    return static_cast<E>(static_cast<uint32_t>(a) & static_cast<uint32_t>(b)); \
+  }                                                                           \
+  constexpr E operator~(E a) { return static_cast<E>(~static_cast<uint32_t>(a)); } \
+  constexpr bool AllSet(E value, E required) { return (value & required) == required; } \
+  constexpr bool AnySet(E value, E bits) { return static_cast<uint32_t>(value & bits) != 0; }
+
+enum class MemoryType : uint32_t {
+  kNone = 0,
+  kDeviceLocal = 1u << 0,
+  kHostLocal = 1u << 1,
+  kHostVisible = 1u << 2,
+  kHostCoherent = 1u << 3,
+  kHostCached = 1u << 4,
+  // What the heap allocator provides: plain host memory.
+  kHost = kHostLocal | kHostVisible | kHostCoherent | kHostCached,
+};
+HALIO_BITMASK_OPERATORS(MemoryType)
+
+enum class BufferUsage : uint32_t {
+  kNone = 0,
+  kTransferSource = 1u << 0,
+  kTransferTarget = 1u << 1,
+  kDispatchStorage = 1u << 2,
+  kMapping = 1u << 3,
+  kTransfer = kTransferSource | kTransferTarget,
+  kDefault = kTransfer | kDispatchStorage | kMapping,
+};
+HALIO_BITMASK_OPERATORS(BufferUsage)
+
+enum class MemoryAccess : uint32_t {
+  kNone = 0,
+  kRead = 1u << 0,
+  kWrite = 1u << 1,
+  // The previous contents may be discarded (write-only mapping).
+  kDiscard = 1u << 2,
+  // Imported memory need not be 64-byte aligned.
+  kUnaligned = 1u << 3,
+  kReadWrite = kRead | kWrite,
+  kAll = kRead | kWrite | kDiscard,
+};
+HALIO_BITMASK_OPERATORS(MemoryAccess)
+
+std::string MemoryAccessToString(MemoryAccess access);
+
+// Pass as a length to mean "from the offset to the end".
+inline constexpr uint64_t kWholeBuffer = ~uint64_t{0};
+
+// Checks that [offset, offset + length) lies inside [0, size) without
+// overflowing. `length == kWholeBuffer` means "to the end" and is resolved
+// into *resolved_length. Returns OUT_OF_RANGE naming `what` otherwise.
+Status CheckRange(std::string_view what, uint64_t size, uint64_t offset,
+                  uint64_t length, uint64_t* resolved_length = nullptr);
+
+struct BufferParams {
+  MemoryType type = MemoryType::kHost;
+  BufferUsage usage = BufferUsage::kDefault;
+  MemoryAccess access = MemoryAccess::kAll;
+};
+
+// Called once with the imported memory when the last reference to it drops.
+// A plain function pointer + user data: importing must not allocate for it.
+struct ReleaseCallback {
+  void (*fn)(void* user_data, std::span<std::byte> memory) = nullptr;
+  void* user_data = nullptr;
+  void operator()(std::span<std::byte> memory) const {
+    if (fn) fn(user_data, memory);
+  }
+};
+
+class Buffer;
+using BufferRef = std::shared_ptr<Buffer>;
+
+// The memory a Buffer (and its views) refers to. Internal to halio; exposed
+// only so Buffer can hold it by value.
+class BufferStorage;
+
+// A mapped range of a buffer. Unmap() (or destruction) ends the mapping; for
+// host memory there is nothing to flush, but callers must still treat the
+// span as invalid afterwards so device memory can be added later.
+class MappedMemory {
+ public:
+  MappedMemory() = default;
+  MappedMemory(BufferRef buffer, std::span<std::byte> bytes, MemoryAccess access)
+      : buffer_(std::move(buffer)), bytes_(bytes), access_(access) {}
+  MappedMemory(MappedMemory&&) noexcept = default;
+  MappedMemory& operator=(MappedMemory&&) noexcept = default;
+  ~MappedMemory() { Unmap(); }
+
+  std::span<std::byte> span() const { return bytes_; }
+  std::byte* data() const { return bytes_.data(); }
+  size_t size() const { return bytes_.size(); }
+  MemoryAccess access() const { return access_; }
+  void Unmap() {
+    buffer_.reset();
+    bytes_ = {};
+  }
+
+ private:
+  BufferRef buffer_;
+  std::span<std::byte> bytes_;
+  MemoryAccess access_ = MemoryAccess::kNone;
+};
+
+class Buffer : public std::enable_shared_from_this<Buffer> {
+ public:
+  // Use HeapAllocator to create buffers; this is public for make_shared.
+  Buffer(std::shared_ptr<BufferStorage> storage, uint64_t byte_offset,
+         uint64_t byte_length, const BufferParams& params, bool transient);
+  ~Buffer();
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
+  MemoryType memory_type() const { return params_.type; }
+  BufferUsage allowed_usage() const { return params_.usage; }
+  MemoryAccess allowed_access() const { return params_.access; }
+  uint64_t byte_length() const { return byte_length_; }
+  // Offset of this buffer within its storage (non-zero for views).
+  uint64_t byte_offset() const { return byte_offset_; }
+  // True for buffers from queue_alloca, whose storage queue_dealloca frees.
+  bool transient() const { return transient_; }
+
+  // Maps [offset, offset + length) for `access`. Errors: PERMISSION_DENIED if
+  // `access` is not allowed, OUT_OF_RANGE if the range is outside the buffer
+  // (overflow-safe), FAILED_PRECONDITION if queue_dealloca freed the storage.
+  Result<MappedMemory> Map(MemoryAccess access, uint64_t offset = 0,
+                           uint64_t length = kWholeBuffer);
+
+  // Validates like Map and returns the bytes without taking a reference: for
+  // callers that already hold one (queue operations). No allocation.
+  Result<std::span<std::byte>> MapUnretained(MemoryAccess access, uint64_t offset,
+                                             uint64_t length);
+
+  // Checks access and range only (what queue validation needs).
+  Status Validate(MemoryAccess access, uint64_t offset, uint64_t length) const;
+
+  // A buffer aliasing [offset, offset + length) of this one, sharing its
+  // storage and access rights. Errors: OUT_OF_RANGE.
+  Result<BufferRef> Subspan(uint64_t offset, uint64_t length);
+
+  // Frees the storage of a transient buffer now (queue_dealloca). Later Map
+  // calls fail with FAILED_PRECONDITION. No-op for other buffers.
+  void Decommit();
+
+  // Short description for error messages: "buffer of N bytes".
+  std::string Describe() const;
+
+ private:
+  std::shared_ptr<BufferStorage> storage_;
+  const uint64_t byte_offset_;
+  const uint64_t byte_length_;
+  const BufferParams params_;
+  const bool transient_;
+};
+
+}  // namespace halio
+
+#endif  // HALIO_HAL_BUFFER_H_

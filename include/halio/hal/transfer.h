@@ -1,0 +1,43 @@
+// Inline transfer operations shared by every device and by command buffers:
+// validate, then fill/update/copy host memory on the calling thread.
+//
+// Validate* check access rights and ranges (overflow-safe) and touch no
+// memory; the *Inline functions validate and then do the work. None of them
+// allocates on success.
+//
+// Thread-safety: safe on distinct or read-only-overlapping memory; ordering
+// writers is the caller's job.
+#ifndef HALIO_HAL_TRANSFER_H_
+#define HALIO_HAL_TRANSFER_H_
+
+#include <cstdint>
+#include <span>
+
+#include "halio/hal/buffer.h"
+#include "halio/status.h"
+
+namespace halio {
+
+// Errors: INVALID_ARGUMENT (pattern_length not 1, 2 or 4; length not a
+// multiple of it), PERMISSION_DENIED (no write access), OUT_OF_RANGE.
+Status ValidateFill(const Buffer& target, uint64_t offset, uint64_t length,
+                    uint32_t pattern_length);
+// Writes the low `pattern_length` bytes of `pattern` (host byte order)
+// repeatedly over [offset, offset + length).
+Status FillInline(Buffer& target, uint64_t offset, uint64_t length,
+                  uint32_t pattern, uint32_t pattern_length);
+
+Status ValidateUpdate(const Buffer& target, uint64_t offset, uint64_t length);
+Status UpdateInline(std::span<const std::byte> source, Buffer& target,
+                    uint64_t offset);
+
+// Source needs read access, target write access. Overlapping ranges of the
+// same storage copy as memmove does.
+Status ValidateCopy(const Buffer& source, uint64_t source_offset,
+                    const Buffer& target, uint64_t target_offset, uint64_t length);
+Status CopyInline(Buffer& source, uint64_t source_offset, Buffer& target,
+                  uint64_t target_offset, uint64_t length);
+
+}  // namespace halio
+
+#endif  // HALIO_HAL_TRANSFER_H_

@@ -1,0 +1,98 @@
+// Positional file I/O on a native descriptor: the only place halio calls the
+// OS to read, write, open, size or flush files.
+//
+// ReadAt/WriteAt never ask the kernel for more than it moves in one call
+// (kMaxIoBytesPerCall), loop on short counts, retry EINTR, and report end of
+// file before the requested end as OUT_OF_RANGE, never as success. The
+// syscalls are reached through an IoSyscalls table so tests and the fault
+// injector can wrap the real ones.
+//
+// Thread-safety: every function is thread-safe (positional I/O has no shared
+// file offset).
+#ifndef HALIO_PLATFORM_FD_IO_H_
+#define HALIO_PLATFORM_FD_IO_H_
+
+#include <climits>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "halio/status.h"
+
+namespace halio::platform {
+
+// Linux moves at most MAX_RW_COUNT = INT_MAX rounded down to a page
+// (0x7ffff000) per read/write/pread/pwrite, whatever the count asked for.
+inline constexpr size_t kLinuxMaxIoBytes = 0x7ffff000;
+// macOS read/write fail with EINVAL for counts above INT_MAX.
+inline constexpr size_t kDarwinMaxIoBytes = INT_MAX;
+// Windows ReadFile/WriteFile take a DWORD byte count; stay a page below its
+// maximum so chunks keep page alignment.
+inline constexpr size_t kWin32MaxIoBytes = 0xFFFFF000u;
+
+#if defined(__APPLE__)
+inline constexpr size_t kMaxIoBytesPerCall = kDarwinMaxIoBytes;
+#elif defined(_WIN32)
+inline constexpr size_t kMaxIoBytesPerCall = kWin32MaxIoBytes;
+#else
+inline constexpr size_t kMaxIoBytesPerCall = kLinuxMaxIoBytes;
+#endif
+
+#if defined(_WIN32)
+using NativeHandle = intptr_t;  // HANDLE
+#else
+using NativeHandle = int;
+#endif
+inline constexpr NativeHandle kInvalidHandle = -1;
+
+// One positional transfer: returns bytes moved (>= 0) or -errno.
+struct IoSyscalls {
+  int64_t (*read_at)(void* context, NativeHandle handle, void* dst, size_t length,
+                     uint64_t offset) = nullptr;
+  int64_t (*write_at)(void* context, NativeHandle handle, const void* src,
+                      size_t length, uint64_t offset) = nullptr;
+  void* context = nullptr;
+  // Largest count passed to one call; lower it to exercise chunking in tests.
+  size_t max_bytes_per_call = kMaxIoBytesPerCall;
+};
+
+// The OS's own pread/pwrite.
+const IoSyscalls& SystemIoSyscalls();
+
+// Reads exactly dst.size() bytes at `offset`. `what` names the file in
+// errors. Errors: OUT_OF_RANGE ("end of file at offset X while reading
+// [a, b) of <what>"), and the mapped errno naming the file and range.
+Status ReadAt(NativeHandle handle, uint64_t offset, std::span<std::byte> dst,
+              std::string_view what, const IoSyscalls& sys = SystemIoSyscalls());
+
+// Writes all of src at `offset`. A call that moves 0 bytes is reported as
+// RESOURCE_EXHAUSTED (the device is full) rather than retried forever.
+Status WriteAt(NativeHandle handle, uint64_t offset, std::span<const std::byte> src,
+               std::string_view what, const IoSyscalls& sys = SystemIoSyscalls());
+
+struct OpenFlags {
+  bool read = false;
+  bool write = false;
+  bool create = false;
+  bool truncate = false;
+};
+
+// Opens `path` (close-on-exec always). Errors: mapped errno naming the path.
+Result<NativeHandle> OpenPath(const std::string& path, OpenFlags flags);
+// A close-on-exec duplicate. Errors: mapped errno (EBADF ->
+// FAILED_PRECONDITION).
+Result<NativeHandle> DuplicateHandle(NativeHandle handle);
+void CloseHandle(NativeHandle handle);
+// File size from fstat. Errors: mapped errno; FAILED_PRECONDITION if the
+// handle is not a regular file or block device.
+Result<uint64_t> HandleLength(NativeHandle handle, std::string_view what);
+// Which of read/write the descriptor was opened for.
+Result<OpenFlags> HandleAccess(NativeHandle handle);
+// fdatasync (data_only) or fsync.
+Status SyncHandle(NativeHandle handle, bool data_only, std::string_view what);
+
+}  // namespace halio::platform
+
+#endif  // HALIO_PLATFORM_FD_IO_H_

@@ -1,0 +1,76 @@
+#include "halio/hal/allocator.h"
+
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "src/hal/buffer_storage.h"
+
+namespace halio {
+
+Result<BufferRef> HeapAllocator::Allocate(const BufferParams& params,
+                                          uint64_t byte_length, bool transient) {
+  if (AnySet(params.type, MemoryType::kDeviceLocal) &&
+      !AnySet(params.type, MemoryType::kHostVisible)) {
+    return InvalidArgumentError(
+        "the heap allocator provides host memory only; device-local memory that is "
+        "not host-visible needs a device allocator");
+  }
+  if (byte_length > SIZE_MAX / 2) {
+    return ResourceExhaustedError("cannot allocate a buffer of " +
+                                  std::to_string(byte_length) + " bytes");
+  }
+  const size_t length = static_cast<size_t>(byte_length);
+  const size_t alignment = AlignmentFor(byte_length);
+  auto* data = static_cast<std::byte*>(host_.Allocate(length, alignment));
+  if (data == nullptr) {
+    return ResourceExhaustedError("out of host memory allocating a buffer of " +
+                                  std::to_string(byte_length) + " bytes");
+  }
+  // Zero-filled: a buffer never exposes another allocation's old bytes.
+  std::memset(data, 0, length);
+  std::shared_ptr<BufferStorage> storage;
+  try {
+    storage = std::make_shared<BufferStorage>(data, length, &host_, alignment);
+  } catch (const std::bad_alloc&) {
+    host_.Free(data, length, alignment);
+    return ResourceExhaustedError("out of host memory for buffer bookkeeping");
+  }
+  try {
+    // On failure `storage` is dropped here and frees `data`.
+    return std::make_shared<Buffer>(std::move(storage), 0, byte_length, params, transient);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of host memory for buffer bookkeeping");
+  }
+}
+
+Result<BufferRef> HeapAllocator::Import(const BufferParams& params,
+                                        std::span<std::byte> memory,
+                                        ReleaseCallback release) {
+  const auto address = reinterpret_cast<uintptr_t>(memory.data());
+  if (address % kMinBufferAlignment != 0 &&
+      !AnySet(params.access, MemoryAccess::kUnaligned)) {
+    return OutOfRangeError("imported memory at " + std::to_string(address) +
+                           " is not " + std::to_string(kMinBufferAlignment) +
+                           "-byte aligned (address % 64 = " +
+                           std::to_string(address % kMinBufferAlignment) +
+                           "); align it or import with MemoryAccess::kUnaligned");
+  }
+  std::shared_ptr<BufferStorage> storage;
+  try {
+    storage = std::make_shared<BufferStorage>(memory, release);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of host memory importing a buffer");
+  }
+  try {
+    return std::make_shared<Buffer>(std::move(storage), 0, memory.size(), params, false);
+  } catch (const std::bad_alloc&) {
+    // A failed Import promises not to call `release`: the caller keeps the
+    // memory.
+    storage->Disarm();
+    return ResourceExhaustedError("out of host memory importing a buffer");
+  }
+}
+
+}  // namespace halio

@@ -1,0 +1,105 @@
+#include "halio/hal/buffer.h"
+
+#include <string>
+
+#include "src/hal/buffer_storage.h"
+
+namespace halio {
+
+std::string MemoryAccessToString(MemoryAccess access) {
+  std::string out;
+  auto add = [&](MemoryAccess bit, const char* name) {
+    if (!AnySet(access, bit)) return;
+    if (!out.empty()) out += "|";
+    out += name;
+  };
+  add(MemoryAccess::kRead, "read");
+  add(MemoryAccess::kWrite, "write");
+  add(MemoryAccess::kDiscard, "discard");
+  add(MemoryAccess::kUnaligned, "unaligned");
+  return out.empty() ? "none" : out;
+}
+
+Status CheckRange(std::string_view what, uint64_t size, uint64_t offset,
+                  uint64_t length, uint64_t* resolved_length) {
+  if (offset > size) {
+    return OutOfRangeError(std::string(what) + ": offset " + std::to_string(offset) +
+                           " is past the end (" + std::to_string(size) + " bytes)");
+  }
+  if (length == kWholeBuffer) {
+    length = size - offset;
+  } else if (length > size - offset) {
+    bool overflows = offset + length < offset;
+    return OutOfRangeError(
+        std::string(what) + ": range [" + std::to_string(offset) + ", " +
+        (overflows ? std::string("overflow") : std::to_string(offset + length)) +
+        ") is outside [0, " + std::to_string(size) + ")" +
+        (overflows ? " (offset + length overflows 64 bits)" : ""));
+  }
+  if (resolved_length) *resolved_length = length;
+  return Status();
+}
+
+Buffer::Buffer(std::shared_ptr<BufferStorage> storage, uint64_t byte_offset,
+               uint64_t byte_length, const BufferParams& params, bool transient)
+    : storage_(std::move(storage)),
+      byte_offset_(byte_offset),
+      byte_length_(byte_length),
+      params_(params),
+      transient_(transient) {}
+
+Buffer::~Buffer() = default;
+
+std::string Buffer::Describe() const {
+  return "buffer of " + std::to_string(byte_length_) + " bytes";
+}
+
+Status Buffer::Validate(MemoryAccess access, uint64_t offset, uint64_t length) const {
+  const MemoryAccess writes = MemoryAccess::kWrite | MemoryAccess::kDiscard;
+  bool read_denied = AnySet(access, MemoryAccess::kRead) &&
+                     !AnySet(params_.access, MemoryAccess::kRead);
+  bool write_denied = AnySet(access, writes) && !AnySet(params_.access, writes);
+  if (read_denied || write_denied) [[unlikely]] {
+    return PermissionDeniedError(Describe() + " allows " +
+                                 MemoryAccessToString(params_.access) + " access, not " +
+                                 MemoryAccessToString(access & MemoryAccess::kAll));
+  }
+  if (length == kWholeBuffer) return CheckRange(Describe(), byte_length_, offset, length);
+  if (offset > byte_length_ || length > byte_length_ - offset) [[unlikely]] {
+    return CheckRange(Describe(), byte_length_, offset, length);
+  }
+  return Status();
+}
+
+Result<std::span<std::byte>> Buffer::MapUnretained(MemoryAccess access, uint64_t offset,
+                                                   uint64_t length) {
+  HALIO_RETURN_IF_ERROR(Validate(access, offset, length));
+  if (length == kWholeBuffer) length = byte_length_ - offset;
+  if (storage_->released()) [[unlikely]] {
+    return FailedPreconditionError(Describe() +
+                                   " was freed by queue_dealloca; it has no memory now");
+  }
+  return std::span<std::byte>(storage_->data() + byte_offset_ + offset, length);
+}
+
+Result<MappedMemory> Buffer::Map(MemoryAccess access, uint64_t offset, uint64_t length) {
+  HALIO_ASSIGN_OR_RETURN(std::span<std::byte> bytes, MapUnretained(access, offset, length));
+  return MappedMemory(shared_from_this(), bytes, access);
+}
+
+Result<BufferRef> Buffer::Subspan(uint64_t offset, uint64_t length) {
+  uint64_t resolved = 0;
+  HALIO_RETURN_IF_ERROR(CheckRange(Describe(), byte_length_, offset, length, &resolved));
+  try {
+    return std::make_shared<Buffer>(storage_, byte_offset_ + offset, resolved, params_,
+                                    transient_);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory creating a view of " + Describe());
+  }
+}
+
+void Buffer::Decommit() {
+  if (transient_) storage_->Release();
+}
+
+}  // namespace halio

@@ -1,0 +1,211 @@
+#include "halio/file.h"
+
+#include <cstdint>
+#include <new>
+#include <string>
+
+#include "halio/hal/transfer.h"
+#include "platform/fd_io.h"
+
+namespace halio {
+namespace {
+
+// The largest offset a file can have: off_t is signed 64-bit.
+constexpr uint64_t kMaxFileOffset = INT64_MAX;
+
+std::string RangeText(uint64_t offset, uint64_t length) {
+  if (offset + length < offset) {
+    return "[" + std::to_string(offset) + ", " + std::to_string(offset) + " + " +
+           std::to_string(length) + ") (offset + length overflows 64 bits)";
+  }
+  return "[" + std::to_string(offset) + ", " + std::to_string(offset + length) + ")";
+}
+
+Status CheckFileAccess(const File& file, MemoryAccess needed, const char* verb) {
+  if (AnySet(file.allowed_access(), needed)) return Status();
+  return PermissionDeniedError("cannot " + std::string(verb) + " " + file.description() +
+                               ": it was opened for " +
+                               MemoryAccessToString(file.allowed_access()) +
+                               " access only; open or import it with " +
+                               MemoryAccessToString(needed) + " access");
+}
+
+}  // namespace
+
+Status ValidateFileRead(const File& file, uint64_t file_offset, const Buffer& buffer,
+                        uint64_t buffer_offset, uint64_t length) {
+  HALIO_RETURN_IF_ERROR(CheckFileAccess(file, MemoryAccess::kRead, "read"));
+  Status status = buffer.Validate(MemoryAccess::kWrite, buffer_offset, length);
+  if (!status.ok()) [[unlikely]] return status.Annotate("read target");
+  const uint64_t file_length = file.length();
+  if (file_offset > file_length || length > file_length - file_offset) [[unlikely]] {
+    return OutOfRangeError("read of " + file.description() + " range " +
+                           RangeText(file_offset, length) + " is past the end of the file (" +
+                           std::to_string(file_length) + " bytes)");
+  }
+  return Status();
+}
+
+Status ValidateFileWrite(const File& file, uint64_t file_offset, const Buffer& buffer,
+                         uint64_t buffer_offset, uint64_t length) {
+  HALIO_RETURN_IF_ERROR(CheckFileAccess(file, MemoryAccess::kWrite, "write"));
+  Status status = buffer.Validate(MemoryAccess::kRead, buffer_offset, length);
+  if (!status.ok()) [[unlikely]] return status.Annotate("write source");
+  if (file_offset > kMaxFileOffset || length > kMaxFileOffset - file_offset) [[unlikely]] {
+    return OutOfRangeError("write of " + file.description() + " range " +
+                           RangeText(file_offset, length) +
+                           " goes beyond the largest file offset (2^63 - 1)");
+  }
+  return Status();
+}
+
+// --- FdFile -----------------------------------------------------------------
+
+namespace {
+
+const BufferRef& NullBufferRef() {
+  static const BufferRef* null_ref = new BufferRef();
+  return *null_ref;
+}
+
+Result<FileRef> MakeFdFile(int fd, MemoryAccess access, std::string description,
+                           const FdFileOptions& options) {
+  auto length = platform::HandleLength(fd, description);
+  if (!length.ok()) {
+    platform::CloseHandle(fd);
+    return length.status();
+  }
+  try {
+    return std::make_shared<FdFile>(fd, access, *length, std::move(description), options);
+  } catch (const std::bad_alloc&) {
+    platform::CloseHandle(fd);
+    return ResourceExhaustedError("out of memory importing " + description);
+  }
+}
+
+}  // namespace
+
+FdFile::FdFile(int fd, MemoryAccess access, uint64_t length, std::string description,
+               const FdFileOptions& options)
+    : fd_(fd),
+      access_(access),
+      length_(length),
+      description_(std::move(description)),
+      options_(options) {}
+
+FdFile::~FdFile() {
+  // A destructor cannot report: callers that must know a flush succeeded call
+  // Flush() themselves before dropping the file.
+  if (options_.sync_on_close) platform::SyncHandle(fd_, true, description_).IgnoreError();
+  platform::CloseHandle(fd_);
+}
+
+Result<FileRef> FdFile::FromHandle(int fd, MemoryAccess access,
+                                   const FdFileOptions& options) {
+  access = access & MemoryAccess::kReadWrite;
+  if (access == MemoryAccess::kNone) {
+    return InvalidArgumentError("importing fd " + std::to_string(fd) +
+                                " needs read and/or write access");
+  }
+  HALIO_ASSIGN_OR_RETURN(platform::OpenFlags opened, platform::HandleAccess(fd));
+  if ((AnySet(access, MemoryAccess::kRead) && !opened.read) ||
+      (AnySet(access, MemoryAccess::kWrite) && !opened.write)) {
+    return PermissionDeniedError("fd " + std::to_string(fd) + " was opened for " +
+                                 (opened.read ? "reading" : "writing") +
+                                 " only; it cannot be imported with " +
+                                 MemoryAccessToString(access) + " access");
+  }
+  HALIO_ASSIGN_OR_RETURN(int copy, platform::DuplicateHandle(fd));
+  return MakeFdFile(copy, access, "fd " + std::to_string(fd), options);
+}
+
+Result<FileRef> FdFile::Open(const std::string& path, OpenMode mode,
+                             const FdFileOptions& options) {
+  platform::OpenFlags flags;
+  flags.read = AnySet(mode, OpenMode::kRead);
+  flags.write = AnySet(mode, OpenMode::kWrite);
+  flags.create = AnySet(mode, OpenMode::kCreate);
+  flags.truncate = AnySet(mode, OpenMode::kTruncate);
+  HALIO_ASSIGN_OR_RETURN(int fd, platform::OpenPath(path, flags));
+  MemoryAccess access = (flags.read ? MemoryAccess::kRead : MemoryAccess::kNone) |
+                        (flags.write ? MemoryAccess::kWrite : MemoryAccess::kNone);
+  return MakeFdFile(fd, access, path, options);
+}
+
+const BufferRef& FdFile::storage_buffer() const { return NullBufferRef(); }
+
+Status FdFile::Read(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset,
+                    uint64_t length) {
+  HALIO_RETURN_IF_ERROR(ValidateFileRead(*this, file_offset, buffer, buffer_offset, length));
+  if (length == 0) return Status();
+  HALIO_ASSIGN_OR_RETURN(std::span<std::byte> bytes,
+                         buffer.MapUnretained(MemoryAccess::kWrite, buffer_offset, length));
+  return platform::ReadAt(fd_, file_offset, bytes, description_);
+}
+
+Status FdFile::Write(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset,
+                     uint64_t length) {
+  HALIO_RETURN_IF_ERROR(ValidateFileWrite(*this, file_offset, buffer, buffer_offset, length));
+  if (length == 0) return Status();
+  HALIO_ASSIGN_OR_RETURN(std::span<std::byte> bytes,
+                         buffer.MapUnretained(MemoryAccess::kRead, buffer_offset, length));
+  HALIO_RETURN_IF_ERROR(platform::WriteAt(fd_, file_offset, bytes, description_));
+  // Raise the cached length so later reads of the written range validate.
+  uint64_t end = file_offset + length;
+  uint64_t current = length_.load(std::memory_order_relaxed);
+  while (current < end &&
+         !length_.compare_exchange_weak(current, end, std::memory_order_acq_rel)) {
+  }
+  return Status();
+}
+
+Status FdFile::Flush(bool data_only) {
+  return platform::SyncHandle(fd_, data_only, description_);
+}
+
+// --- MemoryFile -------------------------------------------------------------
+
+MemoryFile::MemoryFile(BufferRef storage, MemoryAccess access)
+    : storage_(std::move(storage)), access_(access), description_("memory file") {}
+
+Result<FileRef> MemoryFile::Wrap(std::span<std::byte> memory, MemoryAccess access,
+                                 ReleaseCallback release, HeapAllocator allocator) {
+  access = access & MemoryAccess::kReadWrite;
+  if (access == MemoryAccess::kNone) {
+    return InvalidArgumentError("a memory file needs read and/or write access");
+  }
+  std::shared_ptr<MemoryFile> file;
+  try {
+    // Created before the import so a failure here cannot call `release`.
+    file = std::make_shared<MemoryFile>(nullptr, access);
+    file->description_ = "memory file of " + std::to_string(memory.size()) + " bytes";
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory wrapping a memory file");
+  }
+  BufferParams params;
+  params.access = access;
+  if (reinterpret_cast<uintptr_t>(memory.data()) % kMinBufferAlignment != 0) {
+    params.access = params.access | MemoryAccess::kUnaligned;
+  }
+  HALIO_ASSIGN_OR_RETURN(file->storage_, allocator.Import(params, memory, release));
+  return FileRef(std::move(file));
+}
+
+Status MemoryFile::Read(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset,
+                        uint64_t length) {
+  HALIO_RETURN_IF_ERROR(ValidateFileRead(*this, file_offset, buffer, buffer_offset, length));
+  return CopyInline(*storage_, file_offset, buffer, buffer_offset, length);
+}
+
+Status MemoryFile::Write(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset,
+                         uint64_t length) {
+  HALIO_RETURN_IF_ERROR(ValidateFileWrite(*this, file_offset, buffer, buffer_offset, length));
+  if (file_offset > storage_->byte_length() || length > storage_->byte_length() - file_offset) {
+    return OutOfRangeError("write of " + description_ + " range " +
+                           RangeText(file_offset, length) +
+                           " is past its end; a memory file cannot grow");
+  }
+  return CopyInline(buffer, buffer_offset, *storage_, file_offset, length);
+}
+
+}  // namespace halio

@@ -1,0 +1,279 @@
+#include "halio/hal/semaphore.h"
+
+#include <new>
+#include <string>
+#include <vector>
+
+namespace halio {
+
+Semaphore::Semaphore(uint64_t initial_value) : value_(initial_value) {}
+
+Semaphore::~Semaphore() {
+  // Owners keep a semaphore alive while they wait on it, so this only runs
+  // callbacks of timepoints abandoned by a caller bug; cancel them rather
+  // than leave them dangling.
+  SemaphoreTimepoint* list = DetachReadyLocked(/*all=*/true);
+  RunDetached(list, CancelledError("semaphore destroyed while a timepoint waited on it"));
+}
+
+Result<SemaphoreRef> Semaphore::Create(uint64_t initial_value) {
+  try {
+    return std::make_shared<Semaphore>(initial_value);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory creating a semaphore");
+  }
+}
+
+Result<uint64_t> Semaphore::Query() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!failure_.ok()) return failure_;
+  return value_;
+}
+
+Status Semaphore::failure() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return failure_;
+}
+
+Status Semaphore::Signal(uint64_t value) {
+  SemaphoreTimepoint* ready;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!failure_.ok()) return failure_;
+    if (value <= value_) {
+      return InvalidArgumentError("cannot signal semaphore to " + std::to_string(value) +
+                                  ": it is already at " + std::to_string(value_) +
+                                  " and timeline values must increase");
+    }
+    value_ = value;
+    ready = DetachReadyLocked(/*all=*/false);
+    if (ready) ++dispatching_;
+  }
+  cv_.notify_all();
+  if (ready) {
+    RunDetached(ready, Status());
+    std::lock_guard<std::mutex> lock(mutex_);
+    --dispatching_;
+  }
+  if (ready) cv_.notify_all();
+  return Status();
+}
+
+void Semaphore::Fail(Status status) {
+  if (status.ok()) status = UnknownError("semaphore failed with an OK status");
+  Status aborted(StatusCode::kAborted, "semaphore failed: " + status.ToString(),
+                 status.location());
+  SemaphoreTimepoint* all;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!failure_.ok()) return;  // the first failure wins
+    failure_ = aborted;
+    all = DetachReadyLocked(/*all=*/true);
+    if (all) ++dispatching_;
+  }
+  cv_.notify_all();
+  if (all) {
+    RunDetached(all, aborted);
+    std::lock_guard<std::mutex> lock(mutex_);
+    --dispatching_;
+  }
+  if (all) cv_.notify_all();
+}
+
+Status Semaphore::Wait(uint64_t value, Timeout timeout) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    if (!failure_.ok()) return failure_;
+    if (value_ >= value) return Status();
+    if (timeout.infinite()) {
+      cv_.wait(lock);
+    } else if (Timeout::Clock::now() >= timeout.deadline() ||
+               cv_.wait_until(lock, timeout.deadline()) == std::cv_status::timeout) {
+      if (!failure_.ok()) return failure_;
+      if (value_ >= value) return Status();
+      return DeadlineExceededError("timed out waiting for a semaphore to reach " +
+                                   std::to_string(value) + " (it is at " +
+                                   std::to_string(value_) + ")");
+    }
+  }
+}
+
+void Semaphore::AddTimepoint(SemaphoreTimepoint* timepoint) {
+  Status status;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (failure_.ok() && value_ < timepoint->target) {
+      LinkLocked(timepoint);
+      return;
+    }
+    status = failure_;
+  }
+  timepoint->callback(timepoint->user_data, std::move(status));
+}
+
+bool Semaphore::CancelTimepoint(SemaphoreTimepoint* timepoint) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (timepoint->linked_) {
+    UnlinkLocked(timepoint);
+    return true;
+  }
+  cv_.wait(lock, [&] { return dispatching_ == 0; });
+  return false;
+}
+
+void Semaphore::LinkLocked(SemaphoreTimepoint* timepoint) {
+  SemaphoreTimepoint* after = tail_;
+  while (after != nullptr && after->target > timepoint->target) after = after->prev_;
+  timepoint->prev_ = after;
+  timepoint->next_ = after ? after->next_ : head_;
+  if (timepoint->next_) {
+    timepoint->next_->prev_ = timepoint;
+  } else {
+    tail_ = timepoint;
+  }
+  if (after) {
+    after->next_ = timepoint;
+  } else {
+    head_ = timepoint;
+  }
+  timepoint->linked_ = true;
+}
+
+void Semaphore::UnlinkLocked(SemaphoreTimepoint* timepoint) {
+  if (timepoint->prev_) {
+    timepoint->prev_->next_ = timepoint->next_;
+  } else {
+    head_ = timepoint->next_;
+  }
+  if (timepoint->next_) {
+    timepoint->next_->prev_ = timepoint->prev_;
+  } else {
+    tail_ = timepoint->prev_;
+  }
+  timepoint->prev_ = timepoint->next_ = nullptr;
+  timepoint->linked_ = false;
+}
+
+SemaphoreTimepoint* Semaphore::DetachReadyLocked(bool all) {
+  SemaphoreTimepoint* first = head_;
+  SemaphoreTimepoint* last = nullptr;
+  for (SemaphoreTimepoint* it = head_; it && (all || it->target <= value_); it = it->next_) {
+    it->linked_ = false;
+    last = it;
+  }
+  if (last == nullptr) return nullptr;
+  head_ = last->next_;
+  if (head_) {
+    head_->prev_ = nullptr;
+  } else {
+    tail_ = nullptr;
+  }
+  last->next_ = nullptr;
+  return first;
+}
+
+void Semaphore::RunDetached(SemaphoreTimepoint* list, const Status& status) {
+  while (list) {
+    // The callback may free or re-add the timepoint: read the link first.
+    SemaphoreTimepoint* next = list->next_;
+    list->prev_ = list->next_ = nullptr;
+    list->callback(list->user_data, status);
+    list = next;
+  }
+}
+
+Status ValidateSemaphoreList(SemaphoreList points, const char* which) {
+  for (size_t i = 0; i < points.size(); ++i) {
+    if (points[i].semaphore == nullptr) [[unlikely]] {
+      return InvalidArgumentError(std::string(which) + " list entry " + std::to_string(i) +
+                                  " has a null semaphore");
+    }
+  }
+  return Status();
+}
+
+namespace {
+
+// State shared by the timepoints of one WaitSemaphores(kAny) call.
+struct AnyWaiter {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool done = false;
+  Status status;
+};
+
+void OnAnyTimepoint(void* user_data, Status status) {
+  auto* waiter = static_cast<AnyWaiter*>(user_data);
+  std::lock_guard<std::mutex> lock(waiter->mutex);
+  if (!waiter->done) {
+    waiter->done = true;
+    waiter->status = std::move(status);
+  }
+  waiter->cv.notify_all();
+}
+
+Status WaitAny(SemaphoreList points, Timeout timeout) {
+  std::vector<SemaphoreTimepoint> timepoints(points.size());
+  AnyWaiter waiter;
+  size_t added = 0;
+  for (; added < points.size(); ++added) {
+    timepoints[added].target = points[added].value;
+    timepoints[added].callback = &OnAnyTimepoint;
+    timepoints[added].user_data = &waiter;
+    points[added].semaphore->AddTimepoint(&timepoints[added]);
+    std::lock_guard<std::mutex> lock(waiter.mutex);
+    if (waiter.done) {
+      ++added;
+      break;
+    }
+  }
+  Status result;
+  {
+    std::unique_lock<std::mutex> lock(waiter.mutex);
+    bool done = timeout.infinite()
+                    ? (waiter.cv.wait(lock, [&] { return waiter.done; }), true)
+                    : waiter.cv.wait_until(lock, timeout.deadline(),
+                                           [&] { return waiter.done; });
+    result = done ? waiter.status
+                  : DeadlineExceededError("timed out waiting for any of " +
+                                          std::to_string(points.size()) + " semaphores");
+  }
+  // Cancel blocks until a running callback has returned, so `waiter` and
+  // `timepoints` outlive every callback that uses them.
+  for (size_t i = 0; i < added; ++i) points[i].semaphore->CancelTimepoint(&timepoints[i]);
+  return result;
+}
+
+}  // namespace
+
+Status WaitSemaphores(SemaphoreList points, WaitMode mode, Timeout timeout) {
+  HALIO_RETURN_IF_ERROR(ValidateSemaphoreList(points, "wait"));
+  if (points.empty()) return Status();
+  if (mode == WaitMode::kAll || points.size() == 1) {
+    for (const SemaphorePoint& point : points) {
+      HALIO_RETURN_IF_ERROR(point.semaphore->Wait(point.value, timeout));
+    }
+    return Status();
+  }
+  try {
+    return WaitAny(points, timeout);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory waiting on " +
+                                  std::to_string(points.size()) + " semaphores");
+  }
+}
+
+Status SignalSemaphores(SemaphoreList points) {
+  for (const SemaphorePoint& point : points) {
+    HALIO_RETURN_IF_ERROR(point.semaphore->Signal(point.value));
+  }
+  return Status();
+}
+
+void FailSemaphores(SemaphoreList points, const Status& status) {
+  for (const SemaphorePoint& point : points) {
+    if (point.semaphore) point.semaphore->Fail(status);
+  }
+}
+
+}  // namespace halio

@@ -1,0 +1,77 @@
+#include "halio/hal/transfer.h"
+
+#include <cstring>
+#include <string>
+
+namespace halio {
+namespace {
+
+template <typename T>
+void FillPattern(std::byte* dst, uint64_t length, uint32_t pattern) {
+  T value = static_cast<T>(pattern);
+  // memcpy per element: the target need not be aligned to the pattern size.
+  for (uint64_t i = 0; i < length; i += sizeof(T)) std::memcpy(dst + i, &value, sizeof(T));
+}
+
+}  // namespace
+
+Status ValidateFill(const Buffer& target, uint64_t offset, uint64_t length,
+                    uint32_t pattern_length) {
+  if (pattern_length != 1 && pattern_length != 2 && pattern_length != 4) [[unlikely]] {
+    return InvalidArgumentError("fill pattern length must be 1, 2 or 4 bytes, not " +
+                                std::to_string(pattern_length));
+  }
+  if (length % pattern_length != 0) [[unlikely]] {
+    return InvalidArgumentError("fill length " + std::to_string(length) +
+                                " is not a multiple of the " +
+                                std::to_string(pattern_length) + "-byte pattern");
+  }
+  return target.Validate(MemoryAccess::kWrite, offset, length);
+}
+
+Status FillInline(Buffer& target, uint64_t offset, uint64_t length, uint32_t pattern,
+                  uint32_t pattern_length) {
+  HALIO_RETURN_IF_ERROR(ValidateFill(target, offset, length, pattern_length));
+  if (length == 0) return Status();
+  HALIO_ASSIGN_OR_RETURN(std::span<std::byte> bytes,
+                         target.MapUnretained(MemoryAccess::kWrite, offset, length));
+  switch (pattern_length) {
+    case 1: std::memset(bytes.data(), static_cast<int>(pattern & 0xFF), length); break;
+    case 2: FillPattern<uint16_t>(bytes.data(), length, pattern); break;
+    default: FillPattern<uint32_t>(bytes.data(), length, pattern); break;
+  }
+  return Status();
+}
+
+Status ValidateUpdate(const Buffer& target, uint64_t offset, uint64_t length) {
+  return target.Validate(MemoryAccess::kWrite, offset, length);
+}
+
+Status UpdateInline(std::span<const std::byte> source, Buffer& target, uint64_t offset) {
+  HALIO_RETURN_IF_ERROR(ValidateUpdate(target, offset, source.size()));
+  if (source.empty()) return Status();
+  HALIO_ASSIGN_OR_RETURN(std::span<std::byte> bytes,
+                         target.MapUnretained(MemoryAccess::kWrite, offset, source.size()));
+  std::memcpy(bytes.data(), source.data(), source.size());
+  return Status();
+}
+
+Status ValidateCopy(const Buffer& source, uint64_t source_offset, const Buffer& target,
+                    uint64_t target_offset, uint64_t length) {
+  HALIO_RETURN_IF_ERROR(source.Validate(MemoryAccess::kRead, source_offset, length));
+  return target.Validate(MemoryAccess::kWrite, target_offset, length);
+}
+
+Status CopyInline(Buffer& source, uint64_t source_offset, Buffer& target,
+                  uint64_t target_offset, uint64_t length) {
+  HALIO_RETURN_IF_ERROR(ValidateCopy(source, source_offset, target, target_offset, length));
+  if (length == 0) return Status();
+  HALIO_ASSIGN_OR_RETURN(std::span<std::byte> from,
+                         source.MapUnretained(MemoryAccess::kRead, source_offset, length));
+  HALIO_ASSIGN_OR_RETURN(std::span<std::byte> to,
+                         target.MapUnretained(MemoryAccess::kWrite, target_offset, length));
+  std::memmove(to.data(), from.data(), length);
+  return Status();
+}
+
+}  // namespace halio
