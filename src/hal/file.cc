@@ -64,8 +64,10 @@ Status ValidateFileWrite(const File& file, uint64_t file_offset, const Buffer& b
 namespace {
 
 const BufferRef& NullBufferRef() {
-  static const BufferRef* null_ref = new BufferRef();
-  return *null_ref;
+  // Constant-initialized (shared_ptr's default constructor is constexpr), so
+  // the first call allocates nothing either.
+  static const BufferRef null_ref;
+  return null_ref;
 }
 
 Result<FileRef> MakeFdFile(int fd, MemoryAccess access, std::string description,

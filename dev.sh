@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# halio's one set-up entry point, used by the README and by .ci/run.
+#
+#   ./dev.sh main   install what is missing, build, run the main job
+#   ./dev.sh test   install what is missing, build, run every test
+#   ./dev.sh asan   the same tests in an ASan+UBSan build (build-asan/)
+#
+# Packages come from Debian (apt-get, with sudo when not root). CI=true makes
+# warnings errors.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PACKAGES=(g++ meson ninja-build pkg-config liburing-dev libasio-dev libgtest-dev
+          libgmock-dev libbenchmark-dev libcli11-dev)
+
+install_missing() {
+  local missing=()
+  for package in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+      missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "dev.sh: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >&2
+}
+
+# configure DIR [meson options...]: set up once, reuse afterwards.
+configure() {
+  local dir=$1
+  shift
+  local options=("$@")
+  [ "${CI:-}" = "true" ] && options+=(-Dwerror=true)
+  if [ ! -f "$dir/build.ninja" ]; then
+    meson setup "$dir" "${options[@]}"
+  fi
+  meson compile -C "$dir"
+}
+
+# run_tests DIR: every test, then one plain summary line for CI.
+run_tests() {
+  local dir=$1
+  local status=0
+  meson test -C "$dir" --print-errorlogs --num-processes 2 || status=$?
+  local json="$dir/meson-logs/testlog.json"
+  if [ -f "$json" ]; then
+    /usr/bin/python3 - "$json" <<'PY'
+import json, sys
+counts = {"OK": 0, "FAIL": 0, "SKIP": 0}
+for line in open(sys.argv[1]):
+    entry = json.loads(line)
+    for sub in entry.get("subtests") or [{"result": entry["result"]}]:
+        result = sub["result"]
+        key = "OK" if result == "OK" else "SKIP" if result == "SKIP" else "FAIL"
+        counts[key] += 1
+print(f"tests: {counts['OK']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped")
+PY
+  fi
+  return $status
+}
+
+command=${1:-}
+case "$command" in
+  main)
+    install_missing
+    configure build
+    build/src/tools/halio probe
+    ;;
+  test)
+    install_missing
+    configure build
+    run_tests build
+    ;;
+  asan)
+    install_missing
+    configure build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+      -Dcpp_args=-fno-sanitize-recover=all -Dbuildtype=debug
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 run_tests build-asan
+    ;;
+  *)
+    echo "usage: ./dev.sh main|test|asan" >&2
+    exit 2
+    ;;
+esac

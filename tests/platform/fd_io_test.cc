@@ -1,0 +1,528 @@
+// Positional file I/O: the chunked ReadAt/WriteAt loops (through wrapped
+// IoSyscalls tables that inject short counts, EINTR, EAGAIN and errors) and
+// the POSIX open/dup/fstat/fcntl/fsync wrappers, on real temp files.
+#include "platform/fd_io.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "tests/testing/status_matchers.h"
+
+namespace halio::platform {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+std::vector<std::byte> Pattern(size_t length, uint8_t seed) {
+  std::vector<std::byte> bytes(length);
+  for (size_t i = 0; i < length; ++i) {
+    bytes[i] = static_cast<std::byte>((i * 31 + seed) & 0xFF);
+  }
+  return bytes;
+}
+
+// An IoSyscalls table whose calls go to std::functions, so each test scripts
+// its own faults around the real pread/pwrite (SystemIoSyscalls()).
+class ScriptedSyscalls {
+ public:
+  using ReadFn = std::function<int64_t(NativeHandle, void*, size_t, uint64_t)>;
+  using WriteFn = std::function<int64_t(NativeHandle, const void*, size_t, uint64_t)>;
+
+  ScriptedSyscalls() {
+    table_.read_at = &ReadThunk;
+    table_.write_at = &WriteThunk;
+    table_.context = this;
+    table_.max_bytes_per_call = SystemIoSyscalls().max_bytes_per_call;
+    read_ = &RealRead;
+    write_ = &RealWrite;
+  }
+
+  static int64_t RealRead(NativeHandle fd, void* dst, size_t length, uint64_t offset) {
+    const IoSyscalls& sys = SystemIoSyscalls();
+    return sys.read_at(sys.context, fd, dst, length, offset);
+  }
+  static int64_t RealWrite(NativeHandle fd, const void* src, size_t length,
+                           uint64_t offset) {
+    const IoSyscalls& sys = SystemIoSyscalls();
+    return sys.write_at(sys.context, fd, src, length, offset);
+  }
+
+  void set_read(ReadFn fn) { read_ = std::move(fn); }
+  void set_write(WriteFn fn) { write_ = std::move(fn); }
+  void set_max_bytes_per_call(size_t max) { table_.max_bytes_per_call = max; }
+
+  const IoSyscalls& table() const { return table_; }
+  int calls() const { return calls_; }
+  size_t largest_request() const { return largest_request_; }
+
+ private:
+  static int64_t ReadThunk(void* context, NativeHandle fd, void* dst, size_t length,
+                           uint64_t offset) {
+    auto* self = static_cast<ScriptedSyscalls*>(context);
+    self->Count(length);
+    return self->read_(fd, dst, length, offset);
+  }
+  static int64_t WriteThunk(void* context, NativeHandle fd, const void* src,
+                            size_t length, uint64_t offset) {
+    auto* self = static_cast<ScriptedSyscalls*>(context);
+    self->Count(length);
+    return self->write_(fd, src, length, offset);
+  }
+  void Count(size_t length) {
+    ++calls_;
+    largest_request_ = std::max(largest_request_, length);
+  }
+
+  IoSyscalls table_;
+  ReadFn read_;
+  WriteFn write_;
+  int calls_ = 0;
+  size_t largest_request_ = 0;
+};
+
+class FdIoTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    for (int fd : fds_) ::close(fd);
+    std::error_code ignored;
+    for (const auto& path : paths_) std::filesystem::remove_all(path, ignored);
+  }
+
+  // A unique path in the temp directory, removed in TearDown.
+  std::string TempPath(const std::string& suffix = "") {
+    static std::atomic<int> counter{0};
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    auto path = std::filesystem::temp_directory_path() /
+                ("halio_fd_io_" + std::to_string(::getpid()) + "_" + info->name() + "_" +
+                 std::to_string(counter++) + suffix);
+    paths_.push_back(path);
+    return path.string();
+  }
+
+  // Opens (creating) a temp file read-write; closed in TearDown.
+  int OpenTemp(std::string* path_out = nullptr) {
+    std::string path = TempPath();
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    EXPECT_GE(fd, 0) << path << ": " << std::strerror(errno);
+    if (fd >= 0) fds_.push_back(fd);
+    if (path_out) *path_out = path;
+    return fd;
+  }
+
+  int OpenTempWith(const std::vector<std::byte>& contents) {
+    int fd = OpenTemp();
+    EXPECT_EQ(::pwrite(fd, contents.data(), contents.size(), 0),
+              static_cast<ssize_t>(contents.size()));
+    return fd;
+  }
+
+  int Track(int fd) {
+    if (fd >= 0) fds_.push_back(fd);
+    return fd;
+  }
+
+  std::vector<std::string> paths_;
+  std::vector<int> fds_;
+};
+
+// --- ReadAt / WriteAt -------------------------------------------------------
+
+TEST_F(FdIoTest, WriteAtReadAtRoundTrip) {
+  int fd = OpenTemp();
+  auto data = Pattern(4096 + 13, 1);
+  HALIO_ASSERT_OK(WriteAt(fd, 100, data, "round trip file"));
+
+  std::vector<std::byte> on_disk(data.size());
+  ASSERT_EQ(::pread(fd, on_disk.data(), on_disk.size(), 100),
+            static_cast<ssize_t>(on_disk.size()));
+  EXPECT_EQ(on_disk, data);
+
+  std::vector<std::byte> read_back(data.size());
+  HALIO_ASSERT_OK(ReadAt(fd, 100, read_back, "round trip file"));
+  EXPECT_EQ(read_back, data);
+}
+
+TEST_F(FdIoTest, ZeroLengthTransfersMakeNoCalls) {
+  int fd = OpenTemp();
+  ScriptedSyscalls sys;
+  HALIO_ASSERT_OK(ReadAt(fd, 1000, {}, "empty", sys.table()));
+  HALIO_ASSERT_OK(WriteAt(fd, 1000, {}, "empty", sys.table()));
+  EXPECT_EQ(sys.calls(), 0);
+}
+
+TEST_F(FdIoTest, ReadPastEndOfFileIsOutOfRange) {
+  int fd = OpenTempWith(Pattern(8, 2));
+  std::vector<std::byte> dst(8);
+  EXPECT_THAT(ReadAt(fd, 4, dst, "short.bin"),
+              StatusIs(StatusCode::kOutOfRange,
+                       AllOf(HasSubstr("end of file at offset 8"), HasSubstr("[4, 12)"),
+                             HasSubstr("short.bin"))));
+}
+
+TEST_F(FdIoTest, ReadOneByteAtEndOfFileIsOutOfRange) {
+  int fd = OpenTempWith(Pattern(8, 3));
+  std::vector<std::byte> dst(1);
+  EXPECT_THAT(ReadAt(fd, 8, dst, "eight.bin"),
+              StatusIs(StatusCode::kOutOfRange,
+                       AllOf(HasSubstr("end of file at offset 8"), HasSubstr("[8, 9)"))));
+}
+
+TEST_F(FdIoTest, ChunksNeverExceedMaxBytesPerCall) {
+  int fd = OpenTemp();
+  auto data = Pattern(100, 4);
+  ScriptedSyscalls write_sys;
+  write_sys.set_max_bytes_per_call(7);
+  HALIO_ASSERT_OK(WriteAt(fd, 3, data, "chunked", write_sys.table()));
+  EXPECT_EQ(write_sys.calls(), 15);  // ceil(100 / 7)
+  EXPECT_EQ(write_sys.largest_request(), 7u);
+
+  ScriptedSyscalls read_sys;
+  read_sys.set_max_bytes_per_call(7);
+  std::vector<std::byte> read_back(data.size());
+  HALIO_ASSERT_OK(ReadAt(fd, 3, read_back, "chunked", read_sys.table()));
+  EXPECT_EQ(read_sys.calls(), 15);
+  EXPECT_EQ(read_sys.largest_request(), 7u);
+  EXPECT_EQ(read_back, data);
+}
+
+// Every odd call fails with EINTR; every other call moves at most one byte.
+int64_t FlakyRead(int* n, NativeHandle fd, void* dst, size_t length, uint64_t offset) {
+  if ((*n)++ % 2 == 0) return -EINTR;
+  return ScriptedSyscalls::RealRead(fd, dst, std::min<size_t>(length, 1), offset);
+}
+int64_t FlakyWrite(int* n, NativeHandle fd, const void* src, size_t length,
+                   uint64_t offset) {
+  if ((*n)++ % 2 == 0) return -EINTR;
+  return ScriptedSyscalls::RealWrite(fd, src, std::min<size_t>(length, 1), offset);
+}
+
+TEST_F(FdIoTest, RetriesEintrAndLoopsOnShortCounts) {
+  int fd = OpenTemp();
+  auto data = Pattern(50, 5);
+  int n = 0;
+  ScriptedSyscalls sys;
+  sys.set_read([&](NativeHandle h, void* d, size_t l, uint64_t o) {
+    return FlakyRead(&n, h, d, l, o);
+  });
+  sys.set_write([&](NativeHandle h, const void* s, size_t l, uint64_t o) {
+    return FlakyWrite(&n, h, s, l, o);
+  });
+  HALIO_ASSERT_OK(WriteAt(fd, 10, data, "flaky", sys.table()));
+  EXPECT_EQ(sys.calls(), 100);  // 50 EINTRs + 50 one-byte writes
+
+  std::vector<std::byte> on_disk(data.size());
+  ASSERT_EQ(::pread(fd, on_disk.data(), on_disk.size(), 10), 50);
+  EXPECT_EQ(on_disk, data);
+
+  std::vector<std::byte> read_back(data.size());
+  HALIO_ASSERT_OK(ReadAt(fd, 10, read_back, "flaky", sys.table()));
+  EXPECT_EQ(read_back, data);
+}
+
+TEST_F(FdIoTest, ReadEioIsDataLossNamingFileAndRange) {
+  int fd = OpenTempWith(Pattern(64, 6));
+  ScriptedSyscalls sys;
+  sys.set_read([](NativeHandle, void*, size_t, uint64_t) -> int64_t { return -EIO; });
+  std::vector<std::byte> dst(32);
+  EXPECT_THAT(ReadAt(fd, 16, dst, "weights.bin", sys.table()),
+              StatusIs(StatusCode::kDataLoss,
+                       AllOf(HasSubstr("read of weights.bin [16, 48)"),
+                             HasSubstr("at offset 16"), HasSubstr("errno 5"))));
+  EXPECT_EQ(sys.calls(), 1);  // EIO is not retried
+}
+
+TEST_F(FdIoTest, ErrorAfterProgressNamesTheFailingOffset) {
+  int fd = OpenTempWith(Pattern(64, 7));
+  ScriptedSyscalls sys;
+  int n = 0;
+  sys.set_read([&](NativeHandle h, void* d, size_t, uint64_t o) -> int64_t {
+    if (n++ == 0) return ScriptedSyscalls::RealRead(h, d, 8, o);
+    return -EIO;
+  });
+  std::vector<std::byte> dst(32);
+  EXPECT_THAT(ReadAt(fd, 16, dst, "weights.bin", sys.table()),
+              StatusIs(StatusCode::kDataLoss,
+                       AllOf(HasSubstr("[16, 48)"), HasSubstr("at offset 24"))));
+}
+
+TEST_F(FdIoTest, WriteEioIsDataLossNamingFileAndRange) {
+  int fd = OpenTemp();
+  ScriptedSyscalls sys;
+  sys.set_write([](NativeHandle, const void*, size_t, uint64_t) -> int64_t { return -EIO; });
+  auto data = Pattern(10, 8);
+  EXPECT_THAT(WriteAt(fd, 90, data, "out.bin", sys.table()),
+              StatusIs(StatusCode::kDataLoss, HasSubstr("write of out.bin [90, 100)")));
+}
+
+TEST_F(FdIoTest, WriteOfZeroBytesIsResourceExhausted) {
+  int fd = OpenTemp();
+  ScriptedSyscalls sys;
+  sys.set_write([](NativeHandle, const void*, size_t, uint64_t) -> int64_t { return 0; });
+  auto data = Pattern(10, 9);
+  EXPECT_THAT(WriteAt(fd, 0, data, "full.bin", sys.table()),
+              StatusIs(StatusCode::kResourceExhausted,
+                       AllOf(HasSubstr("full.bin [0, 10)"),
+                             HasSubstr("wrote 0 bytes at offset 0"))));
+  EXPECT_EQ(sys.calls(), 1);  // not retried forever
+}
+
+TEST_F(FdIoTest, PersistentEagainGivesUpOnRead) {
+  int fd = OpenTempWith(Pattern(16, 10));
+  ScriptedSyscalls sys;
+  sys.set_read([](NativeHandle, void*, size_t, uint64_t) -> int64_t { return -EAGAIN; });
+  std::vector<std::byte> dst(16);
+  EXPECT_THAT(ReadAt(fd, 0, dst, "stuck.bin", sys.table()),
+              StatusIs(StatusCode::kUnavailable, HasSubstr("stuck.bin [0, 16)")));
+  EXPECT_GT(sys.calls(), 1);        // it did retry
+  EXPECT_LT(sys.calls(), 1000000);  // but gave up
+}
+
+TEST_F(FdIoTest, PersistentEagainGivesUpOnWrite) {
+  int fd = OpenTemp();
+  ScriptedSyscalls sys;
+  sys.set_write([](NativeHandle, const void*, size_t, uint64_t) -> int64_t {
+    return -EAGAIN;
+  });
+  auto data = Pattern(16, 11);
+  EXPECT_THAT(WriteAt(fd, 0, data, "stuck.bin", sys.table()),
+              StatusIs(StatusCode::kUnavailable, HasSubstr("stuck.bin")));
+  EXPECT_GT(sys.calls(), 1);
+  EXPECT_LT(sys.calls(), 1000000);
+}
+
+TEST_F(FdIoTest, TransientEagainIsRetried) {
+  auto data = Pattern(16, 12);
+  int fd = OpenTempWith(data);
+  ScriptedSyscalls sys;
+  int eagains = 3;
+  sys.set_read([&](NativeHandle h, void* d, size_t l, uint64_t o) -> int64_t {
+    if (eagains > 0) {
+      --eagains;
+      return -EAGAIN;
+    }
+    return ScriptedSyscalls::RealRead(h, d, l, o);
+  });
+  std::vector<std::byte> dst(16);
+  HALIO_ASSERT_OK(ReadAt(fd, 0, dst, "busy.bin", sys.table()));
+  EXPECT_EQ(dst, data);
+  EXPECT_EQ(sys.calls(), 4);
+}
+
+// --- Open / duplicate / length / access / sync ------------------------------
+
+TEST_F(FdIoTest, OpenPathMissingFileIsNotFound) {
+  std::string path = TempPath("_missing");
+  OpenFlags flags;
+  flags.read = true;
+  EXPECT_THAT(OpenPath(path, flags),
+              StatusIs(StatusCode::kNotFound, HasSubstr(path)));
+}
+
+TEST_F(FdIoTest, OpenPathWithoutReadOrWriteIsInvalidArgument) {
+  std::string path = TempPath();
+  OpenFlags flags;
+  flags.create = true;
+  EXPECT_THAT(OpenPath(path, flags),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr(path)));
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+TEST_F(FdIoTest, OpenPathCreatesAndIsCloseOnExec) {
+  std::string path = TempPath();
+  OpenFlags flags;
+  flags.read = flags.write = flags.create = true;
+  HALIO_ASSERT_OK_AND_ASSIGN(NativeHandle fd, OpenPath(path, flags));
+  Track(fd);
+  EXPECT_TRUE(std::filesystem::exists(path));
+  EXPECT_NE(::fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
+}
+
+TEST_F(FdIoTest, OpenPathTruncates) {
+  std::string path;
+  int fd = OpenTemp(&path);
+  ASSERT_EQ(::pwrite(fd, "abcdef", 6, 0), 6);
+  OpenFlags flags;
+  flags.write = flags.truncate = true;
+  HALIO_ASSERT_OK_AND_ASSIGN(NativeHandle truncated, OpenPath(path, flags));
+  Track(truncated);
+  EXPECT_EQ(std::filesystem::file_size(path), 0u);
+}
+
+TEST_F(FdIoTest, HandleLengthOfRegularFile) {
+  int fd = OpenTempWith(Pattern(123, 13));
+  HALIO_ASSERT_OK_AND_ASSIGN(uint64_t length, HandleLength(fd, "f"));
+  EXPECT_EQ(length, 123u);
+}
+
+TEST_F(FdIoTest, HandleLengthOfDirectoryIsFailedPrecondition) {
+  std::string dir = TempPath("_dir");
+  ASSERT_TRUE(std::filesystem::create_directory(dir));
+  int fd = Track(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_GE(fd, 0);
+  EXPECT_THAT(HandleLength(fd, dir),
+              StatusIs(StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr(dir), HasSubstr("not a regular file"))));
+}
+
+TEST_F(FdIoTest, HandleLengthOfClosedFdIsFailedPrecondition) {
+  int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  EXPECT_THAT(HandleLength(fd, "closed"), StatusIs(StatusCode::kFailedPrecondition));
+}
+
+TEST_F(FdIoTest, HandleAccessReportsReadAndWrite) {
+  std::string path;
+  OpenTemp(&path);
+  struct Case {
+    int oflags;
+    bool read, write;
+  };
+  for (Case c : {Case{O_RDONLY, true, false}, Case{O_WRONLY, false, true},
+                 Case{O_RDWR, true, true}}) {
+    int fd = Track(::open(path.c_str(), c.oflags | O_CLOEXEC));
+    ASSERT_GE(fd, 0);
+    HALIO_ASSERT_OK_AND_ASSIGN(OpenFlags access, HandleAccess(fd));
+    EXPECT_EQ(access.read, c.read) << c.oflags;
+    EXPECT_EQ(access.write, c.write) << c.oflags;
+  }
+}
+
+TEST_F(FdIoTest, DuplicateHandleIsCloseOnExecCopy) {
+  int fd = OpenTempWith(Pattern(4, 14));
+  HALIO_ASSERT_OK_AND_ASSIGN(NativeHandle copy, DuplicateHandle(fd));
+  Track(copy);
+  EXPECT_NE(copy, fd);
+  EXPECT_NE(::fcntl(copy, F_GETFD) & FD_CLOEXEC, 0);
+  HALIO_ASSERT_OK_AND_ASSIGN(uint64_t length, HandleLength(copy, "copy"));
+  EXPECT_EQ(length, 4u);
+}
+
+TEST_F(FdIoTest, DuplicateHandleOfClosedFdIsFailedPrecondition) {
+  int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  EXPECT_THAT(DuplicateHandle(fd), StatusIs(StatusCode::kFailedPrecondition,
+                                            HasSubstr("fd " + std::to_string(fd))));
+}
+
+TEST_F(FdIoTest, CloseHandleClosesAndIgnoresInvalid) {
+  int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  CloseHandle(fd);
+  errno = 0;
+  EXPECT_EQ(::fcntl(fd, F_GETFD), -1);
+  EXPECT_EQ(errno, EBADF);
+  CloseHandle(kInvalidHandle);  // must not crash
+}
+
+TEST_F(FdIoTest, SyncHandleWorks) {
+  int fd = OpenTempWith(Pattern(32, 15));
+  HALIO_EXPECT_OK(SyncHandle(fd, /*data_only=*/true, "synced.bin"));
+  HALIO_EXPECT_OK(SyncHandle(fd, /*data_only=*/false, "synced.bin"));
+}
+
+TEST_F(FdIoTest, SyncHandleOfClosedFdNamesTheFile) {
+  int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  EXPECT_THAT(SyncHandle(fd, true, "gone.bin"),
+              StatusIs(StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("fdatasync gone.bin"), HasSubstr("errno"))));
+}
+
+// --- The > 4 GiB single read ------------------------------------------------
+
+// Anonymous, lazily committed memory: only pages the read touches cost RAM.
+class AnonymousMapping {
+ public:
+  explicit AnonymousMapping(size_t size) : size_(size) {
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    data_ = p == MAP_FAILED ? nullptr : static_cast<std::byte*>(p);
+  }
+  ~AnonymousMapping() {
+    if (data_) ::munmap(data_, size_);
+  }
+  AnonymousMapping(const AnonymousMapping&) = delete;
+  AnonymousMapping& operator=(const AnonymousMapping&) = delete;
+  std::byte* data() const { return data_; }
+
+ private:
+  size_t size_;
+  std::byte* data_ = nullptr;
+};
+
+TEST_F(FdIoTest, ReadsMoreThan4GiBInOneCallInKernelSizedChunks) {
+  if (sizeof(size_t) < 8) GTEST_SKIP() << "needs a 64-bit address space";
+  constexpr uint64_t k4GiB = uint64_t{1} << 32;
+  constexpr uint64_t kSize = k4GiB + 8192;
+  constexpr uint64_t kBoundary = kLinuxMaxIoBytes;  // where the first chunk ends
+  const std::pair<uint64_t, std::byte> markers[] = {
+      {0, std::byte{0xA1}},
+      {kBoundary - 1, std::byte{0xB2}},
+      {kBoundary, std::byte{0xC3}},
+      {k4GiB, std::byte{0xD4}},
+      {kSize - 1, std::byte{0xE5}},
+  };
+
+  std::string path;
+  int fd = OpenTemp(&path);
+  ASSERT_GE(fd, 0);
+  if (::ftruncate(fd, static_cast<off_t>(kSize)) != 0) {
+    int error = errno;
+    if (error == ENOSPC || error == EFBIG) {
+      GTEST_SKIP() << "the filesystem of " << path << " refuses a sparse file of "
+                   << kSize << " bytes: " << std::strerror(error);
+    }
+    FAIL() << "ftruncate " << path << ": " << std::strerror(error);
+  }
+  for (const auto& [offset, value] : markers) {
+    if (::pwrite(fd, &value, 1, static_cast<off_t>(offset)) != 1) {
+      int error = errno;
+      if (error == ENOSPC || error == EFBIG) {
+        GTEST_SKIP() << "cannot write a marker at " << offset << " of " << path << ": "
+                     << std::strerror(error);
+      }
+      FAIL() << "pwrite marker at " << offset << ": " << std::strerror(error);
+    }
+  }
+
+  AnonymousMapping buffer(kSize);
+  ASSERT_NE(buffer.data(), nullptr) << "mmap of " << kSize << " bytes: "
+                                    << std::strerror(errno);
+
+  ScriptedSyscalls sys;  // the real pread, counted, with the default chunk size
+  ASSERT_EQ(sys.table().max_bytes_per_call, kMaxIoBytesPerCall);
+  HALIO_ASSERT_OK(ReadAt(fd, 0, std::span<std::byte>(buffer.data(), kSize), path,
+                         sys.table()));
+  EXPECT_LE(sys.largest_request(), kLinuxMaxIoBytes);
+  EXPECT_GE(sys.calls(), 3);
+
+  for (const auto& [offset, value] : markers) {
+    EXPECT_EQ(buffer.data()[offset], value) << "marker at offset " << offset;
+  }
+  // The holes around the markers read back as zeros.
+  EXPECT_EQ(buffer.data()[1], std::byte{0});
+  EXPECT_EQ(buffer.data()[kBoundary + 1], std::byte{0});
+  EXPECT_EQ(buffer.data()[k4GiB - 1], std::byte{0});
+  EXPECT_EQ(buffer.data()[kSize - 2], std::byte{0});
+}
+
+}  // namespace
+}  // namespace halio::platform
