@@ -4,6 +4,7 @@
 #ifndef HALIO_DRIVERS_H_
 #define HALIO_DRIVERS_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -18,15 +19,36 @@ namespace halio {
 struct DeviceOptions {
   // Memory for buffers and bookkeeping; must outlive the device.
   HostAllocator* host_allocator = &HostAllocator::System();
+
+  // local_async only. Threads that run memory ops and synchronous file
+  // chunks; 0 means one per hardware thread.
+  uint32_t worker_count = 0;
+  // File requests one read/write keeps in flight. 8 x 1 MiB = 8 MiB in
+  // flight: deep enough for the disk's O_DIRECT limit (reached at qd >= 8 or
+  // 1 MiB blocks on this machine kind) and below the ~32 MiB beyond which
+  // hot-cache copies fall out of L3 and slow down (see PERF_NOTES.md).
+  uint32_t queue_depth = 8;
+  // Bytes per file request. 1 MiB: per-call overhead is gone (64 KiB blocks
+  // run ~20 % slower on a hot cache) and chunks still spread over workers.
+  uint64_t chunk_size = uint64_t{1} << 20;
 };
 
-// Names accepted by CreateDevice, e.g. {"local_sync"}.
+// Names accepted by CreateDevice: {"local_sync", "local_async"}.
 std::vector<std::string> AvailableDevices();
 
 // Errors: NOT_FOUND for an unknown name (the message lists the known ones),
 // RESOURCE_EXHAUSTED.
 Result<std::unique_ptr<Device>> CreateDevice(std::string_view name,
                                              const DeviceOptions& options = {});
+
+// The asynchronous device: queue calls validate and return at once; each op
+// waits for its wait list through semaphore timepoints, then runs on a worker
+// (memory ops) or through the file's async handle (read/write), keeping up to
+// queue_depth requests of chunk_size bytes in flight. Destroying the device
+// cancels ops still waiting (their signal semaphores fail with CANCELLED) and
+// waits for running ones. Errors: INVALID_ARGUMENT for zero queue_depth or
+// chunk_size, RESOURCE_EXHAUSTED when memory or a worker thread cannot be had.
+Result<std::unique_ptr<Device>> CreateLocalAsyncDevice(const DeviceOptions& options = {});
 
 // The synchronous device: every queue operation runs inline on the calling
 // thread as wait -> do the work -> signal (or fail the signal list).

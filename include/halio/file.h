@@ -25,6 +25,7 @@
 
 #include "halio/hal/allocator.h"
 #include "halio/hal/buffer.h"
+#include "halio/io_backend.h"
 #include "halio/status.h"
 
 namespace halio {
@@ -88,6 +89,15 @@ HALIO_BITMASK_OPERATORS(OpenMode)
 struct FdFileOptions {
   // Flush file data (fdatasync) when the last reference to the file drops.
   bool sync_on_close = false;
+  // Which engine to import the file into. kAuto (after HALIO_BACKEND) uses
+  // the shared engine io_uring -> asio -> sync picks; when no async engine
+  // can be had the file silently uses synchronous I/O and records why. A
+  // forced backend that cannot start makes Open/FromHandle fail instead.
+  IoBackend backend = IoBackend::kAuto;
+  // Use this engine instead of a shared one (overrides `backend`).
+  IoEngineRef engine;
+  // Told about a fallback to synchronous I/O, with the reason.
+  LogSink log;
 };
 
 class FdFile final : public File {
@@ -111,6 +121,7 @@ class FdFile final : public File {
   uint64_t length() const override { return length_.load(std::memory_order_acquire); }
   MemoryAccess allowed_access() const override { return access_; }
   const BufferRef& storage_buffer() const override;
+  AsyncFile* async_handle() const override { return async_file_.get(); }
   bool supports_synchronous_io() const override { return true; }
   const std::string& description() const override { return description_; }
   Status Read(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset,
@@ -118,7 +129,16 @@ class FdFile final : public File {
   Status Write(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset,
                uint64_t length) override;
 
+  // The backend the file's requests go through (kSync when not imported).
+  IoBackend io_backend() const { return backend_; }
+  // Why the file uses synchronous I/O, or empty when it was imported into an
+  // async engine.
+  const std::string& async_fallback_reason() const { return fallback_reason_; }
+
   int fd() const { return fd_; }
+  // Raises length() to at least `end` after bytes were written up to it by
+  // a path other than Write() (the async device's chunked writes).
+  void NoteWritten(uint64_t end);
   // fdatasync (data_only) or fsync. Errors: the mapped errno.
   Status Flush(bool data_only = true);
 
@@ -127,7 +147,14 @@ class FdFile final : public File {
   MemoryAccess access_;
   std::atomic<uint64_t> length_;
   std::string description_;
-  FdFileOptions options_;
+  bool sync_on_close_;
+  IoBackend backend_ = IoBackend::kSync;
+  std::string fallback_reason_;
+  std::unique_ptr<AsyncFile> async_file_;
+
+  friend Result<FileRef> MakeFdFileImpl(int, MemoryAccess, std::string, const FdFileOptions&);
+  // Imports the file into the engine `options` ask for (see FdFileOptions).
+  Status AttachEngine(const FdFileOptions& options);
 };
 
 class MemoryFile final : public File {

@@ -5,11 +5,12 @@
 
 namespace halio {
 
-std::vector<std::string> AvailableDevices() { return {"local_sync"}; }
+std::vector<std::string> AvailableDevices() { return {"local_sync", "local_async"}; }
 
 Result<std::unique_ptr<Device>> CreateDevice(std::string_view name,
                                              const DeviceOptions& options) {
   if (name == "local_sync") return CreateLocalSyncDevice(options);
+  if (name == "local_async") return CreateLocalAsyncDevice(options);
   std::string known;
   for (const std::string& device : AvailableDevices()) {
     known += known.empty() ? device : ", " + device;

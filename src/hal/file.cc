@@ -6,6 +6,7 @@
 
 #include "halio/hal/transfer.h"
 #include "platform/fd_io.h"
+#include "src/async/async_io.h"
 
 namespace halio {
 namespace {
@@ -70,22 +71,58 @@ const BufferRef& NullBufferRef() {
   return null_ref;
 }
 
-Result<FileRef> MakeFdFile(int fd, MemoryAccess access, std::string description,
-                           const FdFileOptions& options) {
+}  // namespace
+
+// Takes ownership of `fd` (closed on any failure).
+Result<FileRef> MakeFdFileImpl(int fd, MemoryAccess access, std::string description,
+                               const FdFileOptions& options) {
   auto length = platform::HandleLength(fd, description);
   if (!length.ok()) {
     platform::CloseHandle(fd);
     return length.status();
   }
+  std::shared_ptr<FdFile> file;
   try {
-    return std::make_shared<FdFile>(fd, access, *length, std::move(description), options);
+    file = std::make_shared<FdFile>(fd, access, *length, description, options);
   } catch (const std::bad_alloc&) {
     platform::CloseHandle(fd);
     return ResourceExhaustedError("out of memory importing " + description);
   }
+  HALIO_RETURN_IF_ERROR(file->AttachEngine(options));  // the file closes fd on failure
+  return FileRef(std::move(file));
 }
 
-}  // namespace
+Status FdFile::AttachEngine(const FdFileOptions& options) {
+  IoEngineRef engine = options.engine;
+  if (!engine) {
+    auto shared = IoEngine::Shared(options.backend);
+    if (!shared.ok()) {
+      // A forced backend that cannot start is the caller's error; `auto`
+      // keeps the file working synchronously and records why.
+      if (options.backend != IoBackend::kAuto) {
+        return Status(shared.status()).Annotate("importing " + description_);
+      }
+      fallback_reason_ = "no I/O engine could start: " + shared.status().ToString();
+    } else {
+      engine = *shared;
+    }
+  }
+  if (engine) {
+    auto async = std::static_pointer_cast<AsyncIoEngine>(engine);  // every engine is one
+    backend_ = async->backend();
+    if (async->is_async()) {
+      async_file_ = std::make_unique<AsyncFile>(std::move(async), fd_, &description_);
+      return Status();
+    }
+    fallback_reason_ = engine->fallback_reason().empty()
+                           ? std::string("the sync backend was requested")
+                           : engine->fallback_reason();
+  }
+  if (options.log) {
+    options.log("halio: " + description_ + " uses synchronous I/O: " + fallback_reason_);
+  }
+  return Status();
+}
 
 FdFile::FdFile(int fd, MemoryAccess access, uint64_t length, std::string description,
                const FdFileOptions& options)
@@ -93,12 +130,13 @@ FdFile::FdFile(int fd, MemoryAccess access, uint64_t length, std::string descrip
       access_(access),
       length_(length),
       description_(std::move(description)),
-      options_(options) {}
+      sync_on_close_(options.sync_on_close) {}
 
 FdFile::~FdFile() {
   // A destructor cannot report: callers that must know a flush succeeded call
   // Flush() themselves before dropping the file.
-  if (options_.sync_on_close) platform::SyncHandle(fd_, true, description_).IgnoreError();
+  async_file_.reset();  // the engine drained this file's requests with its owner's ops
+  if (sync_on_close_) platform::SyncHandle(fd_, true, description_).IgnoreError();
   platform::CloseHandle(fd_);
 }
 
@@ -118,7 +156,7 @@ Result<FileRef> FdFile::FromHandle(int fd, MemoryAccess access,
                                  MemoryAccessToString(access) + " access");
   }
   HALIO_ASSIGN_OR_RETURN(int copy, platform::DuplicateHandle(fd));
-  return MakeFdFile(copy, access, "fd " + std::to_string(fd), options);
+  return MakeFdFileImpl(copy, access, "fd " + std::to_string(fd), options);
 }
 
 Result<FileRef> FdFile::Open(const std::string& path, OpenMode mode,
@@ -131,7 +169,7 @@ Result<FileRef> FdFile::Open(const std::string& path, OpenMode mode,
   HALIO_ASSIGN_OR_RETURN(int fd, platform::OpenPath(path, flags));
   MemoryAccess access = (flags.read ? MemoryAccess::kRead : MemoryAccess::kNone) |
                         (flags.write ? MemoryAccess::kWrite : MemoryAccess::kNone);
-  return MakeFdFile(fd, access, path, options);
+  return MakeFdFileImpl(fd, access, path, options);
 }
 
 const BufferRef& FdFile::storage_buffer() const { return NullBufferRef(); }
@@ -152,13 +190,16 @@ Status FdFile::Write(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offse
   HALIO_ASSIGN_OR_RETURN(std::span<std::byte> bytes,
                          buffer.MapUnretained(MemoryAccess::kRead, buffer_offset, length));
   HALIO_RETURN_IF_ERROR(platform::WriteAt(fd_, file_offset, bytes, description_));
+  NoteWritten(file_offset + length);
+  return Status();
+}
+
+void FdFile::NoteWritten(uint64_t end) {
   // Raise the cached length so later reads of the written range validate.
-  uint64_t end = file_offset + length;
   uint64_t current = length_.load(std::memory_order_relaxed);
   while (current < end &&
          !length_.compare_exchange_weak(current, end, std::memory_order_acq_rel)) {
   }
-  return Status();
 }
 
 Status FdFile::Flush(bool data_only) {

@@ -21,7 +21,12 @@ Status ValidateFill(const Buffer& target, uint64_t offset, uint64_t length,
     return InvalidArgumentError("fill pattern length must be 1, 2 or 4 bytes, not " +
                                 std::to_string(pattern_length));
   }
-  if (length % pattern_length != 0) [[unlikely]] {
+  // kWholeBuffer means "to the end": check the resolved length's multiple
+  // (an out-of-range offset is left for Validate to report).
+  if (length == kWholeBuffer && offset <= target.byte_length()) {
+    length = target.byte_length() - offset;
+  }
+  if (length != kWholeBuffer && length % pattern_length != 0) [[unlikely]] {
     return InvalidArgumentError("fill length " + std::to_string(length) +
                                 " is not a multiple of the " +
                                 std::to_string(pattern_length) + "-byte pattern");
@@ -35,6 +40,8 @@ Status FillInline(Buffer& target, uint64_t offset, uint64_t length, uint32_t pat
   if (length == 0) return Status();
   HALIO_ASSIGN_OR_RETURN(std::span<std::byte> bytes,
                          target.MapUnretained(MemoryAccess::kWrite, offset, length));
+  // The mapped size, not `length`: kWholeBuffer resolves to the rest.
+  length = bytes.size();
   switch (pattern_length) {
     case 1: std::memset(bytes.data(), static_cast<int>(pattern & 0xFF), length); break;
     case 2: FillPattern<uint16_t>(bytes.data(), length, pattern); break;
@@ -59,12 +66,15 @@ Status UpdateInline(std::span<const std::byte> source, Buffer& target, uint64_t 
 Status ValidateCopy(const Buffer& source, uint64_t source_offset, const Buffer& target,
                     uint64_t target_offset, uint64_t length) {
   HALIO_RETURN_IF_ERROR(source.Validate(MemoryAccess::kRead, source_offset, length));
+  // kWholeBuffer means the rest of the source, which must then fit the target.
+  if (length == kWholeBuffer) length = source.byte_length() - source_offset;
   return target.Validate(MemoryAccess::kWrite, target_offset, length);
 }
 
 Status CopyInline(Buffer& source, uint64_t source_offset, Buffer& target,
                   uint64_t target_offset, uint64_t length) {
   HALIO_RETURN_IF_ERROR(ValidateCopy(source, source_offset, target, target_offset, length));
+  if (length == kWholeBuffer) length = source.byte_length() - source_offset;
   if (length == 0) return Status();
   HALIO_ASSIGN_OR_RETURN(std::span<std::byte> from,
                          source.MapUnretained(MemoryAccess::kRead, source_offset, length));

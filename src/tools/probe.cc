@@ -45,9 +45,9 @@ int RunProbe(const ProbeOptions& options, std::ostream& out) {
         << ",\"kernel\":" << JsonString(info.kernel_release)
         << ",\"machine\":" << JsonString(info.machine)
         << ",\"hardware_threads\":" << info.hardware_threads
-        << ",\"io_uring_compiled_in\":" << (have_uring ? "true" : "false")
+        << ",\"liburing_found\":" << (have_uring ? "true" : "false")
         << ",\"liburing_version\":" << JsonString(HALIO_URING_VERSION)
-        << ",\"asio_compiled_in\":" << (have_asio ? "true" : "false")
+        << ",\"asio_found\":" << (have_asio ? "true" : "false")
         << ",\"max_io_bytes_per_call\":" << platform::kMaxIoBytesPerCall
         << ",\"devices\":" << JsonString(devices)
         << ",\"file_io\":" << JsonString(file_io)
@@ -58,11 +58,14 @@ int RunProbe(const ProbeOptions& options, std::ostream& out) {
       << "os:                 " << info.os << " " << info.kernel_release << " ("
       << info.machine << ", " << info.hardware_threads << " hardware threads)\n"
       << "io_uring:           "
-      << (have_uring ? std::string("compiled in (liburing ") + HALIO_URING_VERSION + ")"
-                     : std::string("not compiled in (install liburing-dev and rebuild)"))
+      << (have_uring ? std::string("liburing ") + HALIO_URING_VERSION +
+                           " found at build time; no io_uring backend yet"
+                     : std::string("liburing not found at build time (install liburing-dev "
+                                   "and rebuild)"))
       << "\n"
       << "asio:               "
-      << (have_asio ? "compiled in" : "not compiled in (install libasio-dev and rebuild)")
+      << (have_asio ? "found at build time; no asio backend yet"
+                    : "not found at build time (install libasio-dev and rebuild)")
       << "\n"
       << "max bytes per call: " << platform::kMaxIoBytesPerCall << "\n"
       << "devices:            " << devices << "\n"

@@ -46,8 +46,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Mapping{EOVERFLOW, StatusCode::kOutOfRange},
                       Mapping{EIO, StatusCode::kDataLoss},
                       Mapping{9999, StatusCode::kUnknown}),
-    [](const ::testing::TestParamInfo<Mapping>& info) {
-      return "errno" + std::to_string(info.param.error_number);
+    [](const ::testing::TestParamInfo<Mapping>& param_info) {
+      return "errno" + std::to_string(param_info.param.error_number);
     });
 
 TEST(ErrnoStatusTest, ZeroIsOkCodeButNeverAnOkStatus) {

@@ -10,7 +10,19 @@
 namespace halio::cts {
 
 std::string ParamName(const CtsParam& param) {
-  return param.device + (param.file_kind == FileKind::kFd ? "_fd_file" : "_memory_file");
+  if (param.file_kind == FileKind::kMemory) return param.device + "_memory_file";
+  return param.device + "_fd_file_" + IoBackendName(param.backend);
+}
+
+std::vector<CtsParam> AllCtsParams() {
+  std::vector<CtsParam> params;
+  for (const std::string& device : AvailableDevices()) {
+    for (IoBackend backend : {IoBackend::kIoUring, IoBackend::kAsio, IoBackend::kSync}) {
+      params.push_back({device, FileKind::kFd, backend});
+    }
+    params.push_back({device, FileKind::kMemory, IoBackend::kSync});
+  }
+  return params;
 }
 
 std::vector<std::byte> PatternBytes(size_t length, uint32_t seed) {
@@ -23,7 +35,7 @@ std::vector<std::byte> PatternBytes(size_t length, uint32_t seed) {
   return bytes;
 }
 
-FileFactory::FileFactory(FileKind kind) : kind_(kind) {
+FileFactory::FileFactory(FileKind kind, IoBackend backend) : kind_(kind), backend_(backend) {
   static std::atomic<int> counter{0};
   path_ = std::filesystem::temp_directory_path() /
           ("halio_cts_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
@@ -61,7 +73,9 @@ Result<FileRef> FileFactory::Make(const std::vector<std::byte>& contents,
   OpenMode mode = OpenMode::kRead;
   if (access == MemoryAccess::kWrite) mode = OpenMode::kWrite;
   if (AllSet(access, MemoryAccess::kReadWrite)) mode = OpenMode::kReadWrite;
-  return FdFile::Open(path_.string(), mode);
+  FdFileOptions options;
+  options.backend = backend_;
+  return FdFile::Open(path_.string(), mode, options);
 }
 
 std::vector<std::byte> FileFactory::Contents() const {

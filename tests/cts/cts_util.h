@@ -21,7 +21,12 @@ enum class FileKind { kFd, kMemory };
 struct CtsParam {
   std::string device;
   FileKind file_kind;
+  // For fd files: the backend files are imported into (forced).
+  IoBackend backend = IoBackend::kSync;
 };
+
+// Every device x (fd file x {io_uring, asio, sync} + memory file).
+std::vector<CtsParam> AllCtsParams();
 
 std::string ParamName(const CtsParam& param);
 
@@ -32,7 +37,7 @@ std::vector<std::byte> PatternBytes(size_t length, uint32_t seed);
 // outside halio (the disk via std::ifstream, or the caller memory).
 class FileFactory {
  public:
-  explicit FileFactory(FileKind kind);
+  explicit FileFactory(FileKind kind, IoBackend backend = IoBackend::kSync);
   ~FileFactory();
 
   // A file holding `contents`, opened/imported with `access`.
@@ -43,6 +48,7 @@ class FileFactory {
 
  private:
   FileKind kind_;
+  IoBackend backend_;
   std::filesystem::path path_;
   // Memory files live here, deliberately at a 16-byte (not 64-byte) offset:
   // embedded data is often only 16-byte aligned.

@@ -23,7 +23,7 @@ namespace halio {
 Status ValidateFill(const Buffer& target, uint64_t offset, uint64_t length,
                     uint32_t pattern_length);
 // Writes the low `pattern_length` bytes of `pattern` (host byte order)
-// repeatedly over [offset, offset + length).
+// repeatedly over [offset, offset + length); kWholeBuffer fills to the end.
 Status FillInline(Buffer& target, uint64_t offset, uint64_t length,
                   uint32_t pattern, uint32_t pattern_length);
 
@@ -32,7 +32,8 @@ Status UpdateInline(std::span<const std::byte> source, Buffer& target,
                     uint64_t offset);
 
 // Source needs read access, target write access. Overlapping ranges of the
-// same storage copy as memmove does.
+// same storage copy as memmove does. A length of kWholeBuffer copies the rest
+// of the source, which must fit in the target.
 Status ValidateCopy(const Buffer& source, uint64_t source_offset,
                     const Buffer& target, uint64_t target_offset, uint64_t length);
 Status CopyInline(Buffer& source, uint64_t source_offset, Buffer& target,

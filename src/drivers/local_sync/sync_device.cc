@@ -11,13 +11,10 @@
 
 #include "halio/drivers.h"
 #include "halio/hal/transfer.h"
+#include "src/drivers/queue_validation.h"
 
 namespace halio {
 namespace {
-
-Status NullArgument(const char* what) {
-  return InvalidArgumentError(std::string(what) + " is null");
-}
 
 class SyncDevice final : public Device {
  public:
@@ -31,7 +28,7 @@ class SyncDevice final : public Device {
 
   Result<BufferRef> QueueAlloca(SemaphoreList wait, SemaphoreList signal,
                                 const BufferParams& params, uint64_t byte_length) override {
-    HALIO_RETURN_IF_ERROR(ValidateLists(wait, signal));
+    HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
     HALIO_ASSIGN_OR_RETURN(BufferRef buffer,
                            allocator_.Allocate(params, byte_length, /*transient=*/true));
     HALIO_RETURN_IF_ERROR(RunOp(wait, signal, [] { return Status(); }));
@@ -40,8 +37,8 @@ class SyncDevice final : public Device {
 
   Status QueueDealloca(SemaphoreList wait, SemaphoreList signal,
                        const BufferRef& buffer) override {
-    HALIO_RETURN_IF_ERROR(ValidateLists(wait, signal));
-    if (!buffer) return NullArgument("dealloca buffer");
+    HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
+    HALIO_RETURN_IF_ERROR(ValidateQueueDealloca(buffer));
     return RunOp(wait, signal, [&] {
       buffer->Decommit();
       return Status();
@@ -51,9 +48,8 @@ class SyncDevice final : public Device {
   Status QueueFill(SemaphoreList wait, SemaphoreList signal, const BufferRef& target,
                    uint64_t offset, uint64_t length, uint32_t pattern,
                    uint32_t pattern_length) override {
-    HALIO_RETURN_IF_ERROR(ValidateLists(wait, signal));
-    if (!target) return NullArgument("fill target");
-    HALIO_RETURN_IF_ERROR(ValidateFill(*target, offset, length, pattern_length));
+    HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
+    HALIO_RETURN_IF_ERROR(ValidateQueueFill(target, offset, length, pattern_length));
     return RunOp(wait, signal, [&] {
       return FillInline(*target, offset, length, pattern, pattern_length);
     });
@@ -62,9 +58,8 @@ class SyncDevice final : public Device {
   Status QueueUpdate(SemaphoreList wait, SemaphoreList signal,
                      std::span<const std::byte> source, const BufferRef& target,
                      uint64_t target_offset) override {
-    HALIO_RETURN_IF_ERROR(ValidateLists(wait, signal));
-    if (!target) return NullArgument("update target");
-    HALIO_RETURN_IF_ERROR(ValidateUpdate(*target, target_offset, source.size()));
+    HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
+    HALIO_RETURN_IF_ERROR(ValidateQueueUpdate(source, target, target_offset));
     // Inline, so the source is consumed before the call returns.
     return RunOp(wait, signal, [&] { return UpdateInline(source, *target, target_offset); });
   }
@@ -72,10 +67,9 @@ class SyncDevice final : public Device {
   Status QueueCopy(SemaphoreList wait, SemaphoreList signal, const BufferRef& source,
                    uint64_t source_offset, const BufferRef& target, uint64_t target_offset,
                    uint64_t length) override {
-    HALIO_RETURN_IF_ERROR(ValidateLists(wait, signal));
-    if (!source) return NullArgument("copy source");
-    if (!target) return NullArgument("copy target");
-    HALIO_RETURN_IF_ERROR(ValidateCopy(*source, source_offset, *target, target_offset, length));
+    HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
+    HALIO_RETURN_IF_ERROR(
+        ValidateQueueCopy(source, source_offset, target, target_offset, length));
     return RunOp(wait, signal, [&] {
       return CopyInline(*source, source_offset, *target, target_offset, length);
     });
@@ -84,29 +78,20 @@ class SyncDevice final : public Device {
   Status QueueRead(SemaphoreList wait, SemaphoreList signal, const FileRef& source,
                    uint64_t source_offset, const BufferRef& target, uint64_t target_offset,
                    uint64_t length) override {
-    HALIO_RETURN_IF_ERROR(ValidateLists(wait, signal));
-    if (!source) return NullArgument("read source file");
-    if (!target) return NullArgument("read target buffer");
+    HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
     HALIO_RETURN_IF_ERROR(
-        ValidateFileRead(*source, source_offset, *target, target_offset, length));
+        ValidateQueueRead(source, source_offset, target, target_offset, length));
     return RunOp(wait, signal, [&] {
-      if (length == 0) return Status();
-      // Memory files: a plain buffer copy, no file-interface detour.
-      if (const BufferRef& storage = source->storage_buffer()) {
-        return CopyInline(*storage, source_offset, *target, target_offset, length);
-      }
-      return source->Read(source_offset, *target, target_offset, length);
+      return ReadFileInline(*source, source_offset, *target, target_offset, length);
     });
   }
 
   Status QueueWrite(SemaphoreList wait, SemaphoreList signal, const BufferRef& source,
                     uint64_t source_offset, const FileRef& target, uint64_t target_offset,
                     uint64_t length) override {
-    HALIO_RETURN_IF_ERROR(ValidateLists(wait, signal));
-    if (!source) return NullArgument("write source buffer");
-    if (!target) return NullArgument("write target file");
+    HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
     HALIO_RETURN_IF_ERROR(
-        ValidateFileWrite(*target, target_offset, *source, source_offset, length));
+        ValidateQueueWrite(source, source_offset, target, target_offset, length));
     return RunOp(wait, signal, [&] {
       if (length == 0) return Status();
       return target->Write(target_offset, *source, source_offset, length);
@@ -118,9 +103,9 @@ class SyncDevice final : public Device {
                        WorkgroupCount workgroup_count,
                        std::span<const uint32_t> push_constants,
                        std::span<const BufferBinding> bindings) override {
-    HALIO_RETURN_IF_ERROR(ValidateLists(wait, signal));
-    if (!executable) return NullArgument("dispatch executable");
-    HALIO_RETURN_IF_ERROR(executable->ValidateDispatch(entry_point, workgroup_count, bindings));
+    HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
+    HALIO_RETURN_IF_ERROR(
+        ValidateQueueDispatch(executable, entry_point, workgroup_count, bindings));
     return RunOp(wait, signal, [&] {
       return InlineDispatch(*executable, entry_point, workgroup_count, push_constants,
                             bindings);
@@ -129,27 +114,19 @@ class SyncDevice final : public Device {
 
   Status QueueExecute(SemaphoreList wait, SemaphoreList signal,
                       const CommandBufferRef& command_buffer) override {
-    HALIO_RETURN_IF_ERROR(ValidateLists(wait, signal));
-    if (!command_buffer) return NullArgument("command buffer");
-    if (!command_buffer->finalized()) {
-      return FailedPreconditionError("command buffer must be finalized before execution");
-    }
+    HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
+    HALIO_RETURN_IF_ERROR(ValidateQueueExecute(command_buffer));
     return RunOp(wait, signal, [&] { return command_buffer->ExecuteInline(); });
   }
 
   Status QueueBarrier(SemaphoreList wait, SemaphoreList signal) override {
-    HALIO_RETURN_IF_ERROR(ValidateLists(wait, signal));
+    HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
     return RunOp(wait, signal, [] { return Status(); });
   }
 
   Status WaitIdle(Timeout) override { return Status(); }  // nothing is ever pending
 
  private:
-  static Status ValidateLists(SemaphoreList wait, SemaphoreList signal) {
-    HALIO_RETURN_IF_ERROR(ValidateSemaphoreList(wait, "wait"));
-    return ValidateSemaphoreList(signal, "signal");
-  }
-
   // queue_op_begin -> body -> queue_op_end. A failed wait skips the body and
   // fails the signal list with the wait's status.
   template <typename Body>

@@ -1,0 +1,91 @@
+// I/O backends: how FdFile moves bytes. io_uring (liburing) and asio are
+// asynchronous; sync is chunked pread/pwrite on the calling thread.
+//
+// An IoEngine is one instance of a backend: one io_uring ring plus the thread
+// that reaps its completions, or one asio thread pool. Files imported into an
+// engine share it; it lives until the last file and the last caller drop it,
+// and its destructor waits for every in-flight request first.
+//
+// Choosing: IoBackend::kAuto tries io_uring, then asio, then sync, falling
+// back only when a backend is UNAVAILABLE (io_uring blocked by seccomp, the
+// io_uring_disabled sysctl, memlock limits, an old kernel, or not compiled
+// in). A forced backend that is unavailable is an error, never a silent
+// fallback. The environment variable HALIO_BACKEND (auto, io_uring, asio,
+// sync) overrides kAuto.
+//
+// Thread-safety: engines are thread-safe; any thread may submit.
+#ifndef HALIO_IO_BACKEND_H_
+#define HALIO_IO_BACKEND_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "halio/status.h"
+
+namespace halio {
+
+enum class IoBackend { kAuto, kIoUring, kAsio, kSync };
+
+// "auto", "io_uring", "asio", "sync".
+const char* IoBackendName(IoBackend backend);
+// Errors: INVALID_ARGUMENT naming the accepted values.
+Result<IoBackend> ParseIoBackend(std::string_view name);
+
+// Receives one line per notable event (a fallback and its reason). The
+// library never prints; a CLI or runtime can route these to its log.
+using LogSink = std::function<void(std::string_view message)>;
+
+struct IoEngineOptions {
+  IoBackend backend = IoBackend::kAuto;
+  // Consult HALIO_BACKEND when `backend` is kAuto.
+  bool use_environment = true;
+  // io_uring submission queue entries; requests beyond this wait in a queue
+  // (backpressure), they never fail for lack of space.
+  uint32_t ring_entries = 256;
+  // asio worker threads; 0 means one per hardware thread.
+  uint32_t asio_workers = 0;
+  LogSink log;
+};
+
+class IoEngine;
+using IoEngineRef = std::shared_ptr<IoEngine>;
+
+// Why a backend can or cannot be used here.
+struct BackendAvailability {
+  IoBackend backend;
+  Status status;  // OK, or UNAVAILABLE with the reason and how to fix it
+};
+
+class IoEngine {
+ public:
+  virtual ~IoEngine() = default;
+  // The backend this engine runs (never kAuto).
+  virtual IoBackend backend() const = 0;
+
+  // Creates the engine `options` ask for. kAuto (after HALIO_BACKEND) falls
+  // back io_uring -> asio -> sync on UNAVAILABLE and records why in
+  // fallback_reason(). Errors: UNAVAILABLE for a forced backend that cannot
+  // run (with the reason), INVALID_ARGUMENT for a bad HALIO_BACKEND, and
+  // anything else a backend returns.
+  static Result<IoEngineRef> Create(const IoEngineOptions& options = {});
+
+  // A process-wide engine per backend kind, created on first use with
+  // default options. Errors as Create.
+  static Result<IoEngineRef> Shared(IoBackend backend = IoBackend::kAuto);
+
+  // Empty when the first choice was used; otherwise what was skipped and why.
+  const std::string& fallback_reason() const { return fallback_reason_; }
+
+  // Tries each asynchronous backend (creating and destroying an instance).
+  static BackendAvailability Probe(IoBackend backend);
+
+ protected:
+  std::string fallback_reason_;
+};
+
+}  // namespace halio
+
+#endif  // HALIO_IO_BACKEND_H_

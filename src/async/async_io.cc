@@ -1,0 +1,188 @@
+// Engine selection and the transfer bookkeeping every engine shares.
+#include "src/async/async_io.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+
+#include "platform/fd_io.h"
+#include "src/base/errno_status.h"
+
+namespace halio {
+namespace {
+
+// See platform/fd_io.cc: EAGAIN may repeat forever on some descriptors.
+constexpr int kMaxConsecutiveEagain = 1000;
+
+std::string RequestText(const AsyncRequest& request) {
+  return std::string(request.op == IoOp::kRead ? "read" : "write") + " of " +
+         (request.description ? *request.description : "fd " + std::to_string(request.fd)) +
+         " [" + std::to_string(request.offset) + ", " +
+         std::to_string(request.offset + request.length) + ")";
+}
+
+}  // namespace
+
+bool AdvanceRequest(AsyncRequest* request, int64_t result, Status* final) {
+  if (result < 0) {
+    int error_number = static_cast<int>(-result);
+    if (error_number == EINTR) return true;
+    if (error_number == EAGAIN && ++request->eagain_retries_ < kMaxConsecutiveEagain) {
+      return true;
+    }
+    *final = ErrnoToStatus(error_number, RequestText(*request) + " at offset " +
+                                             std::to_string(request->offset + request->done_));
+    return false;
+  }
+  request->eagain_retries_ = 0;
+  if (result == 0 && request->done_ < request->length) {
+    const uint64_t position = request->offset + request->done_;
+    *final = request->op == IoOp::kRead
+                 ? OutOfRangeError("end of file at offset " + std::to_string(position) +
+                                   " during " + RequestText(*request) +
+                                   "; the file is shorter than the request (was it truncated?)")
+                 : ResourceExhaustedError(RequestText(*request) +
+                                          ": the system wrote 0 bytes at offset " +
+                                          std::to_string(position) +
+                                          "; the device may be full");
+    return false;
+  }
+  request->done_ += static_cast<size_t>(result);
+  if (request->done_ < request->length) return true;
+  *final = Status();
+  return false;
+}
+
+// --- sync engine --------------------------------------------------------------
+
+namespace {
+
+// Runs each request to completion on the submitting thread with chunked
+// pread/pwrite. Files using it have no async handle; the async device gives
+// their requests to its workers instead.
+class SyncEngine final : public AsyncIoEngine {
+ public:
+  IoBackend backend() const override { return IoBackend::kSync; }
+  bool is_async() const override { return false; }
+  void Submit(AsyncRequest* request) override {
+    std::span<std::byte> bytes(request->data, request->length);
+    const std::string& what = request->description ? *request->description : empty_;
+    Status status = request->op == IoOp::kRead
+                        ? platform::ReadAt(request->fd, request->offset, bytes, what)
+                        : platform::WriteAt(request->fd, request->offset, bytes, what);
+    request->done_ = status.ok() ? request->length : 0;
+    request->completion(request, std::move(status));
+  }
+
+ private:
+  const std::string empty_;
+};
+
+IoBackend BackendFromEnvironment(const IoEngineOptions& options, Status* error) {
+  if (options.backend != IoBackend::kAuto || !options.use_environment) return options.backend;
+  const char* value = std::getenv("HALIO_BACKEND");
+  if (value == nullptr || *value == '\0') return IoBackend::kAuto;
+  auto parsed = ParseIoBackend(value);
+  if (!parsed.ok()) {
+    *error = parsed.status();
+    error->Annotate("HALIO_BACKEND");
+    return IoBackend::kAuto;
+  }
+  return *parsed;
+}
+
+Result<AsyncIoEngineRef> CreateEngine(IoBackend backend, const IoEngineOptions& options) {
+  switch (backend) {
+    case IoBackend::kIoUring: return CreateUringEngine(options);
+    case IoBackend::kAsio: return CreateAsioEngine(options);
+    case IoBackend::kSync: return CreateSyncEngine(options);
+    case IoBackend::kAuto: break;
+  }
+  return InternalError("no engine for backend 'auto'");
+}
+
+}  // namespace
+
+Result<AsyncIoEngineRef> CreateSyncEngine(const IoEngineOptions&) {
+  try {
+    return AsyncIoEngineRef(std::make_shared<SyncEngine>());
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory creating the sync I/O engine");
+  }
+}
+
+const char* IoBackendName(IoBackend backend) {
+  switch (backend) {
+    case IoBackend::kAuto: return "auto";
+    case IoBackend::kIoUring: return "io_uring";
+    case IoBackend::kAsio: return "asio";
+    case IoBackend::kSync: return "sync";
+  }
+  return "unknown";
+}
+
+Result<IoBackend> ParseIoBackend(std::string_view name) {
+  for (IoBackend backend :
+       {IoBackend::kAuto, IoBackend::kIoUring, IoBackend::kAsio, IoBackend::kSync}) {
+    if (name == IoBackendName(backend)) return backend;
+  }
+  return InvalidArgumentError("unknown I/O backend '" + std::string(name) +
+                              "'; use one of: auto, io_uring, asio, sync");
+}
+
+Result<IoEngineRef> IoEngine::Create(const IoEngineOptions& options) {
+  Status env_error;
+  IoBackend wanted = BackendFromEnvironment(options, &env_error);
+  HALIO_RETURN_IF_ERROR(env_error);
+  if (wanted != IoBackend::kAuto) {
+    HALIO_ASSIGN_OR_RETURN(AsyncIoEngineRef engine, CreateEngine(wanted, options));
+    return IoEngineRef(std::move(engine));
+  }
+  std::string skipped;
+  for (IoBackend backend : {IoBackend::kIoUring, IoBackend::kAsio, IoBackend::kSync}) {
+    auto engine = CreateEngine(backend, options);
+    if (engine.ok()) {
+      (*engine)->fallback_reason_ = skipped;
+      if (!skipped.empty() && options.log) {
+        options.log("halio: using the " + std::string(IoBackendName(backend)) +
+                    " backend; " + skipped);
+      }
+      return IoEngineRef(*std::move(engine));
+    }
+    // Only UNAVAILABLE means "try the next one"; anything else is a real error.
+    if (engine.status().code() != StatusCode::kUnavailable) return engine.status();
+    if (!skipped.empty()) skipped += "; ";
+    skipped += std::string(IoBackendName(backend)) + " unavailable: " +
+               std::string(engine.status().message());
+  }
+  return UnavailableError("no I/O backend could start: " + skipped);
+}
+
+Result<IoEngineRef> IoEngine::Shared(IoBackend backend) {
+  static std::mutex mutex;
+  static IoEngineRef* engines = new IoEngineRef[4];  // never destroyed: see below
+  // Shared engines live for the whole process: files may be released during
+  // static destruction, after a static engine would already be gone.
+  std::lock_guard<std::mutex> lock(mutex);
+  IoEngineRef& slot = engines[static_cast<int>(backend)];
+  if (!slot) {
+    IoEngineOptions options;
+    options.backend = backend;
+    HALIO_ASSIGN_OR_RETURN(slot, Create(options));
+  }
+  return slot;
+}
+
+BackendAvailability IoEngine::Probe(IoBackend backend) {
+  IoEngineOptions options;
+  options.backend = backend;
+  options.use_environment = false;
+  auto engine = CreateEngine(backend == IoBackend::kAuto ? IoBackend::kSync : backend, options);
+  return {backend, engine.ok() ? Status() : engine.status()};
+}
+
+}  // namespace halio

@@ -1,0 +1,84 @@
+// The asynchronous I/O interface the engines implement and the async device
+// uses. Internal: no liburing or asio type appears here either.
+//
+// An AsyncRequest is one positional transfer of `length` bytes. The engine
+// splits it into calls the kernel accepts (0x7ffff000 bytes; sqe->len is 32
+// bits), resubmits the remainder of short transfers, retries EINTR/EAGAIN,
+// and reports 0 bytes before the end as OUT_OF_RANGE (reads) or
+// RESOURCE_EXHAUSTED (writes). The completion runs exactly once, on an
+// engine thread, with OK only when every byte moved.
+//
+// Ownership: the caller owns the request and its memory until the completion
+// has been called; the engine never frees it. Submit never fails for lack of
+// space: a request beyond the engine's capacity waits in an intrusive queue.
+#ifndef HALIO_SRC_ASYNC_ASYNC_IO_H_
+#define HALIO_SRC_ASYNC_ASYNC_IO_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "halio/io_backend.h"
+#include "halio/status.h"
+
+namespace halio {
+
+enum class IoOp : uint8_t { kRead, kWrite };
+
+struct AsyncRequest {
+  IoOp op = IoOp::kRead;
+  int fd = -1;
+  uint64_t offset = 0;
+  std::byte* data = nullptr;
+  size_t length = 0;
+  // Names the file in error messages; must outlive the request.
+  const std::string* description = nullptr;
+  void (*completion)(AsyncRequest* request, Status status) = nullptr;
+  void* user_data = nullptr;
+
+  // Engine-private state.
+  size_t done_ = 0;         // bytes moved so far
+  int eagain_retries_ = 0;  // consecutive EAGAIN results
+  AsyncRequest* next_ = nullptr;
+};
+
+// The IoEngine interface plus submission, for halio's own layers.
+class AsyncIoEngine : public IoEngine {
+ public:
+  // False for the sync engine: files using it have no async handle.
+  virtual bool is_async() const = 0;
+  // Queues `request` (see the file comment). Thread-safe.
+  virtual void Submit(AsyncRequest* request) = 0;
+};
+using AsyncIoEngineRef = std::shared_ptr<AsyncIoEngine>;
+
+// Per-backend factories. Each returns UNAVAILABLE (with the reason and how to
+// fix it) when the backend cannot run here, and other errors as they come.
+Result<AsyncIoEngineRef> CreateUringEngine(const IoEngineOptions& options);
+Result<AsyncIoEngineRef> CreateAsioEngine(const IoEngineOptions& options);
+Result<AsyncIoEngineRef> CreateSyncEngine(const IoEngineOptions& options);
+
+// Shared pieces of the transfer loop, so every engine reports the same way.
+// Returns true if the request needs another call (short transfer, EINTR,
+// bounded EAGAIN); false when it is finished, with *final set.
+bool AdvanceRequest(AsyncRequest* request, int64_t result, Status* final);
+
+// A file imported into an engine: what File::async_handle() points to.
+class AsyncFile {
+ public:
+  AsyncFile(AsyncIoEngineRef engine, int fd, const std::string* description)
+      : engine_(std::move(engine)), fd_(fd), description_(description) {}
+  AsyncIoEngine& engine() const { return *engine_; }
+  int fd() const { return fd_; }
+  const std::string& description() const { return *description_; }
+
+ private:
+  AsyncIoEngineRef engine_;
+  int fd_;
+  const std::string* description_;
+};
+
+}  // namespace halio
+
+#endif  // HALIO_SRC_ASYNC_ASYNC_IO_H_

@@ -1,0 +1,663 @@
+// local_async: queue calls validate, package the op and return; the op runs
+// once its wait list is reached, on a worker (memory ops, and chunks of files
+// without an async handle) or through the file's async engine (read/write).
+//
+// Scheduling costs O(1) per op however many ops are pending: each wait point
+// is an intrusive timepoint in its semaphore's sorted list (appended at the
+// tail for increasing targets), and a signal touches only the timepoints it
+// satisfies. Ops never complete inline in another op's signal: ready ops go
+// to the worker queue, so long chains cannot recurse.
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <new>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "halio/drivers.h"
+#include "halio/hal/transfer.h"
+#include "platform/fd_io.h"
+#include "src/async/async_io.h"
+#include "src/drivers/queue_validation.h"
+
+namespace halio {
+namespace {
+
+class AsyncDevice;
+
+// A unit of work for the device's workers. Intrusive: queueing allocates
+// nothing.
+struct Task {
+  void (*run)(Task* task) = nullptr;
+  void* owner = nullptr;  // the Op or chunk slot this task belongs to
+  Task* next = nullptr;
+};
+
+// A queued operation. Subclasses implement Execute(), which must end with
+// exactly one call to Finish() (possibly later, from an engine thread).
+class Op {
+ public:
+  explicit Op(AsyncDevice* device) : device_(device) {
+    task_.run = &Op::RunTask;
+    task_.owner = this;
+  }
+  virtual ~Op() = default;
+
+  // Copies and retains the lists. Errors: INVALID_ARGUMENT for a semaphore
+  // not created by Semaphore::Create.
+  Status CaptureLists(SemaphoreList wait, SemaphoreList signal);
+  // Registers the wait timepoints; the op becomes ready when all are reached.
+  void Start();
+  // Cancels wait timepoints still pending (device shutdown).
+  void CancelWaits();
+  // Takes a guard count unless the op is already on its way to the queue.
+  bool TryRetain() {
+    int value = pending.load(std::memory_order_acquire);
+    while (value > 0 && !pending.compare_exchange_weak(value, value + 1)) {
+    }
+    return value > 0;
+  }
+  // Signals (or fails) the signal list, then deletes the op.
+  void Finish(Status status);
+
+  Task* task() { return &task_; }
+  Op* prev_waiting = nullptr;
+  Op* next_waiting = nullptr;
+  // 1 + unresolved wait points; the op is ready when it drops to 0.
+  std::atomic<int> pending{1};
+
+ protected:
+  virtual void Execute() = 0;
+  AsyncDevice* device_;
+
+ private:
+  struct WaitPoint {
+    SemaphoreRef semaphore;
+    SemaphoreTimepoint timepoint;
+    Op* op;
+  };
+  static void RunTask(Task* task);
+  static void OnWaitResolved(void* user_data, Status status);
+  void ResolveOne(Status status);
+
+  Task task_;
+  std::vector<WaitPoint> waits_;
+  std::vector<SemaphoreRef> signal_refs_;
+  std::vector<SemaphorePoint> signals_;
+  std::mutex failure_mutex_;
+  Status wait_failure_;
+};
+
+class AsyncDevice final : public Device {
+ public:
+  explicit AsyncDevice(const DeviceOptions& options)
+      : allocator_(*options.host_allocator),
+        queue_depth_(options.queue_depth),
+        chunk_size_(options.chunk_size) {}
+  ~AsyncDevice() override { Shutdown(); }
+
+  Status StartWorkers(uint32_t count);
+
+  const std::string& id() const override { return id_; }
+  HeapAllocator& allocator() override { return allocator_; }
+  uint32_t queue_depth() const { return queue_depth_; }
+  uint64_t chunk_size() const { return chunk_size_; }
+
+  Result<BufferRef> QueueAlloca(SemaphoreList wait, SemaphoreList signal,
+                                const BufferParams& params, uint64_t byte_length) override;
+  Status QueueDealloca(SemaphoreList wait, SemaphoreList signal,
+                       const BufferRef& buffer) override;
+  Status QueueFill(SemaphoreList wait, SemaphoreList signal, const BufferRef& target,
+                   uint64_t offset, uint64_t length, uint32_t pattern,
+                   uint32_t pattern_length) override;
+  Status QueueUpdate(SemaphoreList wait, SemaphoreList signal,
+                     std::span<const std::byte> source, const BufferRef& target,
+                     uint64_t target_offset) override;
+  Status QueueCopy(SemaphoreList wait, SemaphoreList signal, const BufferRef& source,
+                   uint64_t source_offset, const BufferRef& target, uint64_t target_offset,
+                   uint64_t length) override;
+  Status QueueRead(SemaphoreList wait, SemaphoreList signal, const FileRef& source,
+                   uint64_t source_offset, const BufferRef& target, uint64_t target_offset,
+                   uint64_t length) override;
+  Status QueueWrite(SemaphoreList wait, SemaphoreList signal, const BufferRef& source,
+                    uint64_t source_offset, const FileRef& target, uint64_t target_offset,
+                    uint64_t length) override;
+  Status QueueDispatch(SemaphoreList wait, SemaphoreList signal,
+                       const ExecutableRef& executable, uint32_t entry_point,
+                       WorkgroupCount workgroup_count,
+                       std::span<const uint32_t> push_constants,
+                       std::span<const BufferBinding> bindings) override;
+  Status QueueExecute(SemaphoreList wait, SemaphoreList signal,
+                      const CommandBufferRef& command_buffer) override;
+  Status QueueBarrier(SemaphoreList wait, SemaphoreList signal) override;
+  Status WaitIdle(Timeout timeout) override;
+
+  // Op lifecycle hooks.
+  void AddWaiting(Op* op);
+  void BecomeReady(Op* op);  // removes from the waiting list, queues the op
+  void Enqueue(Task* task);
+  void OpFinished();
+
+ private:
+  template <typename OpType, typename... Args>
+  Status Submit(SemaphoreList wait, SemaphoreList signal, Args&&... args);
+  void WorkerLoop();
+  void Shutdown();
+
+  const std::string id_ = "local_async";
+  HeapAllocator allocator_;
+  const uint32_t queue_depth_;
+  const uint64_t chunk_size_;
+
+  std::mutex mutex_;
+  std::condition_variable work_available_;
+  std::condition_variable idle_;
+  Task* queue_head_ = nullptr;
+  Task* queue_tail_ = nullptr;
+  Op* waiting_head_ = nullptr;
+  uint64_t live_ops_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+// --- Op ---------------------------------------------------------------------
+
+Status Op::CaptureLists(SemaphoreList wait, SemaphoreList signal) {
+  waits_.reserve(wait.size());
+  for (const SemaphorePoint& point : wait) {
+    SemaphoreRef ref = point.semaphore->weak_from_this().lock();
+    if (!ref) return InvalidArgumentError("wait semaphore was not created by Semaphore::Create");
+    WaitPoint& waiter = waits_.emplace_back(WaitPoint{std::move(ref), {}, this});
+    waiter.timepoint.target = point.value;
+    waiter.timepoint.callback = &Op::OnWaitResolved;
+  }
+  signal_refs_.reserve(signal.size());
+  for (const SemaphorePoint& point : signal) {
+    SemaphoreRef ref = point.semaphore->weak_from_this().lock();
+    if (!ref) {
+      return InvalidArgumentError("signal semaphore was not created by Semaphore::Create");
+    }
+    signal_refs_.push_back(std::move(ref));
+  }
+  signals_.assign(signal.begin(), signal.end());
+  return Status();
+}
+
+void Op::Start() {
+  pending.store(static_cast<int>(waits_.size()) + 1, std::memory_order_relaxed);
+  device_->AddWaiting(this);
+  for (WaitPoint& waiter : waits_) {
+    waiter.timepoint.user_data = &waiter;
+    waiter.semaphore->AddTimepoint(&waiter.timepoint);
+  }
+  ResolveOne(Status());  // drop the guard count taken above
+}
+
+void Op::OnWaitResolved(void* user_data, Status status) {
+  static_cast<WaitPoint*>(user_data)->op->ResolveOne(std::move(status));
+}
+
+void Op::ResolveOne(Status status) {
+  if (!status.ok()) [[unlikely]] {
+    std::lock_guard<std::mutex> lock(failure_mutex_);
+    if (wait_failure_.ok()) wait_failure_ = std::move(status);
+  }
+  if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) device_->BecomeReady(this);
+}
+
+void Op::CancelWaits() {
+  for (WaitPoint& waiter : waits_) {
+    if (waiter.semaphore->CancelTimepoint(&waiter.timepoint)) {
+      ResolveOne(CancelledError("the device was destroyed before this operation's waits "
+                                "were reached"));
+    }
+  }
+}
+
+void Op::RunTask(Task* task) {
+  Op* op = static_cast<Op*>(task->owner);
+  Status failure;
+  {
+    std::lock_guard<std::mutex> lock(op->failure_mutex_);
+    failure = op->wait_failure_;
+  }
+  if (!failure.ok()) return op->Finish(std::move(failure));
+  op->Execute();
+}
+
+void Op::Finish(Status status) {
+  if (status.ok()) [[likely]] {
+    status = SignalSemaphores(signals_);
+  }
+  if (!status.ok()) FailSemaphores(signals_, status);
+  AsyncDevice* device = device_;
+  delete this;  // releases buffers, files and semaphores before the device counts it done
+  device->OpFinished();
+}
+
+// --- ops ----------------------------------------------------------------------
+
+// Runs a callable on a worker: the memory ops.
+template <typename Body>
+class InlineOp final : public Op {
+ public:
+  InlineOp(AsyncDevice* device, Body body) : Op(device), body_(std::move(body)) {}
+  void Execute() override { Finish(body_()); }
+
+ private:
+  Body body_;
+};
+
+// A read or write of a file range in chunks, up to queue_depth in flight.
+class FileOp final : public Op {
+ public:
+  FileOp(AsyncDevice* device, IoOp io, FileRef file, uint64_t file_offset, BufferRef buffer,
+         uint64_t buffer_offset, uint64_t length)
+      : Op(device),
+        io_(io),
+        file_(std::move(file)),
+        file_offset_(file_offset),
+        buffer_(std::move(buffer)),
+        buffer_offset_(buffer_offset),
+        length_(length) {}
+
+  void Execute() override;
+
+ private:
+  struct Slot {
+    AsyncRequest request;
+    Task task;
+    FileOp* op;
+  };
+  static void OnChunkDone(AsyncRequest* request, Status status);
+  static void RunSyncChunk(Task* task);
+  // Fills `slot` with the next chunk; false when none is left.
+  bool NextChunkLocked(Slot* slot);
+  void SubmitSlot(Slot* slot);
+  void ChunkDone(Slot* slot, Status status);
+  // Drops one in-flight count; the last one finishes the op.
+  void ReleaseOne();
+
+  const IoOp io_;
+  const FileRef file_;
+  const uint64_t file_offset_;
+  const BufferRef buffer_;
+  const uint64_t buffer_offset_;
+  const uint64_t length_;
+  std::byte* data_ = nullptr;
+  AsyncFile* async_ = nullptr;
+  std::vector<Slot> slots_;
+  std::mutex mutex_;
+  uint64_t next_ = 0;      // bytes handed out
+  size_t in_flight_ = 0;   // slots submitted and not completed
+  Status first_error_;
+};
+
+void FileOp::Execute() {
+  if (length_ == 0) return Finish(Status());
+  // Memory files and files that only do synchronous I/O in one piece when
+  // they have a storage buffer; fd files go in chunks.
+  if (file_->storage_buffer()) {
+    return Finish(io_ == IoOp::kRead
+                      ? ReadFileInline(*file_, file_offset_, *buffer_, buffer_offset_, length_)
+                      : file_->Write(file_offset_, *buffer_, buffer_offset_, length_));
+  }
+  auto* fd_file = dynamic_cast<FdFile*>(file_.get());
+  if (fd_file == nullptr) {
+    return Finish(io_ == IoOp::kRead
+                      ? file_->Read(file_offset_, *buffer_, buffer_offset_, length_)
+                      : file_->Write(file_offset_, *buffer_, buffer_offset_, length_));
+  }
+  auto mapped = buffer_->MapUnretained(
+      io_ == IoOp::kRead ? MemoryAccess::kWrite : MemoryAccess::kRead, buffer_offset_, length_);
+  if (!mapped.ok()) return Finish(mapped.status());
+  data_ = mapped->data();
+  async_ = file_->async_handle();
+  const uint64_t chunk = device_->chunk_size();
+  const size_t slot_count = static_cast<size_t>(
+      std::min<uint64_t>(device_->queue_depth(), (length_ + chunk - 1) / chunk));
+  try {
+    slots_.resize(slot_count);
+  } catch (const std::bad_alloc&) {
+    return Finish(ResourceExhaustedError("out of memory for file request slots"));
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // One count per slot plus a guard, so chunks that finish while the rest
+    // are still being submitted cannot finish (and free) the op.
+    in_flight_ = slot_count + 1;
+    for (Slot& slot : slots_) {
+      slot.task.owner = &slot;
+      slot.op = this;
+      slot.request.fd = fd_file->fd();
+      slot.request.op = io_;
+      slot.request.description = &file_->description();
+      slot.request.completion = &FileOp::OnChunkDone;
+      slot.request.user_data = &slot;
+      slot.task.run = &FileOp::RunSyncChunk;
+      NextChunkLocked(&slot);
+    }
+  }
+  for (Slot& slot : slots_) SubmitSlot(&slot);
+  ReleaseOne();
+}
+
+bool FileOp::NextChunkLocked(Slot* slot) {
+  if (next_ >= length_ || !first_error_.ok()) return false;
+  const uint64_t length = std::min(device_->chunk_size(), length_ - next_);
+  slot->request.offset = file_offset_ + next_;
+  slot->request.data = data_ + next_;
+  slot->request.length = static_cast<size_t>(length);
+  next_ += length;
+  return true;
+}
+
+void FileOp::SubmitSlot(Slot* slot) {
+  if (async_ != nullptr) {
+    async_->engine().Submit(&slot->request);
+  } else {
+    device_->Enqueue(&slot->task);
+  }
+}
+
+void FileOp::RunSyncChunk(Task* task) {
+  Slot* slot = static_cast<Slot*>(task->owner);
+  AsyncRequest& request = slot->request;
+  std::span<std::byte> bytes(request.data, request.length);
+  Status status = request.op == IoOp::kRead
+                      ? platform::ReadAt(request.fd, request.offset, bytes, *request.description)
+                      : platform::WriteAt(request.fd, request.offset, bytes,
+                                          *request.description);
+  slot->op->ChunkDone(slot, std::move(status));
+}
+
+void FileOp::OnChunkDone(AsyncRequest* request, Status status) {
+  Slot* slot = static_cast<Slot*>(request->user_data);
+  slot->op->ChunkDone(slot, std::move(status));
+}
+
+void FileOp::ChunkDone(Slot* slot, Status status) {
+  bool more;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!status.ok() && first_error_.ok()) first_error_ = std::move(status);
+    more = NextChunkLocked(slot);
+  }
+  if (more) return SubmitSlot(slot);
+  ReleaseOne();
+}
+
+void FileOp::ReleaseOne() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (--in_flight_ > 0) return;
+  }
+  if (io_ == IoOp::kWrite && first_error_.ok()) {
+    static_cast<FdFile*>(file_.get())->NoteWritten(file_offset_ + length_);
+  }
+  Finish(std::move(first_error_));
+}
+
+// --- AsyncDevice ---------------------------------------------------------------
+
+Status AsyncDevice::StartWorkers(uint32_t count) {
+  try {
+    workers_.reserve(count);
+    for (uint32_t i = 0; i < count; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  } catch (const std::system_error& e) {
+    return ResourceExhaustedError("cannot start local_async worker thread " +
+                                  std::to_string(workers_.size() + 1) + " of " +
+                                  std::to_string(count) + ": " + e.what());
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory starting local_async workers");
+  }
+  return Status();
+}
+
+void AsyncDevice::WorkerLoop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    work_available_.wait(lock, [&] { return queue_head_ != nullptr || stopping_; });
+    if (queue_head_ == nullptr) return;  // stopping and drained
+    Task* task = queue_head_;
+    queue_head_ = task->next;
+    if (queue_head_ == nullptr) queue_tail_ = nullptr;
+    lock.unlock();
+    task->next = nullptr;
+    task->run(task);
+    lock.lock();
+  }
+}
+
+void AsyncDevice::Enqueue(Task* task) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    task->next = nullptr;
+    if (queue_tail_) {
+      queue_tail_->next = task;
+    } else {
+      queue_head_ = task;
+    }
+    queue_tail_ = task;
+  }
+  work_available_.notify_one();
+}
+
+void AsyncDevice::AddWaiting(Op* op) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++live_ops_;
+  op->next_waiting = waiting_head_;
+  op->prev_waiting = nullptr;
+  if (waiting_head_) waiting_head_->prev_waiting = op;
+  waiting_head_ = op;
+}
+
+void AsyncDevice::BecomeReady(Op* op) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (op->prev_waiting) {
+      op->prev_waiting->next_waiting = op->next_waiting;
+    } else {
+      waiting_head_ = op->next_waiting;
+    }
+    if (op->next_waiting) op->next_waiting->prev_waiting = op->prev_waiting;
+    op->prev_waiting = op->next_waiting = nullptr;
+  }
+  Enqueue(op->task());
+}
+
+void AsyncDevice::OpFinished() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (--live_ops_ == 0) idle_.notify_all();
+}
+
+Status AsyncDevice::WaitIdle(Timeout timeout) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  auto idle = [&] { return live_ops_ == 0; };
+  if (timeout.infinite()) {
+    idle_.wait(lock, idle);
+    return Status();
+  }
+  if (idle_.wait_until(lock, timeout.deadline(), idle)) return Status();
+  return DeadlineExceededError("local_async still has " + std::to_string(live_ops_) +
+                               " operations pending");
+}
+
+void AsyncDevice::Shutdown() {
+  // Ops still waiting will never run if nobody signals their waits: cancel
+  // them. A guard count keeps each alive while its timepoints are cancelled.
+  std::vector<Op*> waiting;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (Op* op = waiting_head_; op; op = op->next_waiting) {
+      if (op->TryRetain()) waiting.push_back(op);
+    }
+  }
+  for (Op* op : waiting) {
+    op->CancelWaits();
+    if (op->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) BecomeReady(op);
+  }
+  WaitIdle(Timeout::Infinite()).IgnoreError();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  work_available_.notify_all();
+  for (std::thread& worker : workers_) worker.join();
+}
+
+template <typename OpType, typename... Args>
+Status AsyncDevice::Submit(SemaphoreList wait, SemaphoreList signal, Args&&... args) {
+  OpType* op;
+  try {
+    op = new OpType(this, std::forward<Args>(args)...);
+    Status status = op->CaptureLists(wait, signal);
+    if (!status.ok()) {
+      delete op;
+      return status;
+    }
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory queuing an operation on local_async");
+  }
+  op->Start();
+  return Status();
+}
+
+Result<BufferRef> AsyncDevice::QueueAlloca(SemaphoreList wait, SemaphoreList signal,
+                                           const BufferParams& params, uint64_t byte_length) {
+  HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
+  HALIO_ASSIGN_OR_RETURN(BufferRef buffer,
+                         allocator_.Allocate(params, byte_length, /*transient=*/true));
+  auto body = [] { return Status(); };
+  HALIO_RETURN_IF_ERROR((Submit<InlineOp<decltype(body)>>(wait, signal, body)));
+  return buffer;
+}
+
+Status AsyncDevice::QueueDealloca(SemaphoreList wait, SemaphoreList signal,
+                                  const BufferRef& buffer) {
+  HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
+  HALIO_RETURN_IF_ERROR(ValidateQueueDealloca(buffer));
+  auto body = [buffer] {
+    buffer->Decommit();
+    return Status();
+  };
+  return Submit<InlineOp<decltype(body)>>(wait, signal, std::move(body));
+}
+
+Status AsyncDevice::QueueFill(SemaphoreList wait, SemaphoreList signal,
+                              const BufferRef& target, uint64_t offset, uint64_t length,
+                              uint32_t pattern, uint32_t pattern_length) {
+  HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
+  HALIO_RETURN_IF_ERROR(ValidateQueueFill(target, offset, length, pattern_length));
+  auto body = [=] { return FillInline(*target, offset, length, pattern, pattern_length); };
+  return Submit<InlineOp<decltype(body)>>(wait, signal, std::move(body));
+}
+
+Status AsyncDevice::QueueUpdate(SemaphoreList wait, SemaphoreList signal,
+                                std::span<const std::byte> source, const BufferRef& target,
+                                uint64_t target_offset) {
+  HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
+  HALIO_RETURN_IF_ERROR(ValidateQueueUpdate(source, target, target_offset));
+  std::vector<std::byte> bytes;
+  try {
+    bytes.assign(source.begin(), source.end());  // captured now: the caller may reuse it
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory capturing " + std::to_string(source.size()) +
+                                  " update bytes");
+  }
+  auto body = [target, target_offset, bytes = std::move(bytes)] {
+    return UpdateInline(bytes, *target, target_offset);
+  };
+  return Submit<InlineOp<decltype(body)>>(wait, signal, std::move(body));
+}
+
+Status AsyncDevice::QueueCopy(SemaphoreList wait, SemaphoreList signal,
+                              const BufferRef& source, uint64_t source_offset,
+                              const BufferRef& target, uint64_t target_offset,
+                              uint64_t length) {
+  HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
+  HALIO_RETURN_IF_ERROR(ValidateQueueCopy(source, source_offset, target, target_offset, length));
+  auto body = [=] { return CopyInline(*source, source_offset, *target, target_offset, length); };
+  return Submit<InlineOp<decltype(body)>>(wait, signal, std::move(body));
+}
+
+Status AsyncDevice::QueueRead(SemaphoreList wait, SemaphoreList signal, const FileRef& source,
+                              uint64_t source_offset, const BufferRef& target,
+                              uint64_t target_offset, uint64_t length) {
+  HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
+  HALIO_RETURN_IF_ERROR(ValidateQueueRead(source, source_offset, target, target_offset, length));
+  return Submit<FileOp>(wait, signal, IoOp::kRead, source, source_offset, target, target_offset,
+                        length);
+}
+
+Status AsyncDevice::QueueWrite(SemaphoreList wait, SemaphoreList signal,
+                               const BufferRef& source, uint64_t source_offset,
+                               const FileRef& target, uint64_t target_offset,
+                               uint64_t length) {
+  HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
+  HALIO_RETURN_IF_ERROR(ValidateQueueWrite(source, source_offset, target, target_offset, length));
+  return Submit<FileOp>(wait, signal, IoOp::kWrite, target, target_offset, source, source_offset,
+                        length);
+}
+
+Status AsyncDevice::QueueDispatch(SemaphoreList wait, SemaphoreList signal,
+                                  const ExecutableRef& executable, uint32_t entry_point,
+                                  WorkgroupCount workgroup_count,
+                                  std::span<const uint32_t> push_constants,
+                                  std::span<const BufferBinding> bindings) {
+  HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
+  HALIO_RETURN_IF_ERROR(ValidateQueueDispatch(executable, entry_point, workgroup_count, bindings));
+  std::vector<uint32_t> constants;
+  std::vector<BufferBinding> bound;
+  try {
+    constants.assign(push_constants.begin(), push_constants.end());
+    bound.assign(bindings.begin(), bindings.end());
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory capturing dispatch arguments");
+  }
+  auto body = [=, constants = std::move(constants), bound = std::move(bound)] {
+    return InlineDispatch(*executable, entry_point, workgroup_count, constants, bound);
+  };
+  return Submit<InlineOp<decltype(body)>>(wait, signal, std::move(body));
+}
+
+Status AsyncDevice::QueueExecute(SemaphoreList wait, SemaphoreList signal,
+                                 const CommandBufferRef& command_buffer) {
+  HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
+  HALIO_RETURN_IF_ERROR(ValidateQueueExecute(command_buffer));
+  auto body = [command_buffer] { return command_buffer->ExecuteInline(); };
+  return Submit<InlineOp<decltype(body)>>(wait, signal, std::move(body));
+}
+
+Status AsyncDevice::QueueBarrier(SemaphoreList wait, SemaphoreList signal) {
+  HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
+  auto body = [] { return Status(); };
+  return Submit<InlineOp<decltype(body)>>(wait, signal, body);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Device>> CreateLocalAsyncDevice(const DeviceOptions& options) {
+  if (options.host_allocator == nullptr) {
+    return InvalidArgumentError("DeviceOptions::host_allocator is null");
+  }
+  if (options.queue_depth == 0 || options.chunk_size == 0) {
+    return InvalidArgumentError("local_async needs queue_depth >= 1 and chunk_size >= 1");
+  }
+  uint32_t workers = options.worker_count;
+  if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
+  std::unique_ptr<AsyncDevice> device;
+  try {
+    device = std::make_unique<AsyncDevice>(options);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory creating the local_async device");
+  }
+  // On failure the destructor joins only the workers that started.
+  HALIO_RETURN_IF_ERROR(device->StartWorkers(workers));
+  return std::unique_ptr<Device>(std::move(device));
+}
+
+}  // namespace halio

@@ -1,0 +1,38 @@
+// The checks every device runs on a queue call before touching any
+// semaphore: null arguments, semaphore lists, access rights and ranges.
+// Shared so local_sync and local_async reject exactly the same requests.
+#ifndef HALIO_SRC_DRIVERS_QUEUE_VALIDATION_H_
+#define HALIO_SRC_DRIVERS_QUEUE_VALIDATION_H_
+
+#include <cstdint>
+#include <span>
+
+#include "halio/hal/device.h"
+
+namespace halio {
+
+Status ValidateQueueLists(SemaphoreList wait, SemaphoreList signal);
+Status ValidateQueueDealloca(const BufferRef& buffer);
+Status ValidateQueueFill(const BufferRef& target, uint64_t offset, uint64_t length,
+                         uint32_t pattern_length);
+Status ValidateQueueUpdate(std::span<const std::byte> source, const BufferRef& target,
+                           uint64_t target_offset);
+Status ValidateQueueCopy(const BufferRef& source, uint64_t source_offset,
+                         const BufferRef& target, uint64_t target_offset, uint64_t length);
+Status ValidateQueueRead(const FileRef& source, uint64_t source_offset,
+                         const BufferRef& target, uint64_t target_offset, uint64_t length);
+Status ValidateQueueWrite(const BufferRef& source, uint64_t source_offset,
+                          const FileRef& target, uint64_t target_offset, uint64_t length);
+Status ValidateQueueDispatch(const ExecutableRef& executable, uint32_t entry_point,
+                             WorkgroupCount workgroup_count,
+                             std::span<const BufferBinding> bindings);
+Status ValidateQueueExecute(const CommandBufferRef& command_buffer);
+
+// Reads file bytes into the buffer on the calling thread: a buffer copy for
+// memory files, the file's synchronous read otherwise.
+Status ReadFileInline(File& source, uint64_t source_offset, Buffer& target,
+                      uint64_t target_offset, uint64_t length);
+
+}  // namespace halio
+
+#endif  // HALIO_SRC_DRIVERS_QUEUE_VALIDATION_H_

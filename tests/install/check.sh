@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs BUILD_DIR into a scratch prefix and builds tests/install/consumer.cc
+# against it with pkg-config only, then runs it.
+set -euo pipefail
+build_dir=${1:-build}
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+meson install -C "$build_dir" --destdir "$root" --quiet
+prefix=$(meson introspect "$build_dir" --buildoptions |
+  /usr/bin/python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))')
+pc_dir=$(dirname "$(find "$root" -name halio.pc | head -1)")
+export PKG_CONFIG_SYSROOT_DIR=$root PKG_CONFIG_PATH=$pc_dir
+libdir=$(pkg-config --variable=libdir halio)
+c++ -std=c++20 "$(dirname "$0")/consumer.cc" $(pkg-config --cflags --libs halio) \
+  -Wl,-rpath,"$libdir" -o "$root/consumer"
+"$root/consumer"
+echo "install check: ok (prefix $prefix)"
