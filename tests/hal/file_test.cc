@@ -41,6 +41,15 @@ BufferRef MakeBuffer(uint64_t size, MemoryAccess access = MemoryAccess::kAll) {
   return buffer.ok() ? std::move(buffer).value() : nullptr;
 }
 
+// Unit tests pin the synchronous backend: what they check is FdFile's own
+// validation and pread/pwrite path, independent of io_uring/asio availability
+// and of HALIO_BACKEND.
+FdFileOptions SyncOptions() {
+  FdFileOptions options;
+  options.backend = IoBackend::kSync;
+  return options;
+}
+
 void Store(const BufferRef& buffer, const std::vector<uint8_t>& bytes, uint64_t offset = 0) {
   Result<MappedMemory> mapped = buffer->Map(MemoryAccess::kWrite, offset, bytes.size());
   ASSERT_THAT(mapped, IsOk());
@@ -113,7 +122,8 @@ class FdFileTest : public ::testing::Test {
 TEST_F(FdFileTest, OpenCreatesForReadWrite) {
   std::string path = TempPath();
   HALIO_ASSERT_OK_AND_ASSIGN(FileRef file,
-                             FdFile::Open(path, OpenMode::kReadWrite | OpenMode::kCreate));
+                             FdFile::Open(path, OpenMode::kReadWrite | OpenMode::kCreate,
+                                          SyncOptions()));
   EXPECT_TRUE(std::filesystem::exists(path));
   EXPECT_EQ(file->length(), 0u);
   EXPECT_EQ(file->allowed_access(), MemoryAccess::kReadWrite);
@@ -122,7 +132,7 @@ TEST_F(FdFileTest, OpenCreatesForReadWrite) {
 
 TEST_F(FdFileTest, OpenExistingCapturesLengthAndAccess) {
   std::string path = TempFileWith(Pattern(100, 1));
-  HALIO_ASSERT_OK_AND_ASSIGN(FileRef file, FdFile::Open(path, OpenMode::kRead));
+  HALIO_ASSERT_OK_AND_ASSIGN(FileRef file, FdFile::Open(path, OpenMode::kRead, SyncOptions()));
   EXPECT_EQ(file->length(), 100u);
   EXPECT_EQ(file->allowed_access(), MemoryAccess::kRead);
 }
@@ -130,7 +140,8 @@ TEST_F(FdFileTest, OpenExistingCapturesLengthAndAccess) {
 TEST_F(FdFileTest, OpenTruncates) {
   std::string path = TempFileWith(Pattern(100, 2));
   HALIO_ASSERT_OK_AND_ASSIGN(FileRef file,
-                             FdFile::Open(path, OpenMode::kWrite | OpenMode::kTruncate));
+                             FdFile::Open(path, OpenMode::kWrite | OpenMode::kTruncate,
+                                          SyncOptions()));
   EXPECT_EQ(file->length(), 0u);
   EXPECT_EQ(std::filesystem::file_size(path), 0u);
   EXPECT_EQ(file->allowed_access(), MemoryAccess::kWrite);
@@ -138,23 +149,26 @@ TEST_F(FdFileTest, OpenTruncates) {
 
 TEST_F(FdFileTest, OpenMissingPathIsNotFound) {
   std::string path = TempPath() + "_missing";
-  EXPECT_THAT(FdFile::Open(path, OpenMode::kRead),
+  EXPECT_THAT(FdFile::Open(path, OpenMode::kRead, SyncOptions()),
               StatusIs(StatusCode::kNotFound, HasSubstr(path)));
 }
 
 TEST_F(FdFileTest, OpenWithoutReadOrWriteIsInvalidArgument) {
   std::string path = TempPath();
-  EXPECT_THAT(FdFile::Open(path, OpenMode::kCreate),
+  EXPECT_THAT(FdFile::Open(path, OpenMode::kCreate, SyncOptions()),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr(path)));
   EXPECT_FALSE(std::filesystem::exists(path));
 }
 
-TEST_F(FdFileTest, SynchronousOnlyWithoutStorageBuffer) {
+TEST_F(FdFileTest, SyncBackendHasNoAsyncHandleNorStorageBuffer) {
   std::string path = TempFileWith(Pattern(8, 3));
-  HALIO_ASSERT_OK_AND_ASSIGN(FileRef file, FdFile::Open(path, OpenMode::kRead));
+  HALIO_ASSERT_OK_AND_ASSIGN(FileRef file, FdFile::Open(path, OpenMode::kRead, SyncOptions()));
   EXPECT_EQ(file->async_handle(), nullptr);
   EXPECT_TRUE(file->supports_synchronous_io());
   EXPECT_EQ(file->storage_buffer(), nullptr);
+  auto* fd_file = static_cast<FdFile*>(file.get());
+  EXPECT_EQ(fd_file->io_backend(), IoBackend::kSync);
+  EXPECT_FALSE(fd_file->async_fallback_reason().empty());
 }
 
 // --- FdFile I/O -------------------------------------------------------------
@@ -162,7 +176,8 @@ TEST_F(FdFileTest, SynchronousOnlyWithoutStorageBuffer) {
 TEST_F(FdFileTest, WriteReadRoundTripMatchesDisk) {
   std::string path = TempPath();
   HALIO_ASSERT_OK_AND_ASSIGN(FileRef file,
-                             FdFile::Open(path, OpenMode::kReadWrite | OpenMode::kCreate));
+                             FdFile::Open(path, OpenMode::kReadWrite | OpenMode::kCreate,
+                                          SyncOptions()));
   BufferRef source = MakeBuffer(64);
   auto data = Pattern(64, 4);
   Store(source, data);
@@ -181,7 +196,8 @@ TEST_F(FdFileTest, WriteReadRoundTripMatchesDisk) {
 TEST_F(FdFileTest, WriteExtendsLength) {
   std::string path = TempPath();
   HALIO_ASSERT_OK_AND_ASSIGN(FileRef file,
-                             FdFile::Open(path, OpenMode::kReadWrite | OpenMode::kCreate));
+                             FdFile::Open(path, OpenMode::kReadWrite | OpenMode::kCreate,
+                                          SyncOptions()));
   BufferRef source = MakeBuffer(8);
   Store(source, Pattern(8, 5));
   HALIO_ASSERT_OK(file->Write(100, *source, 0, 8));
@@ -197,7 +213,7 @@ TEST_F(FdFileTest, WriteExtendsLength) {
 
 TEST_F(FdFileTest, ReadPastEndIsOutOfRangeAndLeavesBuffer) {
   std::string path = TempFileWith(Pattern(16, 6));
-  HALIO_ASSERT_OK_AND_ASSIGN(FileRef file, FdFile::Open(path, OpenMode::kRead));
+  HALIO_ASSERT_OK_AND_ASSIGN(FileRef file, FdFile::Open(path, OpenMode::kRead, SyncOptions()));
   BufferRef target = MakeBuffer(32);
   Store(target, std::vector<uint8_t>(32, 0xCD));
   EXPECT_THAT(file->Read(8, *target, 0, 16),
@@ -209,7 +225,7 @@ TEST_F(FdFileTest, ReadPastEndIsOutOfRangeAndLeavesBuffer) {
 
 TEST_F(FdFileTest, FileShrunkUnderneathIsOutOfRange) {
   std::string path = TempFileWith(Pattern(64, 7));
-  HALIO_ASSERT_OK_AND_ASSIGN(FileRef file, FdFile::Open(path, OpenMode::kRead));
+  HALIO_ASSERT_OK_AND_ASSIGN(FileRef file, FdFile::Open(path, OpenMode::kRead, SyncOptions()));
   std::filesystem::resize_file(path, 16);
   BufferRef target = MakeBuffer(64);
   EXPECT_THAT(file->Read(0, *target, 0, 64),
@@ -220,7 +236,7 @@ TEST_F(FdFileTest, FileShrunkUnderneathIsOutOfRange) {
 TEST_F(FdFileTest, WriteToReadOnlyFileIsPermissionDenied) {
   auto original = Pattern(16, 8);
   std::string path = TempFileWith(original);
-  HALIO_ASSERT_OK_AND_ASSIGN(FileRef file, FdFile::Open(path, OpenMode::kRead));
+  HALIO_ASSERT_OK_AND_ASSIGN(FileRef file, FdFile::Open(path, OpenMode::kRead, SyncOptions()));
   BufferRef source = MakeBuffer(16);
   EXPECT_THAT(file->Write(0, *source, 0, 16),
               StatusIs(StatusCode::kPermissionDenied,
@@ -230,7 +246,7 @@ TEST_F(FdFileTest, WriteToReadOnlyFileIsPermissionDenied) {
 
 TEST_F(FdFileTest, ReadFromWriteOnlyFileIsPermissionDenied) {
   std::string path = TempFileWith(Pattern(16, 9));
-  HALIO_ASSERT_OK_AND_ASSIGN(FileRef file, FdFile::Open(path, OpenMode::kWrite));
+  HALIO_ASSERT_OK_AND_ASSIGN(FileRef file, FdFile::Open(path, OpenMode::kWrite, SyncOptions()));
   BufferRef target = MakeBuffer(16);
   EXPECT_THAT(file->Read(0, *target, 0, 16),
               StatusIs(StatusCode::kPermissionDenied, HasSubstr("cannot read " + path)));
@@ -239,7 +255,7 @@ TEST_F(FdFileTest, ReadFromWriteOnlyFileIsPermissionDenied) {
 
 TEST_F(FdFileTest, ReadIntoReadOnlyBufferIsPermissionDenied) {
   std::string path = TempFileWith(Pattern(16, 10));
-  HALIO_ASSERT_OK_AND_ASSIGN(FileRef file, FdFile::Open(path, OpenMode::kRead));
+  HALIO_ASSERT_OK_AND_ASSIGN(FileRef file, FdFile::Open(path, OpenMode::kRead, SyncOptions()));
   BufferRef target = MakeBuffer(16, MemoryAccess::kRead);
   EXPECT_THAT(file->Read(0, *target, 0, 16),
               StatusIs(StatusCode::kPermissionDenied, HasSubstr("read target")));
@@ -247,9 +263,10 @@ TEST_F(FdFileTest, ReadIntoReadOnlyBufferIsPermissionDenied) {
 
 TEST_F(FdFileTest, FlushSucceeds) {
   std::string path = TempPath();
-  HALIO_ASSERT_OK_AND_ASSIGN(
-      FileRef file, FdFile::Open(path, OpenMode::kWrite | OpenMode::kCreate,
-                                 FdFileOptions{/*sync_on_close=*/true}));
+  FdFileOptions options = SyncOptions();
+  options.sync_on_close = true;
+  HALIO_ASSERT_OK_AND_ASSIGN(FileRef file,
+                             FdFile::Open(path, OpenMode::kWrite | OpenMode::kCreate, options));
   auto* fd_file = static_cast<FdFile*>(file.get());
   HALIO_EXPECT_OK(fd_file->Flush());
   HALIO_EXPECT_OK(fd_file->Flush(/*data_only=*/false));
@@ -262,7 +279,8 @@ TEST_F(FdFileTest, FromHandleDuplicatesTheFd) {
   std::string path = TempFileWith(data);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
-  HALIO_ASSERT_OK_AND_ASSIGN(FileRef file, FdFile::FromHandle(fd, MemoryAccess::kRead));
+  HALIO_ASSERT_OK_AND_ASSIGN(FileRef file,
+                             FdFile::FromHandle(fd, MemoryAccess::kRead, SyncOptions()));
   EXPECT_NE(static_cast<FdFile*>(file.get())->fd(), fd);
   EXPECT_EQ(file->description(), "fd " + std::to_string(fd));
   EXPECT_EQ(file->length(), 32u);
@@ -278,7 +296,7 @@ TEST_F(FdFileTest, DestroyingTheFileKeepsTheCallersFd) {
   int fd = OpenFd(path, O_RDWR);
   {
     HALIO_ASSERT_OK_AND_ASSIGN(FileRef file,
-                               FdFile::FromHandle(fd, MemoryAccess::kReadWrite));
+                               FdFile::FromHandle(fd, MemoryAccess::kReadWrite, SyncOptions()));
     EXPECT_EQ(file->allowed_access(), MemoryAccess::kReadWrite);
   }
   errno = 0;
@@ -291,17 +309,17 @@ TEST_F(FdFileTest, FromHandleOfReadOnlyFdWithWriteIsPermissionDenied) {
   std::string path = TempFileWith(Pattern(8, 13));
   int fd = OpenFd(path, O_RDONLY);
   std::string fd_text = "fd " + std::to_string(fd);
-  EXPECT_THAT(FdFile::FromHandle(fd, MemoryAccess::kWrite),
+  EXPECT_THAT(FdFile::FromHandle(fd, MemoryAccess::kWrite, SyncOptions()),
               StatusIs(StatusCode::kPermissionDenied,
                        AllOf(HasSubstr(fd_text), HasSubstr("reading only"))));
-  EXPECT_THAT(FdFile::FromHandle(fd, MemoryAccess::kReadWrite),
+  EXPECT_THAT(FdFile::FromHandle(fd, MemoryAccess::kReadWrite, SyncOptions()),
               StatusIs(StatusCode::kPermissionDenied));
 }
 
 TEST_F(FdFileTest, FromHandleOfWriteOnlyFdWithReadIsPermissionDenied) {
   std::string path = TempFileWith(Pattern(8, 14));
   int fd = OpenFd(path, O_WRONLY);
-  EXPECT_THAT(FdFile::FromHandle(fd, MemoryAccess::kRead),
+  EXPECT_THAT(FdFile::FromHandle(fd, MemoryAccess::kRead, SyncOptions()),
               StatusIs(StatusCode::kPermissionDenied, HasSubstr("writing only")));
 }
 
@@ -310,7 +328,7 @@ TEST_F(FdFileTest, FromHandleOfClosedFdIsFailedPrecondition) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   ::close(fd);
-  EXPECT_THAT(FdFile::FromHandle(fd, MemoryAccess::kRead),
+  EXPECT_THAT(FdFile::FromHandle(fd, MemoryAccess::kRead, SyncOptions()),
               StatusIs(StatusCode::kFailedPrecondition,
                        HasSubstr("fd " + std::to_string(fd))));
 }
@@ -318,9 +336,9 @@ TEST_F(FdFileTest, FromHandleOfClosedFdIsFailedPrecondition) {
 TEST_F(FdFileTest, FromHandleWithoutAccessIsInvalidArgument) {
   std::string path = TempFileWith(Pattern(8, 16));
   int fd = OpenFd(path, O_RDWR);
-  EXPECT_THAT(FdFile::FromHandle(fd, MemoryAccess::kNone),
+  EXPECT_THAT(FdFile::FromHandle(fd, MemoryAccess::kNone, SyncOptions()),
               StatusIs(StatusCode::kInvalidArgument));
-  EXPECT_THAT(FdFile::FromHandle(fd, MemoryAccess::kDiscard),
+  EXPECT_THAT(FdFile::FromHandle(fd, MemoryAccess::kDiscard, SyncOptions()),
               StatusIs(StatusCode::kInvalidArgument));
 }
 
@@ -328,7 +346,7 @@ TEST_F(FdFileTest, FromHandleOfDirectoryIsFailedPrecondition) {
   std::string dir = TempPath();
   ASSERT_TRUE(std::filesystem::create_directory(dir));
   int fd = OpenFd(dir, O_RDONLY | O_DIRECTORY);
-  EXPECT_THAT(FdFile::FromHandle(fd, MemoryAccess::kRead),
+  EXPECT_THAT(FdFile::FromHandle(fd, MemoryAccess::kRead, SyncOptions()),
               StatusIs(StatusCode::kFailedPrecondition, HasSubstr("not a regular file")));
 }
 

@@ -1,0 +1,260 @@
+// The I/O engines on their own: selection, fallback rules, and requests
+// submitted straight to each backend.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <vector>
+
+#include "halio/file.h"
+#include "src/async/async_io.h"
+#include "tests/cts/cts_util.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_file.h"
+
+namespace halio {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Collects completions of requests submitted to an engine.
+class Completions {
+ public:
+  static void OnDone(AsyncRequest* request, Status status) {
+    auto* self = static_cast<Completions*>(request->user_data);
+    std::lock_guard<std::mutex> lock(self->mutex_);
+    if (!status.ok() && self->first_error_.ok()) self->first_error_ = status;
+    ++self->done_;
+    self->cv_.notify_all();
+  }
+  void Prepare(AsyncRequest* request) {
+    request->completion = &Completions::OnDone;
+    request->user_data = this;
+  }
+  Status WaitFor(size_t count) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (!cv_.wait_for(lock, std::chrono::seconds(60), [&] { return done_ >= count; })) {
+      return DeadlineExceededError("only " + std::to_string(done_) + " of " +
+                                   std::to_string(count) + " requests completed");
+    }
+    return first_error_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  size_t done_ = 0;
+  Status first_error_;
+};
+
+AsyncIoEngineRef MakeEngine(IoBackend backend, uint32_t ring_entries = 256) {
+  IoEngineOptions options;
+  options.backend = backend;
+  options.use_environment = false;
+  options.ring_entries = ring_entries;
+  auto engine = IoEngine::Create(options);
+  if (!engine.ok()) return nullptr;
+  return std::static_pointer_cast<AsyncIoEngine>(*engine);
+}
+
+class EngineTest : public ::testing::TestWithParam<IoBackend> {
+ protected:
+  void SetUp() override {
+    BackendAvailability available = IoEngine::Probe(GetParam());
+    if (!available.status.ok()) {
+      GTEST_SKIP() << IoBackendName(GetParam()) << " cannot run here: "
+                   << available.status.ToString();
+    }
+    engine_ = MakeEngine(GetParam(), /*ring_entries=*/64);
+    ASSERT_NE(engine_, nullptr);
+  }
+  AsyncIoEngineRef engine_;
+};
+
+TEST_P(EngineTest, ReportsItsBackend) { EXPECT_EQ(engine_->backend(), GetParam()); }
+
+TEST_P(EngineTest, CompletesThousandsOfReadsSubmittedAtOnce) {
+  constexpr size_t kRequests = 4096;
+  constexpr size_t kBlock = 4096;
+  auto contents = cts::PatternBytes(kRequests * kBlock, 21);
+  testing::TempFile file(contents);
+  int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  std::vector<std::byte> out(contents.size());
+  std::vector<AsyncRequest> requests(kRequests);
+  Completions completions;
+  const std::string name = file.path();
+  // Reverse order, so completions cannot match the file order by accident.
+  for (size_t i = 0; i < kRequests; ++i) {
+    size_t block = kRequests - 1 - i;
+    AsyncRequest& request = requests[i];
+    request.fd = fd;
+    request.offset = block * kBlock;
+    request.data = out.data() + block * kBlock;
+    request.length = kBlock;
+    request.description = &name;
+    completions.Prepare(&request);
+    engine_->Submit(&request);
+  }
+  HALIO_EXPECT_OK(completions.WaitFor(kRequests));
+  EXPECT_TRUE(out == contents);
+  ::close(fd);
+}
+
+TEST_P(EngineTest, ShortFileIsOutOfRangeNotSilentZeroes) {
+  testing::TempFile file(cts::PatternBytes(1000, 22));
+  int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  std::vector<std::byte> out(4096);
+  AsyncRequest request;
+  request.fd = fd;
+  request.offset = 0;
+  request.data = out.data();
+  request.length = out.size();
+  Completions completions;
+  completions.Prepare(&request);
+  engine_->Submit(&request);
+  EXPECT_THAT(completions.WaitFor(1),
+              StatusIs(StatusCode::kOutOfRange, HasSubstr("end of file at offset 1000")));
+  ::close(fd);
+}
+
+TEST_P(EngineTest, ReadingAWriteOnlyDescriptorReportsTheErrno) {
+  testing::TempFile file(cts::PatternBytes(100, 23));
+  int fd = ::open(file.path().c_str(), O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  std::vector<std::byte> out(100);
+  AsyncRequest request;
+  request.fd = fd;
+  request.data = out.data();
+  request.length = out.size();
+  Completions completions;
+  completions.Prepare(&request);
+  engine_->Submit(&request);
+  EXPECT_THAT(completions.WaitFor(1),
+              StatusIs(StatusCode::kFailedPrecondition, HasSubstr("errno")));
+  ::close(fd);
+}
+
+// One request larger than 4 GiB: the engine must split it into calls the
+// kernel accepts (0x7ffff000 bytes; sqe->len is 32 bits) and land every byte.
+TEST_P(EngineTest, ReadsASpanLargerThan4GiBFromASparseFile) {
+  constexpr uint64_t kSize = (uint64_t{4} << 30) + 8192;
+  testing::TempFile file;
+  int fd = ::open(file.path().c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  if (::ftruncate(fd, static_cast<off_t>(kSize)) != 0) {
+    ::close(fd);
+    GTEST_SKIP() << "cannot make a sparse file of " << kSize << " bytes here";
+  }
+  const uint64_t markers[] = {0, 0x7ffff000 - 1, 0x7ffff000, uint64_t{4} << 30, kSize - 1};
+  for (size_t i = 0; i < std::size(markers); ++i) {
+    char value = static_cast<char>(0x40 + i);
+    ASSERT_EQ(::pwrite(fd, &value, 1, static_cast<off_t>(markers[i])), 1);
+  }
+  void* memory = ::mmap(nullptr, kSize, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  ASSERT_NE(memory, MAP_FAILED);
+  auto* bytes = static_cast<std::byte*>(memory);
+  AsyncRequest request;
+  request.fd = fd;
+  request.data = bytes;
+  request.length = kSize;
+  Completions completions;
+  completions.Prepare(&request);
+  engine_->Submit(&request);
+  HALIO_EXPECT_OK(completions.WaitFor(1));
+  for (size_t i = 0; i < std::size(markers); ++i) {
+    EXPECT_EQ(bytes[markers[i]], static_cast<std::byte>(0x40 + i)) << "marker " << i;
+  }
+  EXPECT_EQ(bytes[markers[1] - 1], std::byte{0});
+  ::munmap(memory, kSize);
+  ::close(fd);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, EngineTest,
+                         ::testing::Values(IoBackend::kIoUring, IoBackend::kAsio,
+                                           IoBackend::kSync),
+                         [](const auto& info) { return std::string(IoBackendName(info.param)); });
+
+TEST(EngineSelectionTest, ParsesBackendNames) {
+  EXPECT_THAT(ParseIoBackend("io_uring"), IsOk());
+  EXPECT_EQ(*ParseIoBackend("asio"), IoBackend::kAsio);
+  EXPECT_THAT(ParseIoBackend("uring"),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("auto, io_uring, asio, sync")));
+}
+
+TEST(EngineSelectionTest, AutoPicksTheFirstBackendThatRuns) {
+  IoEngineOptions options;
+  options.use_environment = false;
+  HALIO_ASSERT_OK_AND_ASSIGN(IoEngineRef engine, IoEngine::Create(options));
+  IoBackend expected = IoEngine::Probe(IoBackend::kIoUring).status.ok() ? IoBackend::kIoUring
+                       : IoEngine::Probe(IoBackend::kAsio).status.ok()  ? IoBackend::kAsio
+                                                                        : IoBackend::kSync;
+  EXPECT_EQ(engine->backend(), expected);
+  EXPECT_EQ(engine->fallback_reason().empty(), expected == IoBackend::kIoUring);
+}
+
+class EnvironmentTest : public ::testing::Test {
+ protected:
+  void TearDown() override { ::unsetenv("HALIO_BACKEND"); }
+};
+
+TEST_F(EnvironmentTest, HalioBackendOverridesAuto) {
+  ::setenv("HALIO_BACKEND", "sync", 1);
+  HALIO_ASSERT_OK_AND_ASSIGN(IoEngineRef engine, IoEngine::Create());
+  EXPECT_EQ(engine->backend(), IoBackend::kSync);
+}
+
+TEST_F(EnvironmentTest, HalioBackendDoesNotOverrideAForcedChoice) {
+  ::setenv("HALIO_BACKEND", "sync", 1);
+  IoEngineOptions options;
+  options.backend = IoBackend::kAsio;
+  HALIO_ASSERT_OK_AND_ASSIGN(IoEngineRef engine, IoEngine::Create(options));
+  EXPECT_EQ(engine->backend(), IoBackend::kAsio);
+}
+
+TEST_F(EnvironmentTest, BadHalioBackendIsAnError) {
+  ::setenv("HALIO_BACKEND", "fastest", 1);
+  EXPECT_THAT(IoEngine::Create(),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("HALIO_BACKEND")));
+}
+
+TEST(FdFileImportTest, ImportsIntoTheRequestedBackend) {
+  testing::TempFile file(cts::PatternBytes(64, 24));
+  for (IoBackend backend : {IoBackend::kIoUring, IoBackend::kAsio}) {
+    if (!IoEngine::Probe(backend).status.ok()) continue;
+    FdFileOptions options;
+    options.backend = backend;
+    HALIO_ASSERT_OK_AND_ASSIGN(FileRef opened,
+                               FdFile::Open(file.path(), OpenMode::kRead, options));
+    auto* fd_file = static_cast<FdFile*>(opened.get());
+    EXPECT_EQ(fd_file->io_backend(), backend);
+    EXPECT_NE(fd_file->async_handle(), nullptr);
+    EXPECT_EQ(fd_file->async_fallback_reason(), "");
+  }
+}
+
+TEST(FdFileImportTest, SyncBackendLeavesNoAsyncHandleAndSaysWhy) {
+  testing::TempFile file(cts::PatternBytes(64, 25));
+  std::vector<std::string> logged;
+  FdFileOptions options;
+  options.backend = IoBackend::kSync;
+  options.log = [&](std::string_view line) { logged.emplace_back(line); };
+  HALIO_ASSERT_OK_AND_ASSIGN(FileRef opened, FdFile::Open(file.path(), OpenMode::kRead, options));
+  auto* fd_file = static_cast<FdFile*>(opened.get());
+  EXPECT_EQ(fd_file->async_handle(), nullptr);
+  EXPECT_EQ(fd_file->io_backend(), IoBackend::kSync);
+  EXPECT_THAT(fd_file->async_fallback_reason(), HasSubstr("sync"));
+  ASSERT_EQ(logged.size(), 1u);
+  EXPECT_THAT(logged[0], HasSubstr(file.path()));
+}
+
+}  // namespace
+}  // namespace halio

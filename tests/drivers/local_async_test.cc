@@ -1,0 +1,214 @@
+// local_async specifics: calls never block, many requests in flight, chunked
+// transfers through every backend, and clean destruction with work pending.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "halio/drivers.h"
+#include "tests/cts/cts_util.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_file.h"
+
+namespace halio {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::unique_ptr<Device> MakeDevice(uint32_t queue_depth = 8, uint64_t chunk_size = 1 << 20,
+                                   uint32_t workers = 2) {
+  DeviceOptions options;
+  options.queue_depth = queue_depth;
+  options.chunk_size = chunk_size;
+  options.worker_count = workers;
+  auto device = CreateLocalAsyncDevice(options);
+  EXPECT_THAT(device, IsOk());
+  return device.ok() ? std::move(device).value() : nullptr;
+}
+
+std::vector<std::byte> Bytes(const BufferRef& buffer) {
+  auto mapping = buffer->Map(MemoryAccess::kRead);
+  return std::vector<std::byte>(mapping->data(), mapping->data() + mapping->size());
+}
+
+TEST(LocalAsyncTest, RejectsZeroQueueDepthOrChunkSize) {
+  DeviceOptions options;
+  options.queue_depth = 0;
+  EXPECT_THAT(CreateLocalAsyncDevice(options), StatusIs(StatusCode::kInvalidArgument));
+  options.queue_depth = 4;
+  options.chunk_size = 0;
+  EXPECT_THAT(CreateLocalAsyncDevice(options), StatusIs(StatusCode::kInvalidArgument));
+}
+
+TEST(LocalAsyncTest, QueueCallsReturnBeforeTheirWaitsAreReached) {
+  auto device = MakeDevice();
+  auto start = *Semaphore::Create(0);
+  auto done = *Semaphore::Create(0);
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, device->allocator().Allocate({}, 64));
+  SemaphorePoint wait[] = {{start.get(), 1}};
+  SemaphorePoint signal[] = {{done.get(), 1}};
+  HALIO_ASSERT_OK(device->QueueFill(wait, signal, buffer, 0, 64, 0x77, 1));
+  // Nothing ran: the fill waits for `start`.
+  EXPECT_EQ(*done->Query(), 0u);
+  EXPECT_EQ(Bytes(buffer)[0], std::byte{0});
+  HALIO_ASSERT_OK(start->Signal(1));
+  HALIO_ASSERT_OK(done->Wait(1, Timeout::After(std::chrono::seconds(30))));
+  EXPECT_EQ(Bytes(buffer), std::vector<std::byte>(64, std::byte{0x77}));
+}
+
+class LocalAsyncBackendTest : public ::testing::TestWithParam<IoBackend> {
+ protected:
+  void SetUp() override {
+    if (auto available = IoEngine::Probe(GetParam()); !available.status.ok()) {
+      GTEST_SKIP() << IoBackendName(GetParam()) << " cannot run here: "
+                   << available.status.ToString();
+    }
+  }
+  FileRef Open(const testing::TempFile& file, OpenMode mode = OpenMode::kRead) {
+    FdFileOptions options;
+    options.backend = GetParam();
+    auto opened = FdFile::Open(file.path(), mode, options);
+    EXPECT_THAT(opened, IsOk());
+    return opened.ok() ? *opened : nullptr;
+  }
+};
+
+// Small chunks and a shallow queue make one read reuse every slot many times.
+TEST_P(LocalAsyncBackendTest, ChunkedReadAndWriteMoveEveryByte) {
+  constexpr size_t kLength = 10 * 1024 * 1024 + 123;
+  auto contents = cts::PatternBytes(kLength, 31);
+  testing::TempFile file(contents);
+  auto device = MakeDevice(/*queue_depth=*/3, /*chunk_size=*/64 * 1024);
+  FileRef opened = Open(file, OpenMode::kReadWrite);
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, device->allocator().Allocate({}, kLength + 5));
+  auto timeline = *Semaphore::Create(0);
+  SemaphorePoint read_done[] = {{timeline.get(), 1}};
+  SemaphorePoint write_done[] = {{timeline.get(), 2}};
+  HALIO_ASSERT_OK(device->QueueRead({}, read_done, opened, 0, buffer, 5, kLength));
+  // Write it back shifted by 1000 bytes, extending the file.
+  HALIO_ASSERT_OK(device->QueueWrite(read_done, write_done, buffer, 5, opened, 1000, kLength));
+  HALIO_ASSERT_OK(timeline->Wait(2, Timeout::After(std::chrono::seconds(60))));
+  auto bytes = Bytes(buffer);
+  EXPECT_TRUE(std::equal(contents.begin(), contents.end(), bytes.begin() + 5));
+  auto on_disk = file.Read();
+  ASSERT_EQ(on_disk.size(), kLength + 1000);
+  EXPECT_TRUE(std::equal(contents.begin(), contents.end(), on_disk.begin() + 1000));
+  EXPECT_EQ(opened->length(), kLength + 1000);
+}
+
+TEST_P(LocalAsyncBackendTest, ThousandsOfConcurrentReadsFromSeveralThreads) {
+  constexpr size_t kThreads = 4;
+  constexpr size_t kReadsPerThread = 1024;
+  constexpr size_t kBlock = 512;
+  auto contents = cts::PatternBytes(kThreads * kReadsPerThread * kBlock, 32);
+  testing::TempFile file(contents);
+  auto device = MakeDevice();
+  FileRef opened = Open(file);
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer,
+                             device->allocator().Allocate({}, contents.size()));
+  std::vector<SemaphoreRef> done(kThreads * kReadsPerThread);
+  for (auto& semaphore : done) semaphore = *Semaphore::Create(0);
+  std::vector<std::thread> threads;
+  std::atomic<int> submit_errors{0};
+  for (size_t t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (size_t i = 0; i < kReadsPerThread; ++i) {
+        // Interleave threads across the file, back to front.
+        size_t index = (kReadsPerThread - 1 - i) * kThreads + t;
+        SemaphorePoint signal[] = {{done[index].get(), 1}};
+        if (!device->QueueRead({}, signal, opened, index * kBlock, buffer, index * kBlock,
+                               kBlock)
+                 .ok()) {
+          ++submit_errors;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(submit_errors.load(), 0);
+  for (auto& semaphore : done) {
+    HALIO_ASSERT_OK(semaphore->Wait(1, Timeout::After(std::chrono::seconds(60))));
+  }
+  EXPECT_TRUE(Bytes(buffer) == contents);
+}
+
+TEST_P(LocalAsyncBackendTest, ReadOfTruncatedFileFailsWithFileAndRange) {
+  testing::TempFile file(cts::PatternBytes(3 << 20, 33));
+  auto device = MakeDevice(/*queue_depth=*/4, /*chunk_size=*/256 * 1024);
+  FileRef opened = Open(file);
+  std::filesystem::resize_file(file.path(), 1 << 20);
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, device->allocator().Allocate({}, 3 << 20));
+  auto done = *Semaphore::Create(0);
+  SemaphorePoint signal[] = {{done.get(), 1}};
+  HALIO_ASSERT_OK(device->QueueRead({}, signal, opened, 0, buffer, 0, 3 << 20));
+  EXPECT_THAT(done->Wait(1, Timeout::After(std::chrono::seconds(30))),
+              StatusIs(StatusCode::kAborted,
+                       ::testing::AllOf(HasSubstr("OUT_OF_RANGE"), HasSubstr(file.path()),
+                                        HasSubstr("end of file at offset 1048576"))));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, LocalAsyncBackendTest,
+                         ::testing::Values(IoBackend::kIoUring, IoBackend::kAsio,
+                                           IoBackend::kSync),
+                         [](const auto& info) { return std::string(IoBackendName(info.param)); });
+
+TEST(LocalAsyncShutdownTest, DestroyingTheDeviceCancelsOpsThatCanNeverRun) {
+  auto never = *Semaphore::Create(0);
+  auto done = *Semaphore::Create(0);
+  {
+    auto device = MakeDevice();
+    HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, device->allocator().Allocate({}, 64));
+    SemaphorePoint wait[] = {{never.get(), 1}};
+    SemaphorePoint signal[] = {{done.get(), 1}};
+    HALIO_ASSERT_OK(device->QueueFill(wait, signal, buffer, 0, 64, 1, 1));
+  }
+  EXPECT_THAT(done->Query(), StatusIs(StatusCode::kAborted,
+                                      ::testing::AllOf(HasSubstr("CANCELLED"),
+                                                       HasSubstr("device was destroyed"))));
+  // The device is gone; signaling the old wait semaphore must not touch it.
+  HALIO_EXPECT_OK(never->Signal(1));
+}
+
+TEST(LocalAsyncShutdownTest, DestroyingTheDeviceWaitsForReadsInFlight) {
+  constexpr size_t kLength = 8 << 20;
+  auto contents = cts::PatternBytes(kLength, 34);
+  testing::TempFile file(contents);
+  HALIO_ASSERT_OK_AND_ASSIGN(FileRef opened, FdFile::Open(file.path(), OpenMode::kRead));
+  BufferRef buffer;
+  auto done = *Semaphore::Create(0);
+  for (int round = 0; round < 20; ++round) {
+    auto device = MakeDevice(/*queue_depth=*/2, /*chunk_size=*/64 * 1024);
+    buffer = *device->allocator().Allocate({}, kLength);
+    SemaphorePoint signal[] = {{done.get(), static_cast<uint64_t>(round + 1)}};
+    HALIO_ASSERT_OK(device->QueueRead({}, signal, opened, 0, buffer, 0, kLength));
+    // `device` is destroyed here, with the read most likely still running.
+  }
+  EXPECT_EQ(*done->Query(), 20u);
+  EXPECT_TRUE(Bytes(buffer) == contents);
+}
+
+TEST(LocalAsyncOrderingTest, LongDependencyChainCompletesInOrder) {
+  auto device = MakeDevice();
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, device->allocator().Allocate({}, 4));
+  auto timeline = *Semaphore::Create(0);
+  constexpr uint32_t kOps = 20000;
+  // Each op adds one by overwriting the value it expects the previous op left.
+  for (uint32_t i = 0; i < kOps; ++i) {
+    SemaphorePoint wait[] = {{timeline.get(), i}};
+    SemaphorePoint signal[] = {{timeline.get(), i + 1}};
+    HALIO_ASSERT_OK(device->QueueFill(i == 0 ? SemaphoreList{} : SemaphoreList(wait), signal,
+                                      buffer, 0, 4, i + 1, 4));
+  }
+  HALIO_ASSERT_OK(timeline->Wait(kOps, Timeout::After(std::chrono::seconds(60))));
+  auto bytes = Bytes(buffer);
+  uint32_t value;
+  std::memcpy(&value, bytes.data(), 4);
+  EXPECT_EQ(value, kOps);
+  HALIO_EXPECT_OK(device->WaitIdle(Timeout::After(std::chrono::seconds(10))));
+}
+
+}  // namespace
+}  // namespace halio
