@@ -4,6 +4,7 @@
 #   ./dev.sh main   install what is missing, build, run the main job
 #   ./dev.sh test   install what is missing, build, run every test
 #   ./dev.sh asan   the same tests in an ASan+UBSan build (build-asan/)
+#   ./dev.sh tsan   the threaded suites in a ThreadSanitizer build (build-tsan/)
 #
 # Packages come from Debian (apt-get, with sudo when not root). CI=true makes
 # warnings errors.
@@ -40,11 +41,12 @@ configure() {
   meson compile -C "$dir"
 }
 
-# run_tests DIR: every test, then one plain summary line for CI.
+# run_tests DIR [meson test args...]: the tests, then one plain summary line.
 run_tests() {
   local dir=$1
+  shift
   local status=0
-  meson test -C "$dir" --print-errorlogs --num-processes 2 || status=$?
+  meson test -C "$dir" --print-errorlogs --num-processes 2 "$@" || status=$?
   local json="$dir/meson-logs/testlog.json"
   if [ -f "$json" ]; then
     /usr/bin/python3 - "$json" <<'PY'
@@ -81,8 +83,16 @@ case "$command" in
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 run_tests build-asan
     ;;
+  tsan)
+    install_missing
+    configure build-tsan -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug
+    # Every suite with threads: semaphores (hal), engines (async), devices,
+    # and the conformance suite over every device x backend.
+    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    run_tests build-tsan --suite hal --suite async --suite drivers --suite cts
+    ;;
   *)
-    echo "usage: ./dev.sh main|test|asan" >&2
+    echo "usage: ./dev.sh main|test|asan|tsan" >&2
     exit 2
     ;;
 esac

@@ -60,6 +60,11 @@ Status ReadAt(NativeHandle handle, uint64_t offset, std::span<std::byte> dst,
                              std::string(what) +
                              "; the file is shorter than the request (was it truncated?)");
     }
+    if (static_cast<size_t>(moved) > request) [[unlikely]] {
+      return InternalError("the system reported " + std::to_string(moved) +
+                           " bytes moved for a request of " + std::to_string(request) +
+                           " on " + std::string(what));
+    }
     eagain_count = 0;
     cursor += moved;
     remaining -= static_cast<size_t>(moved);
@@ -89,6 +94,11 @@ Status WriteAt(NativeHandle handle, uint64_t offset, std::span<const std::byte> 
           RangeText("write", what, offset, offset + src.size()) +
           ": the system wrote 0 bytes at offset " + std::to_string(position) +
           "; the device may be full");
+    }
+    if (static_cast<size_t>(moved) > request) [[unlikely]] {
+      return InternalError("the system reported " + std::to_string(moved) +
+                           " bytes moved for a request of " + std::to_string(request) +
+                           " on " + std::string(what));
     }
     eagain_count = 0;
     cursor += moved;

@@ -77,7 +77,38 @@ struct OpenFlags {
   bool write = false;
   bool create = false;
   bool truncate = false;
+  bool direct = false;  // O_DIRECT: bypass the page cache
 };
+
+// What O_DIRECT transfers must be aligned to: the memory address and the
+// file offset/length. From statx(STATX_DIOALIGN) where the kernel (6.1+) and
+// filesystem report it, else the filesystem's block size.
+struct DirectAlignment {
+  uint32_t memory = 4096;
+  uint32_t offset = 4096;
+  bool from_statx = false;
+};
+
+// Errors: the mapped errno of statx/fstat naming `what`.
+Result<DirectAlignment> HandleDirectAlignment(NativeHandle handle, std::string_view what);
+
+// ReadAt for a descriptor opened with O_DIRECT, for any offset, length and
+// memory: the aligned middle goes straight into `dst`; unaligned heads,
+// tails and unaligned memory go through aligned bounce memory. Errors as
+// ReadAt, plus RESOURCE_EXHAUSTED when bounce memory cannot be had.
+Status ReadAtDirect(NativeHandle handle, uint64_t offset, std::span<std::byte> dst,
+                    std::string_view what, const DirectAlignment& alignment,
+                    const IoSyscalls& sys = SystemIoSyscalls());
+
+// WriteAt for an O_DIRECT descriptor: aligned ranges go direct (through
+// bounce memory when `src` is unaligned); unaligned heads and tails go
+// through `buffered`, a descriptor for the same file without O_DIRECT,
+// because a read-modify-write of a partial block would race with other
+// writers and could extend the file past the written end.
+Status WriteAtDirect(NativeHandle direct, NativeHandle buffered, uint64_t offset,
+                     std::span<const std::byte> src, std::string_view what,
+                     const DirectAlignment& alignment,
+                     const IoSyscalls& sys = SystemIoSyscalls());
 
 // Opens `path` (close-on-exec always). Errors: mapped errno naming the path.
 Result<NativeHandle> OpenPath(const std::string& path, OpenFlags flags);

@@ -82,6 +82,12 @@ enum class OpenMode : uint32_t {
   kWrite = 1u << 1,
   kCreate = 1u << 2,    // create if missing (mode 0644 before umask)
   kTruncate = 1u << 3,  // truncate to 0 bytes
+  // O_DIRECT: bypass the page cache. Any offset, length and buffer works:
+  // aligned middles go direct, unaligned heads/tails and unaligned memory
+  // through aligned bounce memory (writes of partial blocks through the page
+  // cache). Where the filesystem refuses O_DIRECT (tmpfs), the file uses
+  // buffered I/O and direct_fallback_reason() says why.
+  kDirect = 1u << 4,
   kReadWrite = kRead | kWrite,
 };
 HALIO_BITMASK_OPERATORS(OpenMode)
@@ -135,6 +141,19 @@ class FdFile final : public File {
   // async engine.
   const std::string& async_fallback_reason() const { return fallback_reason_; }
 
+  // True when the file was opened with O_DIRECT.
+  bool direct() const { return direct_offset_alignment_ != 0; }
+  // O_DIRECT alignment of file offsets/lengths and of memory; 0 if not direct.
+  uint32_t direct_offset_alignment() const { return direct_offset_alignment_; }
+  uint32_t direct_memory_alignment() const { return direct_memory_alignment_; }
+  // Why kDirect was asked for and not granted, or empty.
+  const std::string& direct_fallback_reason() const { return direct_fallback_reason_; }
+
+  // Unchecked transfers of raw bytes (callers validated the range): the
+  // positional I/O Read/Write use, direct-aware. Errors as Read/Write.
+  Status ReadBytes(uint64_t file_offset, std::span<std::byte> bytes);
+  Status WriteBytes(uint64_t file_offset, std::span<const std::byte> bytes);
+
   int fd() const { return fd_; }
   // Raises length() to at least `end` after bytes were written up to it by
   // a path other than Write() (the async device's chunked writes).
@@ -151,10 +170,17 @@ class FdFile final : public File {
   IoBackend backend_ = IoBackend::kSync;
   std::string fallback_reason_;
   std::unique_ptr<AsyncFile> async_file_;
+  // O_DIRECT state: a second, buffered descriptor for partial-block writes.
+  int buffered_fd_ = -1;
+  uint32_t direct_offset_alignment_ = 0;
+  uint32_t direct_memory_alignment_ = 0;
+  std::string direct_fallback_reason_;
 
   friend Result<FileRef> MakeFdFileImpl(int, MemoryAccess, std::string, const FdFileOptions&);
   // Imports the file into the engine `options` ask for (see FdFileOptions).
   Status AttachEngine(const FdFileOptions& options);
+  // Queries O_DIRECT alignment and opens the buffered twin descriptor.
+  Status EnableDirect(const std::string& path, bool read, bool write);
 };
 
 class MemoryFile final : public File {

@@ -47,6 +47,7 @@ Result<NativeHandle> OpenPath(const std::string& path, OpenFlags flags) {
   }
   if (flags.create) oflags |= O_CREAT;
   if (flags.truncate) oflags |= O_TRUNC;
+  if (flags.direct) oflags |= O_DIRECT;
   int fd;
   do {
     fd = ::open(path.c_str(), oflags, 0644);

@@ -21,7 +21,7 @@ StatusCode ErrnoToStatusCode(int error_number) {
     case EINVAL: case ENAMETOOLONG: case ELOOP: case EFAULT:
       return StatusCode::kInvalidArgument;
     case EIO: return StatusCode::kDataLoss;
-    case EAGAIN: case EBUSY + 1000: case ETIMEDOUT: case EINTR:
+    case EAGAIN: case ETIMEDOUT: case EINTR:
       return StatusCode::kUnavailable;
     case ENOSYS: case EOPNOTSUPP: return StatusCode::kUnimplemented;
     case ECANCELED: return StatusCode::kCancelled;

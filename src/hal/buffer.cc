@@ -55,10 +55,14 @@ std::string Buffer::Describe() const {
 }
 
 Status Buffer::Validate(MemoryAccess access, uint64_t offset, uint64_t length) const {
-  const MemoryAccess writes = MemoryAccess::kWrite | MemoryAccess::kDiscard;
+  // A plain write needs write access; a discard-only mapping (old contents
+  // not needed) is satisfied by either write or discard access.
   bool read_denied = AnySet(access, MemoryAccess::kRead) &&
                      !AnySet(params_.access, MemoryAccess::kRead);
-  bool write_denied = AnySet(access, writes) && !AnySet(params_.access, writes);
+  bool write_denied =
+      (AnySet(access, MemoryAccess::kWrite) && !AnySet(params_.access, MemoryAccess::kWrite)) ||
+      (AnySet(access, MemoryAccess::kDiscard) &&
+       !AnySet(params_.access, MemoryAccess::kWrite | MemoryAccess::kDiscard));
   if (read_denied || write_denied) [[unlikely]] {
     return PermissionDeniedError(Describe() + " allows " +
                                  MemoryAccessToString(params_.access) + " access, not " +

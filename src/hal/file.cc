@@ -138,6 +138,7 @@ FdFile::~FdFile() {
   async_file_.reset();  // the engine drained this file's requests with its owner's ops
   if (sync_on_close_) platform::SyncHandle(fd_, true, description_).IgnoreError();
   platform::CloseHandle(fd_);
+  if (buffered_fd_ >= 0) platform::CloseHandle(buffered_fd_);
 }
 
 Result<FileRef> FdFile::FromHandle(int fd, MemoryAccess access,
@@ -166,10 +167,39 @@ Result<FileRef> FdFile::Open(const std::string& path, OpenMode mode,
   flags.write = AnySet(mode, OpenMode::kWrite);
   flags.create = AnySet(mode, OpenMode::kCreate);
   flags.truncate = AnySet(mode, OpenMode::kTruncate);
-  HALIO_ASSIGN_OR_RETURN(int fd, platform::OpenPath(path, flags));
+  flags.direct = AnySet(mode, OpenMode::kDirect);
+  auto fd = platform::OpenPath(path, flags);
+  std::string direct_refused;
+  if (!fd.ok() && flags.direct && fd.status().code() == StatusCode::kInvalidArgument) {
+    // EINVAL for O_DIRECT alone means the filesystem has no direct I/O.
+    direct_refused = "the filesystem of " + path +
+                     " refused O_DIRECT (EINVAL; tmpfs does); using buffered I/O";
+    flags.direct = false;
+    fd = platform::OpenPath(path, flags);
+  }
+  if (!fd.ok()) return fd.status();
   MemoryAccess access = (flags.read ? MemoryAccess::kRead : MemoryAccess::kNone) |
                         (flags.write ? MemoryAccess::kWrite : MemoryAccess::kNone);
-  return MakeFdFileImpl(fd, access, path, options);
+  HALIO_ASSIGN_OR_RETURN(FileRef file, MakeFdFileImpl(*fd, access, path, options));
+  auto* fd_file = static_cast<FdFile*>(file.get());
+  if (flags.direct) HALIO_RETURN_IF_ERROR(fd_file->EnableDirect(path, flags.read, flags.write));
+  if (!direct_refused.empty()) {
+    fd_file->direct_fallback_reason_ = direct_refused;
+    if (options.log) options.log("halio: " + direct_refused);
+  }
+  return file;
+}
+
+Status FdFile::EnableDirect(const std::string& path, bool read, bool write) {
+  HALIO_ASSIGN_OR_RETURN(platform::DirectAlignment alignment,
+                         platform::HandleDirectAlignment(fd_, description_));
+  platform::OpenFlags flags;
+  flags.read = read;
+  flags.write = write;
+  HALIO_ASSIGN_OR_RETURN(buffered_fd_, platform::OpenPath(path, flags));
+  direct_offset_alignment_ = alignment.offset;
+  direct_memory_alignment_ = alignment.memory;
+  return Status();
 }
 
 const BufferRef& FdFile::storage_buffer() const { return NullBufferRef(); }
@@ -180,7 +210,20 @@ Status FdFile::Read(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset
   if (length == 0) return Status();
   HALIO_ASSIGN_OR_RETURN(std::span<std::byte> bytes,
                          buffer.MapUnretained(MemoryAccess::kWrite, buffer_offset, length));
-  return platform::ReadAt(fd_, file_offset, bytes, description_);
+  return ReadBytes(file_offset, bytes);
+}
+
+Status FdFile::ReadBytes(uint64_t file_offset, std::span<std::byte> bytes) {
+  if (!direct()) return platform::ReadAt(fd_, file_offset, bytes, description_);
+  platform::DirectAlignment alignment{direct_memory_alignment_, direct_offset_alignment_};
+  return platform::ReadAtDirect(fd_, file_offset, bytes, description_, alignment);
+}
+
+Status FdFile::WriteBytes(uint64_t file_offset, std::span<const std::byte> bytes) {
+  if (!direct()) return platform::WriteAt(fd_, file_offset, bytes, description_);
+  platform::DirectAlignment alignment{direct_memory_alignment_, direct_offset_alignment_};
+  return platform::WriteAtDirect(fd_, buffered_fd_, file_offset, bytes, description_,
+                                 alignment);
 }
 
 Status FdFile::Write(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset,
@@ -189,7 +232,7 @@ Status FdFile::Write(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offse
   if (length == 0) return Status();
   HALIO_ASSIGN_OR_RETURN(std::span<std::byte> bytes,
                          buffer.MapUnretained(MemoryAccess::kRead, buffer_offset, length));
-  HALIO_RETURN_IF_ERROR(platform::WriteAt(fd_, file_offset, bytes, description_));
+  HALIO_RETURN_IF_ERROR(WriteBytes(file_offset, bytes));
   NoteWritten(file_offset + length);
   return Status();
 }

@@ -205,9 +205,12 @@ class UringCore : public std::enable_shared_from_this<UringCore> {
 
   void Complete(AsyncRequest* request, int64_t result) {
     Status final;
-    bool again = AdvanceRequest(request, result, &final);
+    bool again;
     {
       std::lock_guard<std::mutex> lock(mutex_);
+      // Under the lock: the submitter wrote the request under it, and the
+      // kernel's hand-off through the ring is invisible to ThreadSanitizer.
+      again = AdvanceRequest(request, result, &final);
       --in_flight_;
       if (again) {
         // The remainder goes to the back of the line: fair to other requests.

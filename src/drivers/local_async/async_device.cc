@@ -277,6 +277,7 @@ class FileOp final : public Op {
   // Fills `slot` with the next chunk; false when none is left.
   bool NextChunkLocked(Slot* slot);
   void SubmitSlot(Slot* slot);
+  bool DirectAligned(const AsyncRequest& request) const;
   void ChunkDone(Slot* slot, Status status);
   // Drops one in-flight count; the last one finishes the op.
   void ReleaseOne();
@@ -288,6 +289,7 @@ class FileOp final : public Op {
   const uint64_t buffer_offset_;
   const uint64_t length_;
   std::byte* data_ = nullptr;
+  FdFile* fd_file_ = nullptr;
   AsyncFile* async_ = nullptr;
   std::vector<Slot> slots_;
   std::mutex mutex_;
@@ -305,8 +307,8 @@ void FileOp::Execute() {
                       ? ReadFileInline(*file_, file_offset_, *buffer_, buffer_offset_, length_)
                       : file_->Write(file_offset_, *buffer_, buffer_offset_, length_));
   }
-  auto* fd_file = dynamic_cast<FdFile*>(file_.get());
-  if (fd_file == nullptr) {
+  fd_file_ = dynamic_cast<FdFile*>(file_.get());
+  if (fd_file_ == nullptr) {
     return Finish(io_ == IoOp::kRead
                       ? file_->Read(file_offset_, *buffer_, buffer_offset_, length_)
                       : file_->Write(file_offset_, *buffer_, buffer_offset_, length_));
@@ -332,7 +334,7 @@ void FileOp::Execute() {
     for (Slot& slot : slots_) {
       slot.task.owner = &slot;
       slot.op = this;
-      slot.request.fd = fd_file->fd();
+      slot.request.fd = fd_file_->fd();
       slot.request.op = io_;
       slot.request.description = &file_->description();
       slot.request.completion = &FileOp::OnChunkDone;
@@ -347,7 +349,11 @@ void FileOp::Execute() {
 
 bool FileOp::NextChunkLocked(Slot* slot) {
   if (next_ >= length_ || !first_error_.ok()) return false;
-  const uint64_t length = std::min(device_->chunk_size(), length_ - next_);
+  // Chunks end at file offsets that are multiples of the chunk size, so the
+  // middle chunks of an O_DIRECT transfer stay block-aligned.
+  const uint64_t chunk = device_->chunk_size();
+  const uint64_t position = file_offset_ + next_;
+  const uint64_t length = std::min(chunk - position % chunk, length_ - next_);
   slot->request.offset = file_offset_ + next_;
   slot->request.data = data_ + next_;
   slot->request.length = static_cast<size_t>(length);
@@ -355,8 +361,16 @@ bool FileOp::NextChunkLocked(Slot* slot) {
   return true;
 }
 
+bool FileOp::DirectAligned(const AsyncRequest& request) const {
+  const uint64_t block = fd_file_->direct_offset_alignment();
+  return request.offset % block == 0 && request.length % block == 0 &&
+         reinterpret_cast<uintptr_t>(request.data) % fd_file_->direct_memory_alignment() == 0;
+}
+
 void FileOp::SubmitSlot(Slot* slot) {
-  if (async_ != nullptr) {
+  // O_DIRECT pieces that are not aligned need the bounce logic of the
+  // synchronous path; aligned ones can go to the engine as they are.
+  if (async_ != nullptr && (!fd_file_->direct() || DirectAligned(slot->request))) {
     async_->engine().Submit(&slot->request);
   } else {
     device_->Enqueue(&slot->task);
@@ -366,11 +380,11 @@ void FileOp::SubmitSlot(Slot* slot) {
 void FileOp::RunSyncChunk(Task* task) {
   Slot* slot = static_cast<Slot*>(task->owner);
   AsyncRequest& request = slot->request;
-  std::span<std::byte> bytes(request.data, request.length);
-  Status status = request.op == IoOp::kRead
-                      ? platform::ReadAt(request.fd, request.offset, bytes, *request.description)
-                      : platform::WriteAt(request.fd, request.offset, bytes,
-                                          *request.description);
+  FdFile* file = slot->op->fd_file_;
+  Status status =
+      request.op == IoOp::kRead
+          ? file->ReadBytes(request.offset, {request.data, request.length})
+          : file->WriteBytes(request.offset, {request.data, request.length});
   slot->op->ChunkDone(slot, std::move(status));
 }
 
@@ -396,7 +410,7 @@ void FileOp::ReleaseOne() {
     if (--in_flight_ > 0) return;
   }
   if (io_ == IoOp::kWrite && first_error_.ok()) {
-    static_cast<FdFile*>(file_.get())->NoteWritten(file_offset_ + length_);
+    fd_file_->NoteWritten(file_offset_ + length_);
   }
   Finish(std::move(first_error_));
 }

@@ -1,0 +1,157 @@
+// O_DIRECT transfers of any offset, length and memory address. Only the
+// alignment arithmetic lives here; the syscalls come through IoSyscalls.
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "platform/fd_io.h"
+#include "src/base/errno_status.h"
+
+namespace halio::platform {
+namespace {
+
+// Bounce memory per call: big enough that bounced transfers still move
+// 1 MiB per syscall, the size at which per-call overhead stops mattering.
+constexpr size_t kBounceBytes = size_t{1} << 20;
+
+uint64_t AlignDown(uint64_t value, uint64_t alignment) { return value - value % alignment; }
+uint64_t AlignUp(uint64_t value, uint64_t alignment) {
+  return AlignDown(value + alignment - 1, alignment);
+}
+bool IsAligned(const void* pointer, uint64_t alignment) {
+  return reinterpret_cast<uintptr_t>(pointer) % alignment == 0;
+}
+
+class Bounce {
+ public:
+  explicit Bounce(const DirectAlignment& alignment)
+      : alignment_(std::max<size_t>({alignment.memory, alignment.offset, 4096})),
+        size_(AlignUp(kBounceBytes, alignment_)) {}
+  ~Bounce() {
+    if (data_) ::operator delete(data_, std::align_val_t(alignment_));
+  }
+  // Allocated on first use: aligned requests never pay for it.
+  std::byte* get() {
+    if (!data_) {
+      data_ = static_cast<std::byte*>(
+          ::operator new(size_, std::align_val_t(alignment_), std::nothrow));
+    }
+    return data_;
+  }
+  size_t size() const { return size_; }
+
+ private:
+  size_t alignment_;
+  size_t size_;
+  std::byte* data_ = nullptr;
+};
+
+Status EndOfFile(uint64_t at, uint64_t offset, size_t length, std::string_view what) {
+  return OutOfRangeError("end of file at offset " + std::to_string(at) + " while reading [" +
+                         std::to_string(offset) + ", " + std::to_string(offset + length) +
+                         ") of " + std::string(what) +
+                         "; the file is shorter than the request (was it truncated?)");
+}
+
+// Reads up to `length` aligned bytes at aligned `position` into aligned
+// `dst`, stopping early only at end of file. Returns the bytes read.
+Result<size_t> ReadAlignedUntilEof(NativeHandle handle, uint64_t position, std::byte* dst,
+                                   size_t length, std::string_view what,
+                                   const IoSyscalls& sys) {
+  size_t done = 0;
+  int eagain = 0;
+  while (done < length) {
+    size_t request = std::min(length - done, AlignDown(sys.max_bytes_per_call, 4096));
+    int64_t moved = sys.read_at(sys.context, handle, dst + done, request, position + done);
+    if (moved < 0) {
+      int error_number = static_cast<int>(-moved);
+      if (error_number == EINTR || (error_number == EAGAIN && ++eagain < 1000)) continue;
+      return ErrnoToStatus(error_number, "O_DIRECT read of " + std::string(what) +
+                                             " at offset " + std::to_string(position + done));
+    }
+    done += static_cast<size_t>(moved);
+    // 0 bytes, or a count that leaves the next read unaligned, is the end of
+    // the file: O_DIRECT returns short counts only there.
+    if (moved == 0 || done % 512 != 0) break;
+  }
+  return done;
+}
+
+}  // namespace
+
+Status ReadAtDirect(NativeHandle handle, uint64_t offset, std::span<std::byte> dst,
+                    std::string_view what, const DirectAlignment& alignment,
+                    const IoSyscalls& sys) {
+  const uint64_t block = alignment.offset;
+  Bounce bounce(alignment);
+  uint64_t position = offset;
+  std::byte* out = dst.data();
+  size_t remaining = dst.size();
+  while (remaining > 0) {
+    if (position % block == 0 && IsAligned(out, alignment.memory) && remaining >= block) {
+      size_t length = AlignDown(remaining, block);
+      HALIO_ASSIGN_OR_RETURN(size_t got,
+                             ReadAlignedUntilEof(handle, position, out, length, what, sys));
+      if (got < length) return EndOfFile(position + got, offset, dst.size(), what);
+      position += got;
+      out += got;
+      remaining -= got;
+      continue;
+    }
+    if (bounce.get() == nullptr) {
+      return ResourceExhaustedError("out of memory for O_DIRECT bounce memory reading " +
+                                    std::string(what));
+    }
+    const uint64_t start = AlignDown(position, block);
+    const size_t skip = static_cast<size_t>(position - start);
+    const size_t want = std::min<size_t>(remaining, bounce.size() - skip);
+    const size_t span = static_cast<size_t>(AlignUp(skip + want, block));
+    HALIO_ASSIGN_OR_RETURN(size_t got,
+                           ReadAlignedUntilEof(handle, start, bounce.get(), span, what, sys));
+    if (got < skip + want) return EndOfFile(start + got, offset, dst.size(), what);
+    std::memcpy(out, bounce.get() + skip, want);
+    position += want;
+    out += want;
+    remaining -= want;
+  }
+  return Status();
+}
+
+Status WriteAtDirect(NativeHandle direct, NativeHandle buffered, uint64_t offset,
+                     std::span<const std::byte> src, std::string_view what,
+                     const DirectAlignment& alignment, const IoSyscalls& sys) {
+  const uint64_t block = alignment.offset;
+  Bounce bounce(alignment);
+  uint64_t position = offset;
+  const std::byte* in = src.data();
+  size_t remaining = src.size();
+  while (remaining > 0) {
+    size_t length;
+    if (position % block != 0 || remaining < block) {
+      // Partial block: through the page cache.
+      length = position % block != 0
+                   ? std::min<size_t>(remaining, block - position % block)
+                   : remaining;
+      HALIO_RETURN_IF_ERROR(WriteAt(buffered, position, {in, length}, what, sys));
+    } else if (IsAligned(in, alignment.memory)) {
+      length = AlignDown(remaining, block);
+      HALIO_RETURN_IF_ERROR(WriteAt(direct, position, {in, length}, what, sys));
+    } else {
+      if (bounce.get() == nullptr) {
+        return ResourceExhaustedError("out of memory for O_DIRECT bounce memory writing " +
+                                      std::string(what));
+      }
+      length = std::min<size_t>(AlignDown(remaining, block), bounce.size());
+      std::memcpy(bounce.get(), in, length);
+      HALIO_RETURN_IF_ERROR(WriteAt(direct, position, {bounce.get(), length}, what, sys));
+    }
+    position += length;
+    in += length;
+    remaining -= length;
+  }
+  return Status();
+}
+
+}  // namespace halio::platform
