@@ -47,18 +47,21 @@ run_tests() {
   shift
   local status=0
   meson test -C "$dir" --print-errorlogs --num-processes 2 "$@" || status=$?
-  local json="$dir/meson-logs/testlog.json"
-  if [ -f "$json" ]; then
-    /usr/bin/python3 - "$json" <<'PY'
-import json, sys
-counts = {"OK": 0, "FAIL": 0, "SKIP": 0}
-for line in open(sys.argv[1]):
-    entry = json.loads(line)
-    for sub in entry.get("subtests") or [{"result": entry["result"]}]:
-        result = sub["result"]
-        key = "OK" if result == "OK" else "SKIP" if result == "SKIP" else "FAIL"
-        counts[key] += 1
-print(f"tests: {counts['OK']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped")
+  # meson's JUnit log has one testcase per gtest case (protocol: gtest).
+  local junit="$dir/meson-logs/testlog.junit.xml"
+  if [ -f "$junit" ]; then
+    /usr/bin/python3 - "$junit" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+passed = failed = skipped = 0
+for case in ET.parse(sys.argv[1]).getroot().iter("testcase"):
+    if case.find("failure") is not None or case.find("error") is not None:
+        failed += 1
+    elif case.find("skipped") is not None:
+        skipped += 1
+    else:
+        passed += 1
+print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")
 PY
   fi
   return $status

@@ -2,7 +2,12 @@
 #ifndef HALIO_PLATFORM_SYSTEM_INFO_H_
 #define HALIO_PLATFORM_SYSTEM_INFO_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
+
+#include "halio/status.h"
+#include "platform/fd_io.h"
 
 namespace halio::platform {
 
@@ -14,6 +19,36 @@ struct SystemInfo {
 };
 
 SystemInfo QuerySystemInfo();
+
+// The process settings that decide whether io_uring_setup may succeed.
+// std::nullopt means "not reported here" (no such file or line: an older
+// kernel, another OS) or, for the memlock limits, unlimited.
+struct IoUringPolicy {
+  // /proc/sys/kernel/io_uring_disabled (Linux 6.6+): 0 allowed, 1 only for
+  // kernel.io_uring_group, 2 nobody.
+  std::optional<std::string> io_uring_disabled;
+  // "Seccomp:" of /proc/self/status: 0 none, 1 strict, 2 filter; and
+  // "Seccomp_filters:", how many filters are stacked on this process.
+  std::optional<int> seccomp_mode;
+  std::optional<int> seccomp_filters;
+  // RLIMIT_MEMLOCK in bytes: io_uring rings count against it before
+  // Linux 5.12, so a small limit makes io_uring_setup fail with ENOMEM.
+  std::optional<uint64_t> memlock_soft;
+  std::optional<uint64_t> memlock_hard;
+};
+
+IoUringPolicy QueryIoUringPolicy();
+
+// Whether files in a directory can be opened with O_DIRECT, and the
+// alignment halio's direct I/O would use there (HandleDirectAlignment).
+struct DirectIoSupport {
+  DirectAlignment alignment;  // from_statx false: st_blksize stood in
+  Status open_direct;         // OK, or why open(O_DIRECT) failed there
+};
+
+// Creates, probes and removes a scratch file in `directory`. Errors: the
+// mapped errno of creating the file, naming the directory.
+Result<DirectIoSupport> QueryDirectIoSupport(const std::string& directory);
 
 }  // namespace halio::platform
 

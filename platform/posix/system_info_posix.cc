@@ -1,10 +1,49 @@
+#include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <fstream>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "platform/system_info.h"
+#include "src/base/errno_status.h"
 
 namespace halio::platform {
+namespace {
+
+// The first word of a one-line /proc file, or nullopt when it is absent.
+std::optional<std::string> ReadProcValue(const char* path) {
+  std::ifstream in(path);
+  std::string value;
+  if (in >> value) return value;
+  return std::nullopt;
+}
+
+// The number after `key` (e.g. "Seccomp:") in /proc/self/status.
+std::optional<int> ReadStatusField(const std::string& key) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.compare(0, key.size(), key) != 0) continue;
+    try {
+      return std::stoi(line.substr(key.size()));
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<uint64_t> LimitValue(rlim_t limit) {
+  if (limit == RLIM_INFINITY) return std::nullopt;
+  return static_cast<uint64_t>(limit);
+}
+
+}  // namespace
 
 SystemInfo QuerySystemInfo() {
   SystemInfo info;
@@ -18,6 +57,36 @@ SystemInfo QuerySystemInfo() {
   }
   info.hardware_threads = std::thread::hardware_concurrency();
   return info;
+}
+
+IoUringPolicy QueryIoUringPolicy() {
+  IoUringPolicy policy;
+  policy.io_uring_disabled = ReadProcValue("/proc/sys/kernel/io_uring_disabled");
+  policy.seccomp_mode = ReadStatusField("Seccomp:");
+  policy.seccomp_filters = ReadStatusField("Seccomp_filters:");
+  struct rlimit memlock {};
+  if (::getrlimit(RLIMIT_MEMLOCK, &memlock) == 0) {
+    policy.memlock_soft = LimitValue(memlock.rlim_cur);
+    policy.memlock_hard = LimitValue(memlock.rlim_max);
+  }
+  return policy;
+}
+
+Result<DirectIoSupport> QueryDirectIoSupport(const std::string& directory) {
+  std::string path = directory + "/.halio_probe_XXXXXX";
+  const int fd = ::mkstemp(path.data());
+  if (fd < 0) return ErrnoToStatus(errno, "creating a scratch file in " + directory);
+  // Alignment is a property of the filesystem, so any file there will do.
+  Result<DirectAlignment> alignment = HandleDirectAlignment(fd, path);
+  OpenFlags flags;
+  flags.read = true;
+  flags.direct = true;
+  Result<NativeHandle> direct = OpenPath(path, flags);
+  if (direct.ok()) CloseHandle(*direct);
+  ::unlink(path.c_str());
+  ::close(fd);
+  HALIO_RETURN_IF_ERROR(alignment.status());
+  return DirectIoSupport{*alignment, direct.status()};
 }
 
 }  // namespace halio::platform

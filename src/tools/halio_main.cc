@@ -15,6 +15,11 @@ int main(int argc, char** argv) {
   CLI::App* probe_cmd =
       app.add_subcommand("probe", "Show the OS, kernel and which I/O backends are usable");
   probe_cmd->add_flag("--json", probe.json, "Print one JSON object");
+  probe_cmd
+      ->add_option("--path", probe.path,
+                   "Report direct-I/O support of files in this directory (default: the temp "
+                   "directory)")
+      ->check(CLI::ExistingDirectory);
 
   try {
     app.parse(argc, argv);

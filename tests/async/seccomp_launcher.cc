@@ -55,16 +55,12 @@ constexpr unsigned NativeAuditArch() {
 #endif
 }
 
-[[noreturn]] void Skip(const char* why) {
-  fprintf(stderr, "seccomp_launcher: skipped: %s\n", why);
-  exit(kSkip);
-}
-
 // Fails the io_uring syscalls with `error_number` and allows everything else,
 // including every syscall of a foreign ABI (the program under test uses only
 // the native one).
 int InstallFilter(unsigned arch, int error_number) {
-  const unsigned fail = SECCOMP_RET_ERRNO | (static_cast<unsigned>(error_number) & SECCOMP_RET_DATA);
+  const unsigned fail =
+      SECCOMP_RET_ERRNO | (static_cast<unsigned>(error_number) & SECCOMP_RET_DATA);
   struct sock_filter filter[] = {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 1, 0),
@@ -100,7 +96,11 @@ int main(int argc, char** argv) {
   }
   const int error_number = strcmp(argv[1], "EPERM") == 0 ? EPERM : ENOSYS;
   constexpr unsigned arch = NativeAuditArch();
-  if (arch == 0) Skip("no seccomp audit architecture known for this CPU; add it to NativeAuditArch");
+  if (arch == 0) {
+    fprintf(stderr, "seccomp_launcher: skipped: no seccomp audit architecture is known for "
+                    "this CPU; add it to NativeAuditArch\n");
+    return kSkip;
+  }
   if (int rc = InstallFilter(arch, error_number); rc != 0) {
     fprintf(stderr, "seccomp_launcher: skipped: cannot install a seccomp filter: %s%s\n",
             strerror(rc),

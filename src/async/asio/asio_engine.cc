@@ -86,9 +86,13 @@ class AsioCore : public std::enable_shared_from_this<AsioCore> {
                            : sys.write_at(sys.context, request->fd, data, length, offset);
       if (request->length == 0 || !AdvanceRequest(request, result, &final)) break;
     }
+    {
+      // Counted done before the callback, which may drop the last reference
+      // to the engine and run Shutdown on this thread (see uring_engine.cc).
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--outstanding_ == 0) idle_.notify_all();
+    }
     request->completion(request, std::move(final));
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (--outstanding_ == 0) idle_.notify_all();
   }
 
   asio::io_context context_;

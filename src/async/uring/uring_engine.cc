@@ -220,9 +220,14 @@ class UringCore : public std::enable_shared_from_this<UringCore> {
       SubmitLocked();
     }
     if (again) return;
+    {
+      // Counted done before the callback runs: the callback may drop the
+      // last reference to the engine, whose Shutdown (on this very thread)
+      // waits for outstanding_ to reach zero.
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--outstanding_ == 0) idle_.notify_all();
+    }
     request->completion(request, std::move(final));
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (--outstanding_ == 0) idle_.notify_all();
   }
 
   // Waits for every submitted request, then stops the reaper.
