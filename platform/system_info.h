@@ -50,6 +50,16 @@ struct DirectIoSupport {
 // mapped errno of creating the file, naming the directory.
 Result<DirectIoSupport> QueryDirectIoSupport(const std::string& directory);
 
+// CPU time (user + system) this process has used, in seconds.
+double ProcessCpuSeconds();
+
+// Drops clean page-cache pages of a file (posix_fadvise DONTNEED), so the
+// next buffered read comes from the device. Errors: the mapped errno.
+Status DropFileCache(NativeHandle handle, std::string_view what);
+
+// Whether stderr is a terminal (for progress lines the CLI redraws).
+bool StderrIsTerminal();
+
 }  // namespace halio::platform
 
 #endif  // HALIO_PLATFORM_SYSTEM_INFO_H_

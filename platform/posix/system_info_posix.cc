@@ -1,4 +1,5 @@
 #include <stdlib.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -88,5 +89,22 @@ Result<DirectIoSupport> QueryDirectIoSupport(const std::string& directory) {
   HALIO_RETURN_IF_ERROR(alignment.status());
   return DirectIoSupport{*alignment, direct.status()};
 }
+
+double ProcessCpuSeconds() {
+  struct rusage usage {};
+  ::getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+Status DropFileCache(NativeHandle handle, std::string_view what) {
+  // Dirty pages are not dropped: flush them first so the whole file goes.
+  if (::fdatasync(handle) != 0) return ErrnoToStatus(errno, "fdatasync " + std::string(what));
+  int rc = ::posix_fadvise(handle, 0, 0, POSIX_FADV_DONTNEED);
+  if (rc != 0) return ErrnoToStatus(rc, "posix_fadvise(DONTNEED) " + std::string(what));
+  return Status();
+}
+
+bool StderrIsTerminal() { return ::isatty(2) == 1; }
 
 }  // namespace halio::platform

@@ -1,10 +1,32 @@
 // The halio command-line tool. The library never prints; this does.
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "halio_config.h"
+#include "src/tools/bench.h"
 #include "src/tools/probe.h"
+
+namespace {
+
+// Byte sizes such as 4K, 1M or 1G, as CLI11 validators.
+std::string CheckByteSize(const std::string& text) {
+  uint64_t ignored;
+  return halio::tools::ParseByteSize(text, &ignored)
+             ? std::string()
+             : "'" + text + "' is not a size (use e.g. 4096, 64K, 1M, 2G)";
+}
+
+uint64_t ByteSize(const std::string& text) {
+  uint64_t bytes = 0;
+  halio::tools::ParseByteSize(text, &bytes);
+  return bytes;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"halio: move bytes between files and accelerator buffers, fast"};
@@ -21,6 +43,47 @@ int main(int argc, char** argv) {
                    "directory)")
       ->check(CLI::ExistingDirectory);
 
+  halio::tools::BenchOptions bench;
+  std::string size_text = "1G";
+  std::string offset_text = "0";
+  std::vector<std::string> block_texts = {"1M"};
+  bool no_progress = false;
+  CLI::App* bench_cmd = app.add_subcommand(
+      "bench", "Measure read (or write) throughput of every backend x device, optionally "
+               "beside fio");
+  bench_cmd->add_option("--file", bench.file,
+                        "Read this existing file (never modified) instead of a scratch file")
+      ->check(CLI::ExistingFile);
+  bench_cmd->add_option("--size", size_text, "Scratch file size (default 1G)")
+      ->check(CLI::Validator(CheckByteSize, "SIZE"));
+  bench_cmd->add_option("--dir", bench.directory,
+                        "Directory for the scratch file (default: the temp directory)")
+      ->check(CLI::ExistingDirectory);
+  bench_cmd->add_option("--backend", bench.backends, "io_uring, asio, sync (default: all that run)")
+      ->delimiter(',');
+  bench_cmd->add_option("--device", bench.devices, "local_sync, local_async (default: both)")
+      ->delimiter(',');
+  bench_cmd->add_option("--block-size", block_texts, "Block (chunk) sizes, e.g. 64K,1M,4M")
+      ->delimiter(',')
+      ->check(CLI::Validator(CheckByteSize, "SIZE"));
+  bench_cmd->add_option("--queue-depth", bench.queue_depths, "Requests in flight, e.g. 1,8,32")
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
+  bench_cmd->add_option("--workers", bench.workers,
+                        "local_async worker threads (default: one per hardware thread)");
+  bench_cmd->add_flag("--direct", bench.direct, "O_DIRECT cold reads (page cache bypassed)");
+  bench_cmd->add_flag("--write", bench.write,
+                      "Write benchmark into a scratch file, with and without a final flush");
+  bench_cmd->add_option("--runs", bench.runs, "Runs per configuration (default 5)")
+      ->check(CLI::Range(1, 1000));
+  bench_cmd->add_option("--buffer-offset", offset_text,
+                        "Place the data this many bytes past the buffer's page-aligned start")
+      ->check(CLI::Validator(CheckByteSize, "SIZE"));
+  bench_cmd->add_flag("--json", bench.json, "One JSON object per configuration (see bench/README.md)");
+  bench_cmd->add_option("--plot", bench.plot, "Write a PNG of throughput vs block size");
+  bench_cmd->add_flag("--vs-fio", bench.vs_fio, "Run the equivalent fio job for each row");
+  bench_cmd->add_flag("--no-progress", no_progress, "No progress line on stderr");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -32,5 +95,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (probe_cmd->parsed()) return halio::tools::RunProbe(probe, std::cout);
+  if (bench_cmd->parsed()) {
+    bench.size = ByteSize(size_text);
+    bench.buffer_offset = ByteSize(offset_text);
+    bench.block_sizes.clear();
+    for (const std::string& text : block_texts) bench.block_sizes.push_back(ByteSize(text));
+    bench.progress = !no_progress;
+    return halio::tools::RunBench(bench, std::cout, std::cerr);
+  }
   return 0;
 }

@@ -14,6 +14,7 @@
 
 #include "halio/drivers.h"
 #include "tests/cts/cts_util.h"
+#include "tests/testing/param_names.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_file.h"
 
@@ -126,7 +127,7 @@ TEST_P(DirectIoDeviceTest, AsyncDeviceReadsUnalignedRangesThroughEachBackend) {
 INSTANTIATE_TEST_SUITE_P(Backends, DirectIoDeviceTest,
                          ::testing::Values(IoBackend::kIoUring, IoBackend::kAsio,
                                            IoBackend::kSync),
-                         [](const auto& info) { return std::string(IoBackendName(info.param)); });
+                         testing::BackendName);
 
 // tmpfs refused O_DIRECT before Linux 6.6; procfs still does. Either way the
 // file must open, use buffered I/O and say why.

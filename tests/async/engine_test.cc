@@ -16,6 +16,7 @@
 #include "src/async/async_io.h"
 #include "tests/cts/cts_util.h"
 #include "tests/testing/sanitizers.h"
+#include "tests/testing/param_names.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_file.h"
 
@@ -223,7 +224,7 @@ TEST_P(EngineTest, CompletionMayDropTheLastEngineReference) {
 INSTANTIATE_TEST_SUITE_P(Backends, EngineTest,
                          ::testing::Values(IoBackend::kIoUring, IoBackend::kAsio,
                                            IoBackend::kSync),
-                         [](const auto& info) { return std::string(IoBackendName(info.param)); });
+                         testing::BackendName);
 
 TEST(EngineSelectionTest, ParsesBackendNames) {
   EXPECT_THAT(ParseIoBackend("io_uring"), IsOk());

@@ -10,6 +10,7 @@
 
 #include "halio/drivers.h"
 #include "tests/cts/cts_util.h"
+#include "tests/testing/param_names.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_file.h"
 
@@ -153,7 +154,7 @@ TEST_P(LocalAsyncBackendTest, ReadOfTruncatedFileFailsWithFileAndRange) {
 INSTANTIATE_TEST_SUITE_P(Backends, LocalAsyncBackendTest,
                          ::testing::Values(IoBackend::kIoUring, IoBackend::kAsio,
                                            IoBackend::kSync),
-                         [](const auto& info) { return std::string(IoBackendName(info.param)); });
+                         testing::BackendName);
 
 TEST(LocalAsyncShutdownTest, DestroyingTheDeviceCancelsOpsThatCanNeverRun) {
   auto never = *Semaphore::Create(0);

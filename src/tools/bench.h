@@ -1,0 +1,42 @@
+// `halio bench`: read (or write) throughput of every backend x device on one
+// file, optionally beside fio running the equivalent job. See bench/README.md
+// for the output format and how to read the numbers.
+#ifndef HALIO_SRC_TOOLS_BENCH_H_
+#define HALIO_SRC_TOOLS_BENCH_H_
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace halio::tools {
+
+struct BenchOptions {
+  std::string file;                 // existing file; empty = scratch file
+  uint64_t size = uint64_t{1} << 30;  // scratch file bytes
+  std::string directory;            // where the scratch file goes; empty = temp dir
+  std::vector<std::string> backends;  // empty = every available one
+  std::vector<std::string> devices;   // empty = local_sync and local_async
+  std::vector<uint64_t> block_sizes = {uint64_t{1} << 20};
+  std::vector<uint32_t> queue_depths = {8};
+  uint32_t workers = 0;             // 0 = one per hardware thread
+  bool direct = false;
+  bool write = false;
+  int runs = 5;
+  uint64_t buffer_offset = 0;
+  bool json = false;
+  std::string plot;                 // PNG path, empty = no plot
+  bool vs_fio = false;
+  bool progress = true;
+};
+
+// Runs the benchmark, printing the table (or JSON lines) to `out` and
+// progress/errors to `err`. Returns the process exit code.
+int RunBench(const BenchOptions& options, std::ostream& out, std::ostream& err);
+
+// "4K", "1M", "1G", "1048576" -> bytes; false on junk.
+bool ParseByteSize(const std::string& text, uint64_t* bytes);
+
+}  // namespace halio::tools
+
+#endif  // HALIO_SRC_TOOLS_BENCH_H_
