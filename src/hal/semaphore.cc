@@ -25,9 +25,11 @@ Result<SemaphoreRef> Semaphore::Create(uint64_t initial_value) {
 }
 
 Result<uint64_t> Semaphore::Query() const {
+  if (!failed_.load(std::memory_order_acquire)) [[likely]] {
+    return value_.load(std::memory_order_acquire);
+  }
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!failure_.ok()) return failure_;
-  return value_;
+  return failure_;
 }
 
 Status Semaphore::failure() const {
@@ -37,25 +39,30 @@ Status Semaphore::failure() const {
 
 Status Semaphore::Signal(uint64_t value) {
   SemaphoreTimepoint* ready;
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!failure_.ok()) return failure_;
-    if (value <= value_) {
+    const uint64_t current = value_.load(std::memory_order_relaxed);
+    if (value <= current) {
       return InvalidArgumentError("cannot signal semaphore to " + std::to_string(value) +
-                                  ": it is already at " + std::to_string(value_) +
+                                  ": it is already at " + std::to_string(current) +
                                   " and timeline values must increase");
     }
-    value_ = value;
+    value_.store(value, std::memory_order_release);
     ready = DetachReadyLocked(/*all=*/false);
     if (ready) ++dispatching_;
+    wake = blocked_waiters_ > 0;
   }
-  cv_.notify_all();
+  if (wake) cv_.notify_all();
   if (ready) {
     RunDetached(ready, Status());
     std::lock_guard<std::mutex> lock(mutex_);
     --dispatching_;
+    // Only CancelTimepoint waits for dispatching_ to drop; it counts itself.
+    wake = blocked_waiters_ > 0;
   }
-  if (ready) cv_.notify_all();
+  if (ready && wake) cv_.notify_all();
   return Status();
 }
 
@@ -68,6 +75,7 @@ void Semaphore::Fail(Status status) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!failure_.ok()) return;  // the first failure wins
     failure_ = aborted;
+    failed_.store(true, std::memory_order_release);
     all = DetachReadyLocked(/*all=*/true);
     if (all) ++dispatching_;
   }
@@ -81,19 +89,32 @@ void Semaphore::Fail(Status status) {
 }
 
 Status Semaphore::Wait(uint64_t value, Timeout timeout) {
+  if (!failed_.load(std::memory_order_acquire) &&
+      value_.load(std::memory_order_acquire) >= value) [[likely]] {
+    return Status();
+  }
   std::unique_lock<std::mutex> lock(mutex_);
+  ++blocked_waiters_;
+  Status status = WaitLocked(lock, value, timeout);
+  --blocked_waiters_;
+  return status;
+}
+
+Status Semaphore::WaitLocked(std::unique_lock<std::mutex>& lock, uint64_t value,
+                             Timeout timeout) {
   while (true) {
     if (!failure_.ok()) return failure_;
-    if (value_ >= value) return Status();
+    if (value_.load(std::memory_order_relaxed) >= value) return Status();
     if (timeout.infinite()) {
       cv_.wait(lock);
     } else if (Timeout::Clock::now() >= timeout.deadline() ||
                cv_.wait_until(lock, timeout.deadline()) == std::cv_status::timeout) {
       if (!failure_.ok()) return failure_;
-      if (value_ >= value) return Status();
+      if (value_.load(std::memory_order_relaxed) >= value) return Status();
       return DeadlineExceededError("timed out waiting for a semaphore to reach " +
                                    std::to_string(value) + " (it is at " +
-                                   std::to_string(value_) + ")");
+                                   std::to_string(value_.load(std::memory_order_relaxed)) +
+                                   ")");
     }
   }
 }
@@ -102,7 +123,7 @@ void Semaphore::AddTimepoint(SemaphoreTimepoint* timepoint) {
   Status status;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (failure_.ok() && value_ < timepoint->target) {
+    if (failure_.ok() && value_.load(std::memory_order_relaxed) < timepoint->target) {
       LinkLocked(timepoint);
       return;
     }
@@ -117,7 +138,9 @@ bool Semaphore::CancelTimepoint(SemaphoreTimepoint* timepoint) {
     UnlinkLocked(timepoint);
     return true;
   }
+  ++blocked_waiters_;  // so the dispatcher notifies when it is done
   cv_.wait(lock, [&] { return dispatching_ == 0; });
+  --blocked_waiters_;
   return false;
 }
 
@@ -157,7 +180,8 @@ void Semaphore::UnlinkLocked(SemaphoreTimepoint* timepoint) {
 SemaphoreTimepoint* Semaphore::DetachReadyLocked(bool all) {
   SemaphoreTimepoint* first = head_;
   SemaphoreTimepoint* last = nullptr;
-  for (SemaphoreTimepoint* it = head_; it && (all || it->target <= value_); it = it->next_) {
+  const uint64_t value = value_.load(std::memory_order_relaxed);
+  for (SemaphoreTimepoint* it = head_; it && (all || it->target <= value); it = it->next_) {
     it->linked_ = false;
     last = it;
   }

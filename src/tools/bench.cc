@@ -123,8 +123,14 @@ class Runner {
     HALIO_ASSIGN_OR_RETURN(file_, FdFile::Open(path_, mode, file_options));
     // Pre-faulted (the allocator zero-fills), page-aligned; the offset lets a
     // user see the kernel's slow copy into buffers 1..31 bytes past a page.
+    slots_ = config.device == "local_sync" ? 1 : config.queue_depth;
+    const uint64_t buffer_bytes =
+        options_.whole_buffer ? length_ : config.block_size * slots_;
     HALIO_ASSIGN_OR_RETURN(buffer_,
-                           device_->allocator().Allocate({}, length_ + options_.buffer_offset));
+                           device_->allocator().Allocate({}, buffer_bytes + options_.buffer_offset));
+    slot_semaphores_.clear();
+    slot_values_.assign(slots_, 0);
+    for (uint32_t i = 0; i < slots_; ++i) slot_semaphores_.push_back(*Semaphore::Create(0));
     if (!options_.direct) HALIO_RETURN_IF_ERROR(Once(config));  // warm the page cache
     for (int run = 0; run < options_.runs; ++run) {
       if (options_.progress) {
@@ -156,27 +162,53 @@ class Runner {
     return Status();
   }
 
-  // One pass over the whole file: local_sync issues one read per block (it
-  // has one request in flight, like fio's psync); local_async one read that
-  // it splits into block-size chunks, queue_depth in flight.
+  // One pass over the whole file.
   Status Once(const Config& config) {
-    const uint64_t step = config.device == "local_sync" ? config.block_size : length_;
-    for (uint64_t offset = 0; offset < length_; offset += step) {
-      uint64_t length = std::min(step, length_ - offset);
-      SemaphorePoint signal[] = {{timeline_.get(), ++value_}};
-      Status queued =
-          options_.write
-              ? device_->QueueWrite({}, signal, buffer_, options_.buffer_offset + offset, file_,
-                                    offset, length)
-              : device_->QueueRead({}, signal, file_, offset, buffer_,
-                                   options_.buffer_offset + offset, length);
-      HALIO_RETURN_IF_ERROR(queued);
-    }
-    HALIO_RETURN_IF_ERROR(timeline_->Wait(value_));
+    HALIO_RETURN_IF_ERROR(options_.whole_buffer ? OnceWhole(config) : OnceRing(config));
     if (options_.write && config.flush) {
       HALIO_RETURN_IF_ERROR(static_cast<FdFile*>(file_.get())->Flush());
     }
     return Status();
+  }
+
+  Status Queue(SemaphoreList wait, SemaphoreList signal, uint64_t file_offset,
+               uint64_t buffer_offset, uint64_t length) {
+    buffer_offset += options_.buffer_offset;
+    return options_.write ? device_->QueueWrite(wait, signal, buffer_, buffer_offset, file_,
+                                                file_offset, length)
+                          : device_->QueueRead(wait, signal, file_, file_offset, buffer_,
+                                               buffer_offset, length);
+  }
+
+  // Block-size transfers through a ring of `slots_` buffers, each reused
+  // once the transfer that last used it finished: queue_depth in flight, the
+  // memory footprint of fio's job.
+  Status OnceRing(const Config& config) {
+    uint64_t index = 0;
+    for (uint64_t offset = 0; offset < length_; offset += config.block_size, ++index) {
+      const uint32_t slot = static_cast<uint32_t>(index % slots_);
+      Semaphore* semaphore = slot_semaphores_[slot].get();
+      SemaphorePoint wait[] = {{semaphore, slot_values_[slot]}};
+      SemaphorePoint signal[] = {{semaphore, ++slot_values_[slot]}};
+      HALIO_RETURN_IF_ERROR(Queue(wait, signal, offset, slot * config.block_size,
+                                  std::min(config.block_size, length_ - offset)));
+    }
+    for (uint32_t slot = 0; slot < slots_; ++slot) {
+      HALIO_RETURN_IF_ERROR(slot_semaphores_[slot]->Wait(slot_values_[slot]));
+    }
+    return Status();
+  }
+
+  // The whole file into one buffer: local_sync one block per op (it has one
+  // request in flight, like fio's psync); local_async a single op that it
+  // splits into block-size chunks, queue_depth in flight.
+  Status OnceWhole(const Config& config) {
+    const uint64_t step = config.device == "local_sync" ? config.block_size : length_;
+    for (uint64_t offset = 0; offset < length_; offset += step) {
+      SemaphorePoint signal[] = {{timeline_.get(), ++value_}};
+      HALIO_RETURN_IF_ERROR(Queue({}, signal, offset, offset, std::min(step, length_ - offset)));
+    }
+    return timeline_->Wait(value_);
   }
 
   const BenchOptions& options_;
@@ -187,6 +219,9 @@ class Runner {
   BufferRef buffer_;
   SemaphoreRef timeline_ = *Semaphore::Create(0);
   uint64_t value_ = 0;
+  uint32_t slots_ = 1;
+  std::vector<SemaphoreRef> slot_semaphores_;
+  std::vector<uint64_t> slot_values_;
 };
 
 // --- fio -------------------------------------------------------------------
@@ -335,7 +370,9 @@ std::string JsonLine(const BenchOptions& options, const Row& r, uint64_t length)
        << ",\"direct\":" << (options.direct ? "true" : "false")
        << ",\"block_size\":" << r.config.block_size
        << ",\"queue_depth\":" << r.config.queue_depth << ",\"workers\":" << r.config.workers
-       << ",\"buffer_offset\":" << options.buffer_offset << ",\"bytes\":" << length
+       << ",\"buffer_offset\":" << options.buffer_offset
+       << ",\"target\":\"" << (options.whole_buffer ? "whole" : "ring") << "\""
+       << ",\"bytes\":" << length
        << ",\"runs\":" << r.gbps.size();
   if (!r.gbps.empty()) {
     json << ",\"gbps_median\":" << Median(r.gbps)
@@ -491,6 +528,7 @@ int RunBench(const BenchOptions& options, std::ostream& out, std::ostream& err) 
     out << (options.write ? "write" : "read") << " of " << HumanBytes(length) << " "
         << (options.file.empty() ? "scratch file" : path)
         << (options.direct ? " (O_DIRECT, cold)" : " (page cache, hot)")
+        << ", into " << (options.whole_buffer ? "one file-size buffer" : "a ring of block-size buffers")
         << ", buffer offset " << options.buffer_offset << ", " << options.runs << " runs\n";
     PrintTable(options, results, out);
   }

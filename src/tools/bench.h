@@ -24,6 +24,10 @@ struct BenchOptions {
   bool write = false;
   int runs = 5;
   uint64_t buffer_offset = 0;
+  // false: read into a ring of queue_depth block-size buffers, reused, as fio
+  // does (the fair comparison); true: into one buffer the size of the file,
+  // as a model loader does (local_async then issues a single chunked read).
+  bool whole_buffer = false;
   bool json = false;
   std::string plot;                 // PNG path, empty = no plot
   bool vs_fio = false;

@@ -19,6 +19,7 @@
 #ifndef HALIO_HAL_SEMAPHORE_H_
 #define HALIO_HAL_SEMAPHORE_H_
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -119,7 +120,7 @@ class Semaphore : public std::enable_shared_from_this<Semaphore> {
   Status failure() const;
 
  private:
-  Status AbortedStatusLocked() const;
+  Status WaitLocked(std::unique_lock<std::mutex>& lock, uint64_t value, Timeout timeout);
   void LinkLocked(SemaphoreTimepoint* timepoint);
   void UnlinkLocked(SemaphoreTimepoint* timepoint);
   // Detaches every timepoint satisfied by the current state; caller runs them.
@@ -128,8 +129,12 @@ class Semaphore : public std::enable_shared_from_this<Semaphore> {
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;
-  uint64_t value_;
-  Status failure_;  // non-OK once failed
+  // Written under mutex_, read without it by the fast paths of Wait and
+  // Query: a satisfied wait costs two atomic loads, no lock.
+  std::atomic<uint64_t> value_;
+  std::atomic<bool> failed_{false};
+  Status failure_;  // non-OK once failed; guarded by mutex_
+  int blocked_waiters_ = 0;  // threads inside Wait; Signal skips notify when 0
   // Timepoints sorted by target, ascending. New timepoints are inserted from
   // the tail, so the common pattern (increasing targets) costs O(1) and a
   // signal touches only the timepoints it satisfies.
