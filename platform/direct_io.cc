@@ -1,5 +1,6 @@
-// O_DIRECT transfers of any offset, length and memory address. Only the
-// alignment arithmetic lives here; the syscalls come through IoSyscalls.
+// Transfers that need alignment help: O_DIRECT of any offset, length and
+// memory address, and reads into destinations the kernel copies slowly. Only
+// the alignment arithmetic lives here; the syscalls come through IoSyscalls.
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -152,6 +153,31 @@ Status WriteAtDirect(NativeHandle direct, NativeHandle buffered, uint64_t offset
     remaining -= length;
   }
   return Status();
+}
+
+Status ReadAtRealigned(NativeHandle handle, uint64_t offset, std::span<std::byte> dst,
+                       std::string_view what, const IoSyscalls& sys) {
+  // 256 KiB: large enough that per-call costs stay small, small enough that
+  // the bounce stays in L2 between the kernel's copy and ours.
+  constexpr size_t kChunk = 256 << 10;
+  constexpr size_t kAlignment = 4096;
+  auto* bounce = static_cast<std::byte*>(
+      ::operator new(kChunk + kAlignment, std::align_val_t(kAlignment), std::nothrow));
+  if (bounce == nullptr) {
+    return ResourceExhaustedError("out of memory for a realigning bounce chunk reading " +
+                                  std::string(what));
+  }
+  Status status;
+  for (size_t done = 0; done < dst.size() && status.ok();) {
+    const size_t length = std::min(kChunk, dst.size() - done);
+    // Same page offset as the file position: the kernel's copy is aligned.
+    std::byte* chunk = bounce + (offset + done) % kAlignment;
+    status = ReadAt(handle, offset + done, {chunk, length}, what, sys);
+    if (status.ok()) std::memcpy(dst.data() + done, chunk, length);
+    done += length;
+  }
+  ::operator delete(bounce, std::align_val_t(kAlignment));
+  return status;
 }
 
 }  // namespace halio::platform

@@ -79,11 +79,19 @@ Result<std::span<std::byte>> Buffer::MapUnretained(MemoryAccess access, uint64_t
                                                    uint64_t length) {
   HALIO_RETURN_IF_ERROR(Validate(access, offset, length));
   if (length == kWholeBuffer) length = byte_length_ - offset;
-  if (storage_->released()) [[unlikely]] {
-    return FailedPreconditionError(Describe() +
-                                   " was freed by queue_dealloca; it has no memory now");
-  }
-  return std::span<std::byte>(storage_->data() + byte_offset_ + offset, length);
+  std::byte* data = ValidatedData(offset);
+  if (data == nullptr) [[unlikely]] return FreedError();
+  return std::span<std::byte>(data, length);
+}
+
+std::byte* Buffer::ValidatedData(uint64_t offset) const {
+  if (storage_->released()) [[unlikely]] return nullptr;
+  return storage_->data() + byte_offset_ + offset;
+}
+
+Status Buffer::FreedError() const {
+  return FailedPreconditionError(Describe() +
+                                 " was freed by queue_dealloca; it has no memory now");
 }
 
 Result<MappedMemory> Buffer::Map(MemoryAccess access, uint64_t offset, uint64_t length) {

@@ -214,7 +214,12 @@ Status FdFile::Read(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset
 }
 
 Status FdFile::ReadBytes(uint64_t file_offset, std::span<std::byte> bytes) {
-  if (!direct()) return platform::ReadAt(fd_, file_offset, bytes, description_);
+  if (!direct()) {
+    if (platform::HasSlowKernelCopyAlignment(bytes.data(), file_offset)) {
+      return platform::ReadAtRealigned(fd_, file_offset, bytes, description_);
+    }
+    return platform::ReadAt(fd_, file_offset, bytes, description_);
+  }
   platform::DirectAlignment alignment{direct_memory_alignment_, direct_offset_alignment_};
   return platform::ReadAtDirect(fd_, file_offset, bytes, description_, alignment);
 }

@@ -38,32 +38,46 @@ Status Semaphore::failure() const {
 }
 
 Status Semaphore::Signal(uint64_t value) {
+  // Fast path: raise the value with a CAS; take the lock only when someone
+  // may be waiting.
+  if (!failed_.load(std::memory_order_acquire)) [[likely]] {
+    uint64_t current = value_.load(std::memory_order_relaxed);
+    while (current < value) {
+      if (value_.compare_exchange_weak(current, value, std::memory_order_seq_cst)) {
+        if (needs_wake_.load(std::memory_order_seq_cst)) WakeAfterRaise();
+        return Status();
+      }
+    }
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!failure_.ok()) return failure_;
+  return InvalidArgumentError("cannot signal semaphore to " + std::to_string(value) +
+                              ": it is already at " +
+                              std::to_string(value_.load(std::memory_order_relaxed)) +
+                              " and timeline values must increase");
+}
+
+void Semaphore::WakeAfterRaise() {
   SemaphoreTimepoint* ready;
   bool wake;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!failure_.ok()) return failure_;
-    const uint64_t current = value_.load(std::memory_order_relaxed);
-    if (value <= current) {
-      return InvalidArgumentError("cannot signal semaphore to " + std::to_string(value) +
-                                  ": it is already at " + std::to_string(current) +
-                                  " and timeline values must increase");
-    }
-    value_.store(value, std::memory_order_release);
     ready = DetachReadyLocked(/*all=*/false);
     if (ready) ++dispatching_;
     wake = blocked_waiters_ > 0;
+    UpdateNeedsWakeLocked();
   }
   if (wake) cv_.notify_all();
-  if (ready) {
-    RunDetached(ready, Status());
+  if (!ready) return;
+  RunDetached(ready, Status());
+  {
     std::lock_guard<std::mutex> lock(mutex_);
     --dispatching_;
-    // Only CancelTimepoint waits for dispatching_ to drop; it counts itself.
+    // CancelTimepoint waits (as a blocked waiter) for dispatching_ to drop.
     wake = blocked_waiters_ > 0;
+    UpdateNeedsWakeLocked();
   }
-  if (ready && wake) cv_.notify_all();
-  return Status();
+  if (wake) cv_.notify_all();
 }
 
 void Semaphore::Fail(Status status) {
@@ -78,12 +92,14 @@ void Semaphore::Fail(Status status) {
     failed_.store(true, std::memory_order_release);
     all = DetachReadyLocked(/*all=*/true);
     if (all) ++dispatching_;
+    UpdateNeedsWakeLocked();
   }
   cv_.notify_all();
   if (all) {
     RunDetached(all, aborted);
     std::lock_guard<std::mutex> lock(mutex_);
     --dispatching_;
+    UpdateNeedsWakeLocked();
   }
   if (all) cv_.notify_all();
 }
@@ -95,8 +111,10 @@ Status Semaphore::Wait(uint64_t value, Timeout timeout) {
   }
   std::unique_lock<std::mutex> lock(mutex_);
   ++blocked_waiters_;
+  UpdateNeedsWakeLocked();  // before WaitLocked reads value_ (see needs_wake_)
   Status status = WaitLocked(lock, value, timeout);
   --blocked_waiters_;
+  UpdateNeedsWakeLocked();
   return status;
 }
 
@@ -104,7 +122,7 @@ Status Semaphore::WaitLocked(std::unique_lock<std::mutex>& lock, uint64_t value,
                              Timeout timeout) {
   while (true) {
     if (!failure_.ok()) return failure_;
-    if (value_.load(std::memory_order_relaxed) >= value) return Status();
+    if (value_.load(std::memory_order_seq_cst) >= value) return Status();
     if (timeout.infinite()) {
       cv_.wait(lock);
     } else if (Timeout::Clock::now() >= timeout.deadline() ||
@@ -123,10 +141,13 @@ void Semaphore::AddTimepoint(SemaphoreTimepoint* timepoint) {
   Status status;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (failure_.ok() && value_.load(std::memory_order_relaxed) < timepoint->target) {
+    // Raise the flag before reading the value (see needs_wake_).
+    needs_wake_.store(true, std::memory_order_seq_cst);
+    if (failure_.ok() && value_.load(std::memory_order_seq_cst) < timepoint->target) {
       LinkLocked(timepoint);
       return;
     }
+    UpdateNeedsWakeLocked();
     status = failure_;
   }
   timepoint->callback(timepoint->user_data, std::move(status));
@@ -136,11 +157,13 @@ bool Semaphore::CancelTimepoint(SemaphoreTimepoint* timepoint) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (timepoint->linked_) {
     UnlinkLocked(timepoint);
+    UpdateNeedsWakeLocked();
     return true;
   }
   ++blocked_waiters_;  // so the dispatcher notifies when it is done
   cv_.wait(lock, [&] { return dispatching_ == 0; });
   --blocked_waiters_;
+  UpdateNeedsWakeLocked();
   return false;
 }
 

@@ -37,15 +37,19 @@ Status ValidateFill(const Buffer& target, uint64_t offset, uint64_t length,
 Status FillInline(Buffer& target, uint64_t offset, uint64_t length, uint32_t pattern,
                   uint32_t pattern_length) {
   HALIO_RETURN_IF_ERROR(ValidateFill(target, offset, length, pattern_length));
+  return FillValidated(target, offset, length, pattern, pattern_length);
+}
+
+Status FillValidated(Buffer& target, uint64_t offset, uint64_t length, uint32_t pattern,
+                     uint32_t pattern_length) {
+  if (length == kWholeBuffer) length = target.byte_length() - offset;
   if (length == 0) return Status();
-  HALIO_ASSIGN_OR_RETURN(std::span<std::byte> bytes,
-                         target.MapUnretained(MemoryAccess::kWrite, offset, length));
-  // The mapped size, not `length`: kWholeBuffer resolves to the rest.
-  length = bytes.size();
+  std::byte* bytes = target.ValidatedData(offset);
+  if (bytes == nullptr) [[unlikely]] return target.FreedError();
   switch (pattern_length) {
-    case 1: std::memset(bytes.data(), static_cast<int>(pattern & 0xFF), length); break;
-    case 2: FillPattern<uint16_t>(bytes.data(), length, pattern); break;
-    default: FillPattern<uint32_t>(bytes.data(), length, pattern); break;
+    case 1: std::memset(bytes, static_cast<int>(pattern & 0xFF), length); break;
+    case 2: FillPattern<uint16_t>(bytes, length, pattern); break;
+    default: FillPattern<uint32_t>(bytes, length, pattern); break;
   }
   return Status();
 }
@@ -56,10 +60,14 @@ Status ValidateUpdate(const Buffer& target, uint64_t offset, uint64_t length) {
 
 Status UpdateInline(std::span<const std::byte> source, Buffer& target, uint64_t offset) {
   HALIO_RETURN_IF_ERROR(ValidateUpdate(target, offset, source.size()));
+  return UpdateValidated(source, target, offset);
+}
+
+Status UpdateValidated(std::span<const std::byte> source, Buffer& target, uint64_t offset) {
   if (source.empty()) return Status();
-  HALIO_ASSIGN_OR_RETURN(std::span<std::byte> bytes,
-                         target.MapUnretained(MemoryAccess::kWrite, offset, source.size()));
-  std::memcpy(bytes.data(), source.data(), source.size());
+  std::byte* bytes = target.ValidatedData(offset);
+  if (bytes == nullptr) [[unlikely]] return target.FreedError();
+  std::memcpy(bytes, source.data(), source.size());
   return Status();
 }
 
@@ -74,13 +82,18 @@ Status ValidateCopy(const Buffer& source, uint64_t source_offset, const Buffer& 
 Status CopyInline(Buffer& source, uint64_t source_offset, Buffer& target,
                   uint64_t target_offset, uint64_t length) {
   HALIO_RETURN_IF_ERROR(ValidateCopy(source, source_offset, target, target_offset, length));
+  return CopyValidated(source, source_offset, target, target_offset, length);
+}
+
+Status CopyValidated(Buffer& source, uint64_t source_offset, Buffer& target,
+                     uint64_t target_offset, uint64_t length) {
   if (length == kWholeBuffer) length = source.byte_length() - source_offset;
   if (length == 0) return Status();
-  HALIO_ASSIGN_OR_RETURN(std::span<std::byte> from,
-                         source.MapUnretained(MemoryAccess::kRead, source_offset, length));
-  HALIO_ASSIGN_OR_RETURN(std::span<std::byte> to,
-                         target.MapUnretained(MemoryAccess::kWrite, target_offset, length));
-  std::memmove(to.data(), from.data(), length);
+  const std::byte* from = source.ValidatedData(source_offset);
+  if (from == nullptr) [[unlikely]] return source.FreedError();
+  std::byte* to = target.ValidatedData(target_offset);
+  if (to == nullptr) [[unlikely]] return target.FreedError();
+  std::memmove(to, from, length);
   return Status();
 }
 

@@ -157,6 +157,36 @@ TEST_F(FdIoTest, WriteAtReadAtRoundTrip) {
   EXPECT_EQ(read_back, data);
 }
 
+TEST(SlowCopyAlignmentTest, FlagsDestinations1To31BytesPastTheSourcePageOffset) {
+  alignas(4096) static std::byte page[2 * 4096];
+  EXPECT_FALSE(HasSlowKernelCopyAlignment(page, 0));
+  EXPECT_TRUE(HasSlowKernelCopyAlignment(page + 16, 0));
+  EXPECT_TRUE(HasSlowKernelCopyAlignment(page + 1, 0));
+  EXPECT_TRUE(HasSlowKernelCopyAlignment(page + 31, 0));
+  EXPECT_FALSE(HasSlowKernelCopyAlignment(page + 32, 0));
+  // Relative to the file offset: offset 100 into page + 116 is 16 past.
+  EXPECT_TRUE(HasSlowKernelCopyAlignment(page + 116, 100));
+  EXPECT_FALSE(HasSlowKernelCopyAlignment(page + 100, 100));
+}
+
+TEST_F(FdIoTest, RealignedReadNeverHandsTheKernelASlowDestination) {
+  auto contents = Pattern(700 * 1024 + 3, 9);
+  int fd = OpenTempWith(contents);
+  ScriptedSyscalls sys;
+  bool slow_seen = false;
+  sys.set_read([&](NativeHandle handle, void* dst, size_t length, uint64_t offset) {
+    slow_seen |= HasSlowKernelCopyAlignment(dst, offset);
+    return ScriptedSyscalls::RealRead(handle, dst, length, offset);
+  });
+  std::vector<std::byte> out(contents.size() + 4096);
+  std::byte* dst = out.data() + (4096 - reinterpret_cast<uintptr_t>(out.data()) % 4096) + 16;
+  const size_t length = contents.size() - 5000;
+  HALIO_ASSERT_OK(ReadAtRealigned(fd, 5000, {dst, length}, "realigned", sys.table()));
+  EXPECT_FALSE(slow_seen);
+  EXPECT_GT(sys.calls(), 2);  // 256 KiB chunks
+  EXPECT_EQ(std::memcmp(dst, contents.data() + 5000, length), 0);
+}
+
 TEST_F(FdIoTest, ZeroLengthTransfersMakeNoCalls) {
   int fd = OpenTemp();
   ScriptedSyscalls sys;

@@ -162,6 +162,12 @@ class Buffer : public std::enable_shared_from_this<Buffer> {
   Result<std::span<std::byte>> MapUnretained(MemoryAccess access, uint64_t offset,
                                              uint64_t length);
 
+  // The address of byte `offset` of a range the caller already validated,
+  // or nullptr once queue_dealloca freed the storage. No checks, no copy.
+  std::byte* ValidatedData(uint64_t offset) const;
+  // The FAILED_PRECONDITION a freed buffer reports.
+  Status FreedError() const;
+
   // Checks access and range only (what queue validation needs).
   Status Validate(MemoryAccess access, uint64_t offset, uint64_t length) const;
 

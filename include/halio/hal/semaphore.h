@@ -121,6 +121,11 @@ class Semaphore : public std::enable_shared_from_this<Semaphore> {
 
  private:
   Status WaitLocked(std::unique_lock<std::mutex>& lock, uint64_t value, Timeout timeout);
+  void UpdateNeedsWakeLocked() {
+    needs_wake_.store(head_ != nullptr || blocked_waiters_ > 0 || dispatching_ > 0);
+  }
+  // Wakes whoever the already-raised value satisfies.
+  void WakeAfterRaise();
   void LinkLocked(SemaphoreTimepoint* timepoint);
   void UnlinkLocked(SemaphoreTimepoint* timepoint);
   // Detaches every timepoint satisfied by the current state; caller runs them.
@@ -135,6 +140,12 @@ class Semaphore : public std::enable_shared_from_this<Semaphore> {
   std::atomic<bool> failed_{false};
   Status failure_;  // non-OK once failed; guarded by mutex_
   int blocked_waiters_ = 0;  // threads inside Wait; Signal skips notify when 0
+  // True while timepoints or blocked waiters exist (kept under mutex_): a
+  // Signal that finds it false after raising the value has nobody to wake
+  // and never takes the lock. Stored before, and read after, value_ with
+  // seq_cst on both sides, so a waiter either sees the new value or the
+  // signaler sees the flag.
+  std::atomic<bool> needs_wake_{false};
   // Timepoints sorted by target, ascending. New timepoints are inserted from
   // the tail, so the common pattern (increasing targets) costs O(1) and a
   // signal touches only the timepoints it satisfies.

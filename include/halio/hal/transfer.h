@@ -39,6 +39,16 @@ Status ValidateCopy(const Buffer& source, uint64_t source_offset,
 Status CopyInline(Buffer& source, uint64_t source_offset, Buffer& target,
                   uint64_t target_offset, uint64_t length);
 
+// The work of the *Inline functions for arguments the caller has already
+// passed through the matching Validate* call (devices validate before any
+// semaphore work and must not pay twice). Errors: FAILED_PRECONDITION when
+// queue_dealloca freed a buffer since.
+Status FillValidated(Buffer& target, uint64_t offset, uint64_t length, uint32_t pattern,
+                     uint32_t pattern_length);
+Status UpdateValidated(std::span<const std::byte> source, Buffer& target, uint64_t offset);
+Status CopyValidated(Buffer& source, uint64_t source_offset, Buffer& target,
+                     uint64_t target_offset, uint64_t length);
+
 }  // namespace halio
 
 #endif  // HALIO_HAL_TRANSFER_H_

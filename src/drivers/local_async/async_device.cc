@@ -21,6 +21,7 @@
 #include "halio/hal/transfer.h"
 #include "platform/fd_io.h"
 #include "src/async/async_io.h"
+#include "src/base/inline_array.h"
 #include "src/drivers/queue_validation.h"
 
 namespace halio {
@@ -77,16 +78,17 @@ class Op {
   struct WaitPoint {
     SemaphoreRef semaphore;
     SemaphoreTimepoint timepoint;
-    Op* op;
+    Op* op = nullptr;
   };
   static void RunTask(Task* task);
   static void OnWaitResolved(void* user_data, Status status);
   void ResolveOne(Status status);
 
   Task task_;
-  std::vector<WaitPoint> waits_;
-  std::vector<SemaphoreRef> signal_refs_;
-  std::vector<SemaphorePoint> signals_;
+  // Almost every op waits on and signals one or two semaphores: inline.
+  InlineArray<WaitPoint, 2> waits_;
+  InlineArray<SemaphoreRef, 2> signal_refs_;
+  InlineArray<SemaphorePoint, 2> signals_;
   std::mutex failure_mutex_;
   Status wait_failure_;
 };
@@ -145,6 +147,8 @@ class AsyncDevice final : public Device {
   template <typename OpType, typename... Args>
   Status Submit(SemaphoreList wait, SemaphoreList signal, Args&&... args);
   void WorkerLoop();
+  // Appends to the work queue; returns whether an idle worker should wake.
+  bool PushLocked(Task* task);
   void Shutdown();
 
   const std::string id_ = "local_async";
@@ -159,6 +163,7 @@ class AsyncDevice final : public Device {
   Task* queue_tail_ = nullptr;
   Op* waiting_head_ = nullptr;
   uint64_t live_ops_ = 0;
+  uint32_t idle_workers_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> workers_;
 };
@@ -166,23 +171,26 @@ class AsyncDevice final : public Device {
 // --- Op ---------------------------------------------------------------------
 
 Status Op::CaptureLists(SemaphoreList wait, SemaphoreList signal) {
-  waits_.reserve(wait.size());
-  for (const SemaphorePoint& point : wait) {
-    SemaphoreRef ref = point.semaphore->weak_from_this().lock();
-    if (!ref) return InvalidArgumentError("wait semaphore was not created by Semaphore::Create");
-    WaitPoint& waiter = waits_.emplace_back(WaitPoint{std::move(ref), {}, this});
-    waiter.timepoint.target = point.value;
+  waits_.Resize(wait.size());
+  for (size_t i = 0; i < wait.size(); ++i) {
+    WaitPoint& waiter = waits_[i];
+    waiter.semaphore = wait[i].semaphore->weak_from_this().lock();
+    if (!waiter.semaphore) {
+      return InvalidArgumentError("wait semaphore was not created by Semaphore::Create");
+    }
+    waiter.op = this;
+    waiter.timepoint.target = wait[i].value;
     waiter.timepoint.callback = &Op::OnWaitResolved;
   }
-  signal_refs_.reserve(signal.size());
-  for (const SemaphorePoint& point : signal) {
-    SemaphoreRef ref = point.semaphore->weak_from_this().lock();
-    if (!ref) {
+  signal_refs_.Resize(signal.size());
+  signals_.Resize(signal.size());
+  for (size_t i = 0; i < signal.size(); ++i) {
+    signal_refs_[i] = signal[i].semaphore->weak_from_this().lock();
+    if (!signal_refs_[i]) {
       return InvalidArgumentError("signal semaphore was not created by Semaphore::Create");
     }
-    signal_refs_.push_back(std::move(ref));
+    signals_[i] = signal[i];
   }
-  signals_.assign(signal.begin(), signal.end());
   return Status();
 }
 
@@ -230,9 +238,9 @@ void Op::RunTask(Task* task) {
 
 void Op::Finish(Status status) {
   if (status.ok()) [[likely]] {
-    status = SignalSemaphores(signals_);
+    status = SignalSemaphores(signals_.span());
   }
-  if (!status.ok()) FailSemaphores(signals_, status);
+  if (!status.ok()) FailSemaphores(signals_.span(), status);
   AsyncDevice* device = device_;
   delete this;  // releases buffers, files and semaphores before the device counts it done
   device->OpFinished();
@@ -278,6 +286,7 @@ class FileOp final : public Op {
   bool NextChunkLocked(Slot* slot);
   void SubmitSlot(Slot* slot);
   bool DirectAligned(const AsyncRequest& request) const;
+  bool EngineCanTake(const AsyncRequest& request) const;
   void ChunkDone(Slot* slot, Status status);
   // Drops one in-flight count; the last one finishes the op.
   void ReleaseOne();
@@ -367,10 +376,17 @@ bool FileOp::DirectAligned(const AsyncRequest& request) const {
          reinterpret_cast<uintptr_t>(request.data) % fd_file_->direct_memory_alignment() == 0;
 }
 
+bool FileOp::EngineCanTake(const AsyncRequest& request) const {
+  if (async_ == nullptr) return false;
+  // O_DIRECT pieces that are not aligned, and reads the kernel would copy
+  // slowly, need the bounce logic of the synchronous path (FdFile::ReadBytes).
+  if (fd_file_->direct()) return DirectAligned(request);
+  return request.op == IoOp::kWrite ||
+         !platform::HasSlowKernelCopyAlignment(request.data, request.offset);
+}
+
 void FileOp::SubmitSlot(Slot* slot) {
-  // O_DIRECT pieces that are not aligned need the bounce logic of the
-  // synchronous path; aligned ones can go to the engine as they are.
-  if (async_ != nullptr && (!fd_file_->direct() || DirectAligned(slot->request))) {
+  if (EngineCanTake(slot->request)) {
     async_->engine().Submit(&slot->request);
   } else {
     device_->Enqueue(&slot->task);
@@ -431,10 +447,18 @@ Status AsyncDevice::StartWorkers(uint32_t count) {
   return Status();
 }
 
+// The device whose worker the current thread is, if any.
+thread_local const AsyncDevice* t_worker_of = nullptr;
+
 void AsyncDevice::WorkerLoop() {
+  t_worker_of = this;
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
-    work_available_.wait(lock, [&] { return queue_head_ != nullptr || stopping_; });
+    if (queue_head_ == nullptr && !stopping_) {
+      ++idle_workers_;
+      work_available_.wait(lock, [&] { return queue_head_ != nullptr || stopping_; });
+      --idle_workers_;
+    }
     if (queue_head_ == nullptr) return;  // stopping and drained
     Task* task = queue_head_;
     queue_head_ = task->next;
@@ -446,18 +470,29 @@ void AsyncDevice::WorkerLoop() {
   }
 }
 
+bool AsyncDevice::PushLocked(Task* task) {
+  const bool was_empty = queue_head_ == nullptr;
+  task->next = nullptr;
+  if (queue_tail_) {
+    queue_tail_->next = task;
+  } else {
+    queue_head_ = task;
+  }
+  queue_tail_ = task;
+  // A worker that makes work ready does so as its own task ends (an op's
+  // signal readies the next op), so it picks the first such task up itself;
+  // waking another worker for it would only add a futex round trip. Work
+  // beyond that, or from other threads, wakes an idle worker.
+  return idle_workers_ > 0 && !(t_worker_of == this && was_empty);
+}
+
 void AsyncDevice::Enqueue(Task* task) {
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    task->next = nullptr;
-    if (queue_tail_) {
-      queue_tail_->next = task;
-    } else {
-      queue_head_ = task;
-    }
-    queue_tail_ = task;
+    wake = PushLocked(task);
   }
-  work_available_.notify_one();
+  if (wake) work_available_.notify_one();
 }
 
 void AsyncDevice::AddWaiting(Op* op) {
@@ -470,6 +505,7 @@ void AsyncDevice::AddWaiting(Op* op) {
 }
 
 void AsyncDevice::BecomeReady(Op* op) {
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (op->prev_waiting) {
@@ -479,8 +515,9 @@ void AsyncDevice::BecomeReady(Op* op) {
     }
     if (op->next_waiting) op->next_waiting->prev_waiting = op->prev_waiting;
     op->prev_waiting = op->next_waiting = nullptr;
+    wake = PushLocked(op->task());
   }
-  Enqueue(op->task());
+  if (wake) work_available_.notify_one();
 }
 
 void AsyncDevice::OpFinished() {
@@ -566,7 +603,7 @@ Status AsyncDevice::QueueFill(SemaphoreList wait, SemaphoreList signal,
                               uint32_t pattern, uint32_t pattern_length) {
   HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
   HALIO_RETURN_IF_ERROR(ValidateQueueFill(target, offset, length, pattern_length));
-  auto body = [=] { return FillInline(*target, offset, length, pattern, pattern_length); };
+  auto body = [=] { return FillValidated(*target, offset, length, pattern, pattern_length); };
   return Submit<InlineOp<decltype(body)>>(wait, signal, std::move(body));
 }
 
@@ -583,7 +620,7 @@ Status AsyncDevice::QueueUpdate(SemaphoreList wait, SemaphoreList signal,
                                   " update bytes");
   }
   auto body = [target, target_offset, bytes = std::move(bytes)] {
-    return UpdateInline(bytes, *target, target_offset);
+    return UpdateValidated(bytes, *target, target_offset);
   };
   return Submit<InlineOp<decltype(body)>>(wait, signal, std::move(body));
 }
@@ -594,7 +631,7 @@ Status AsyncDevice::QueueCopy(SemaphoreList wait, SemaphoreList signal,
                               uint64_t length) {
   HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
   HALIO_RETURN_IF_ERROR(ValidateQueueCopy(source, source_offset, target, target_offset, length));
-  auto body = [=] { return CopyInline(*source, source_offset, *target, target_offset, length); };
+  auto body = [=] { return CopyValidated(*source, source_offset, *target, target_offset, length); };
   return Submit<InlineOp<decltype(body)>>(wait, signal, std::move(body));
 }
 

@@ -51,7 +51,7 @@ class SyncDevice final : public Device {
     HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
     HALIO_RETURN_IF_ERROR(ValidateQueueFill(target, offset, length, pattern_length));
     return RunOp(wait, signal, [&] {
-      return FillInline(*target, offset, length, pattern, pattern_length);
+      return FillValidated(*target, offset, length, pattern, pattern_length);
     });
   }
 
@@ -61,7 +61,7 @@ class SyncDevice final : public Device {
     HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
     HALIO_RETURN_IF_ERROR(ValidateQueueUpdate(source, target, target_offset));
     // Inline, so the source is consumed before the call returns.
-    return RunOp(wait, signal, [&] { return UpdateInline(source, *target, target_offset); });
+    return RunOp(wait, signal, [&] { return UpdateValidated(source, *target, target_offset); });
   }
 
   Status QueueCopy(SemaphoreList wait, SemaphoreList signal, const BufferRef& source,
@@ -71,7 +71,7 @@ class SyncDevice final : public Device {
     HALIO_RETURN_IF_ERROR(
         ValidateQueueCopy(source, source_offset, target, target_offset, length));
     return RunOp(wait, signal, [&] {
-      return CopyInline(*source, source_offset, *target, target_offset, length);
+      return CopyValidated(*source, source_offset, *target, target_offset, length);
     });
   }
 
@@ -131,7 +131,12 @@ class SyncDevice final : public Device {
   // fails the signal list with the wait's status.
   template <typename Body>
   Status RunOp(SemaphoreList wait, SemaphoreList signal, Body&& body) {
-    Status status = WaitSemaphores(wait, WaitMode::kAll);
+    // The lists were validated by the caller: wait on each point directly.
+    Status status;
+    for (const SemaphorePoint& point : wait) {
+      status = point.semaphore->Wait(point.value);
+      if (!status.ok()) [[unlikely]] break;
+    }
     if (status.ok()) [[likely]] status = body();
     return EndOp(signal, std::move(status));
   }
