@@ -72,14 +72,30 @@ Status ReadAt(NativeHandle handle, uint64_t offset, std::span<std::byte> dst,
 Status WriteAt(NativeHandle handle, uint64_t offset, std::span<const std::byte> src,
                std::string_view what, const IoSyscalls& sys = SystemIoSyscalls());
 
-// On x86 the kernel copies page-cache data to user memory with `rep movsb`,
-// which runs about 5x slower (2.4 vs 13 GB/s measured on this machine kind,
-// PERF_NOTES.md) when the destination sits 1..31 bytes past the source's
-// offset within a page. glibc malloc of >= 128 KiB returns page offset 16,
-// so ordinary caller buffers hit it. True for such a read destination.
-inline bool HasSlowKernelCopyAlignment(const void* dst, uint64_t file_offset) {
+// On some x86 machines the kernel copies page-cache data to user memory with
+// `rep movsb` about 5x slower (2.4 vs 13 GB/s, PERF_NOTES.md) when the
+// destination sits 1..31 bytes past the source's offset within a page, and
+// glibc malloc of >= 128 KiB returns page offset 16, so ordinary caller
+// buffers hit it. Other machines barely care (0.85x measured on another
+// host of the same kind), where bouncing would only add a copy. So the
+// penalty is measured once per process, on first need.
+inline bool IsSlowKernelCopyOffset(const void* dst, uint64_t file_offset) {
   const uint64_t delta = (reinterpret_cast<uintptr_t>(dst) - file_offset) % 4096;
   return delta >= 1 && delta <= 31;
+}
+
+// Throughput of a hot pread into a destination 16 bytes past the source's
+// page offset, relative to an aligned one (1.0 = no penalty), measured once
+// on a memfd (a few ms); 1.0 where it cannot be measured.
+double SlowKernelCopyRatio();
+
+// Realign reads whose destination is at a slow offset when the measured
+// ratio is below this: the bounce's extra user-space copy costs about that.
+inline constexpr double kRealignBelowRatio = 0.7;
+
+// True when a read into `dst` at `file_offset` is worth realigning here.
+inline bool HasSlowKernelCopyAlignment(const void* dst, uint64_t file_offset) {
+  return IsSlowKernelCopyOffset(dst, file_offset) && SlowKernelCopyRatio() < kRealignBelowRatio;
 }
 
 // ReadAt for destinations with slow kernel-copy alignment: reads through an

@@ -32,6 +32,8 @@ struct AsyncRequest {
   uint64_t offset = 0;
   std::byte* data = nullptr;
   size_t length = 0;
+  // The descriptor was opened with O_DIRECT (the transfer is aligned).
+  bool direct = false;
   // Names the file in error messages; must outlive the request.
   const std::string* description = nullptr;
   void (*completion)(AsyncRequest* request, Status status) = nullptr;

@@ -15,6 +15,9 @@
 //   seccomp_filters                         number, null when not reported
 //   memlock_soft_bytes, memlock_hard_bytes  number, null when unlimited
 //   max_io_bytes_per_call                   number
+//   slow_copy_ratio                         number: hot pread into page offset 16
+//                                           relative to an aligned destination
+//   realigns_slow_copy_reads                bool: halio bounces such reads here
 //   devices                                 string, comma-separated
 //   direct_io_dir                           string
 //   direct_io_error                         string: why the directory could
@@ -36,6 +39,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
+#include <cstdio>
 #include <string>
 #include <system_error>
 #include <type_traits>
@@ -48,6 +52,23 @@
 
 namespace halio::tools {
 namespace {
+
+// The measured kernel-copy penalty for destinations 16 bytes off the page
+// offset of the source, and whether halio works around it here.
+std::string RatioNumber(double ratio) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.2f", ratio);
+  return text;
+}
+
+std::string CopyRatioText() {
+  const double ratio = platform::SlowKernelCopyRatio();
+  return RatioNumber(ratio) + "x the aligned speed (" +
+         (ratio < platform::kRealignBelowRatio ? "reads there go through an aligned bounce"
+                                               : "small enough that halio reads directly") +
+         ")";
+}
+
 
 // Everything the report shows, gathered before anything is printed.
 struct ProbeReport {
@@ -212,6 +233,7 @@ void PrintHuman(const ProbeReport& r, std::ostream& out) {
   Line(out, "asio", Availability(r.asio, ""));
   Line(out, "devices", r.devices);
   Line(out, "max bytes per call", std::to_string(platform::kMaxIoBytesPerCall));
+  Line(out, "offset-16 copy", CopyRatioText());
   PrintDirectIo(r, out);
   if (r.backend_env) Line(out, "HALIO_BACKEND", *r.backend_env);
   const char* pick = r.auto_backend ? IoBackendName(*r.auto_backend) : "nothing";
@@ -301,6 +323,9 @@ void PrintJson(const ProbeReport& r, std::ostream& out) {
       .Optional("memlock_soft_bytes", r.policy.memlock_soft)
       .Optional("memlock_hard_bytes", r.policy.memlock_hard)
       .Number("max_io_bytes_per_call", platform::kMaxIoBytesPerCall)
+      .Raw("slow_copy_ratio", RatioNumber(platform::SlowKernelCopyRatio()))
+      .Raw("realigns_slow_copy_reads",
+           platform::SlowKernelCopyRatio() < platform::kRealignBelowRatio ? "true" : "false")
       .String("devices", r.devices);
   AddDirectIo(r, json);
   std::optional<std::string> backend;

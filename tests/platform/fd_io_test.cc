@@ -159,14 +159,21 @@ TEST_F(FdIoTest, WriteAtReadAtRoundTrip) {
 
 TEST(SlowCopyAlignmentTest, FlagsDestinations1To31BytesPastTheSourcePageOffset) {
   alignas(4096) static std::byte page[2 * 4096];
-  EXPECT_FALSE(HasSlowKernelCopyAlignment(page, 0));
-  EXPECT_TRUE(HasSlowKernelCopyAlignment(page + 16, 0));
-  EXPECT_TRUE(HasSlowKernelCopyAlignment(page + 1, 0));
-  EXPECT_TRUE(HasSlowKernelCopyAlignment(page + 31, 0));
-  EXPECT_FALSE(HasSlowKernelCopyAlignment(page + 32, 0));
+  EXPECT_FALSE(IsSlowKernelCopyOffset(page, 0));
+  EXPECT_TRUE(IsSlowKernelCopyOffset(page + 16, 0));
+  EXPECT_TRUE(IsSlowKernelCopyOffset(page + 1, 0));
+  EXPECT_TRUE(IsSlowKernelCopyOffset(page + 31, 0));
+  EXPECT_FALSE(IsSlowKernelCopyOffset(page + 32, 0));
   // Relative to the file offset: offset 100 into page + 116 is 16 past.
-  EXPECT_TRUE(HasSlowKernelCopyAlignment(page + 116, 100));
-  EXPECT_FALSE(HasSlowKernelCopyAlignment(page + 100, 100));
+  EXPECT_TRUE(IsSlowKernelCopyOffset(page + 116, 100));
+  EXPECT_FALSE(IsSlowKernelCopyOffset(page + 100, 100));
+}
+
+TEST(SlowCopyAlignmentTest, MeasuredRatioIsPlausibleAndStable) {
+  double ratio = SlowKernelCopyRatio();
+  EXPECT_GT(ratio, 0.05);
+  EXPECT_LT(ratio, 5.0);
+  EXPECT_EQ(SlowKernelCopyRatio(), ratio);  // measured once
 }
 
 TEST_F(FdIoTest, RealignedReadNeverHandsTheKernelASlowDestination) {
@@ -175,7 +182,7 @@ TEST_F(FdIoTest, RealignedReadNeverHandsTheKernelASlowDestination) {
   ScriptedSyscalls sys;
   bool slow_seen = false;
   sys.set_read([&](NativeHandle handle, void* dst, size_t length, uint64_t offset) {
-    slow_seen |= HasSlowKernelCopyAlignment(dst, offset);
+    slow_seen |= IsSlowKernelCopyOffset(dst, offset);
     return ScriptedSyscalls::RealRead(handle, dst, length, offset);
   });
   std::vector<std::byte> out(contents.size() + 4096);

@@ -168,6 +168,15 @@ class UringCore : public std::enable_shared_from_this<UringCore> {
       io_uring_prep_write(sqe, request->fd, data, length, offset);
     }
     io_uring_sqe_set_data(sqe, request);
+    // Hot-cache buffered reads complete inline in io_uring_enter on the
+    // submitting thread, and every submission here goes through one lock
+    // (often on the reaper), so all copies would run on one core: measured
+    // 17-20 GB/s at queue depth 8 on this machine kind, 25-29 GB/s with
+    // IOSQE_ASYNC, which hands them to io-wq threads on every core. O_DIRECT
+    // reads are truly asynchronous already and skip the hand-off.
+    if (request->op == IoOp::kRead && !request->direct) {
+      io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
+    }
     ++in_flight_;
   }
 

@@ -344,6 +344,7 @@ void FileOp::Execute() {
       slot.task.owner = &slot;
       slot.op = this;
       slot.request.fd = fd_file_->fd();
+      slot.request.direct = fd_file_->direct();
       slot.request.op = io_;
       slot.request.description = &file_->description();
       slot.request.completion = &FileOp::OnChunkDone;
