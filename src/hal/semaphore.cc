@@ -104,37 +104,61 @@ void Semaphore::Fail(Status status) {
   if (all) cv_.notify_all();
 }
 
+namespace {
+
+// A thread blocked on one or more timepoints: each waiter sleeps on its own
+// condition variable and is woken only by a signal that satisfies it (or a
+// failure), never by intermediate values.
+struct BlockingWaiter {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool done = false;
+  Status status;
+};
+
+void OnBlockingTimepoint(void* user_data, Status status) {
+  auto* waiter = static_cast<BlockingWaiter*>(user_data);
+  std::lock_guard<std::mutex> lock(waiter->mutex);
+  if (!waiter->done) {
+    waiter->done = true;
+    waiter->status = std::move(status);
+  }
+  waiter->cv.notify_all();
+}
+
+// Sleeps until `waiter` is done or the deadline passes; true when done.
+bool Sleep(BlockingWaiter& waiter, Timeout timeout) {
+  std::unique_lock<std::mutex> lock(waiter.mutex);
+  if (timeout.infinite()) {
+    waiter.cv.wait(lock, [&] { return waiter.done; });
+    return true;
+  }
+  if (Timeout::Clock::now() >= timeout.deadline()) return waiter.done;
+  return waiter.cv.wait_until(lock, timeout.deadline(), [&] { return waiter.done; });
+}
+
+}  // namespace
+
 Status Semaphore::Wait(uint64_t value, Timeout timeout) {
   if (!failed_.load(std::memory_order_acquire) &&
       value_.load(std::memory_order_acquire) >= value) [[likely]] {
     return Status();
   }
-  std::unique_lock<std::mutex> lock(mutex_);
-  ++blocked_waiters_;
-  UpdateNeedsWakeLocked();  // before WaitLocked reads value_ (see needs_wake_)
-  Status status = WaitLocked(lock, value, timeout);
-  --blocked_waiters_;
-  UpdateNeedsWakeLocked();
-  return status;
-}
-
-Status Semaphore::WaitLocked(std::unique_lock<std::mutex>& lock, uint64_t value,
-                             Timeout timeout) {
-  while (true) {
-    if (!failure_.ok()) return failure_;
-    if (value_.load(std::memory_order_seq_cst) >= value) return Status();
-    if (timeout.infinite()) {
-      cv_.wait(lock);
-    } else if (Timeout::Clock::now() >= timeout.deadline() ||
-               cv_.wait_until(lock, timeout.deadline()) == std::cv_status::timeout) {
-      if (!failure_.ok()) return failure_;
-      if (value_.load(std::memory_order_relaxed) >= value) return Status();
-      return DeadlineExceededError("timed out waiting for a semaphore to reach " +
-                                   std::to_string(value) + " (it is at " +
-                                   std::to_string(value_.load(std::memory_order_relaxed)) +
-                                   ")");
-    }
+  BlockingWaiter waiter;
+  SemaphoreTimepoint timepoint;
+  timepoint.target = value;
+  timepoint.callback = &OnBlockingTimepoint;
+  timepoint.user_data = &waiter;
+  AddTimepoint(&timepoint);
+  // CancelTimepoint returning false means the callback ran (or is running
+  // and has been waited for): `waiter` holds the outcome either way.
+  if (!Sleep(waiter, timeout) && CancelTimepoint(&timepoint)) {
+    return DeadlineExceededError("timed out waiting for a semaphore to reach " +
+                                 std::to_string(value) + " (it is at " +
+                                 std::to_string(value_.load(std::memory_order_relaxed)) + ")");
   }
+  std::lock_guard<std::mutex> lock(waiter.mutex);
+  return waiter.status;
 }
 
 void Semaphore::AddTimepoint(SemaphoreTimepoint* timepoint) {
@@ -241,31 +265,13 @@ Status ValidateSemaphoreList(SemaphoreList points, const char* which) {
 
 namespace {
 
-// State shared by the timepoints of one WaitSemaphores(kAny) call.
-struct AnyWaiter {
-  std::mutex mutex;
-  std::condition_variable cv;
-  bool done = false;
-  Status status;
-};
-
-void OnAnyTimepoint(void* user_data, Status status) {
-  auto* waiter = static_cast<AnyWaiter*>(user_data);
-  std::lock_guard<std::mutex> lock(waiter->mutex);
-  if (!waiter->done) {
-    waiter->done = true;
-    waiter->status = std::move(status);
-  }
-  waiter->cv.notify_all();
-}
-
 Status WaitAny(SemaphoreList points, Timeout timeout) {
   std::vector<SemaphoreTimepoint> timepoints(points.size());
-  AnyWaiter waiter;
+  BlockingWaiter waiter;
   size_t added = 0;
   for (; added < points.size(); ++added) {
     timepoints[added].target = points[added].value;
-    timepoints[added].callback = &OnAnyTimepoint;
+    timepoints[added].callback = &OnBlockingTimepoint;
     timepoints[added].user_data = &waiter;
     points[added].semaphore->AddTimepoint(&timepoints[added]);
     std::lock_guard<std::mutex> lock(waiter.mutex);
@@ -275,15 +281,12 @@ Status WaitAny(SemaphoreList points, Timeout timeout) {
     }
   }
   Status result;
-  {
-    std::unique_lock<std::mutex> lock(waiter.mutex);
-    bool done = timeout.infinite()
-                    ? (waiter.cv.wait(lock, [&] { return waiter.done; }), true)
-                    : waiter.cv.wait_until(lock, timeout.deadline(),
-                                           [&] { return waiter.done; });
-    result = done ? waiter.status
-                  : DeadlineExceededError("timed out waiting for any of " +
-                                          std::to_string(points.size()) + " semaphores");
+  if (Sleep(waiter, timeout)) {
+    std::lock_guard<std::mutex> lock(waiter.mutex);
+    result = waiter.status;
+  } else {
+    result = DeadlineExceededError("timed out waiting for any of " +
+                                   std::to_string(points.size()) + " semaphores");
   }
   // Cancel blocks until a running callback has returned, so `waiter` and
   // `timepoints` outlive every callback that uses them.

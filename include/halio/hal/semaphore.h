@@ -120,7 +120,6 @@ class Semaphore : public std::enable_shared_from_this<Semaphore> {
   Status failure() const;
 
  private:
-  Status WaitLocked(std::unique_lock<std::mutex>& lock, uint64_t value, Timeout timeout);
   void UpdateNeedsWakeLocked() {
     needs_wake_.store(head_ != nullptr || blocked_waiters_ > 0 || dispatching_ > 0);
   }
@@ -139,7 +138,9 @@ class Semaphore : public std::enable_shared_from_this<Semaphore> {
   std::atomic<uint64_t> value_;
   std::atomic<bool> failed_{false};
   Status failure_;  // non-OK once failed; guarded by mutex_
-  int blocked_waiters_ = 0;  // threads inside Wait; Signal skips notify when 0
+  // Threads in CancelTimepoint waiting for dispatching_ to drop (blocking
+  // Waits sleep on their own timepoints, not here).
+  int blocked_waiters_ = 0;
   // True while timepoints or blocked waiters exist (kept under mutex_): a
   // Signal that finds it false after raising the value has nobody to wake
   // and never takes the lock. Stored before, and read after, value_ with

@@ -29,6 +29,9 @@ namespace {
 
 class AsyncDevice;
 
+// True while an I/O engine thread runs a completion for this device.
+thread_local bool t_in_io_completion = false;
+
 // A unit of work for the device's workers. Intrusive: queueing allocates
 // nothing.
 struct Task {
@@ -65,6 +68,11 @@ class Op {
   void Finish(Status status);
 
   Task* task() { return &task_; }
+  // Runs the op now on the calling thread (it is ready).
+  void RunNow() { RunTask(&task_); }
+  // True when Execute only submits I/O to an engine (it never blocks or
+  // copies on the calling thread), so it may run on an engine thread.
+  virtual bool SubmitsIoOnly() const { return false; }
   Op* prev_waiting = nullptr;
   Op* next_waiting = nullptr;
   // 1 + unresolved wait points; the op is ready when it drops to 0.
@@ -273,6 +281,10 @@ class FileOp final : public Op {
         length_(length) {}
 
   void Execute() override;
+  bool SubmitsIoOnly() const override {
+    auto* fd_file = dynamic_cast<FdFile*>(file_.get());
+    return fd_file != nullptr && fd_file->async_handle() != nullptr && !fd_file->direct();
+  }
 
  private:
   struct Slot {
@@ -407,7 +419,12 @@ void FileOp::RunSyncChunk(Task* task) {
 
 void FileOp::OnChunkDone(AsyncRequest* request, Status status) {
   Slot* slot = static_cast<Slot*>(request->user_data);
+  // Ops this completion makes ready may start their I/O right here, on the
+  // engine's thread, instead of hopping to a worker (see BecomeReady).
+  const bool was_in_completion = t_in_io_completion;
+  t_in_io_completion = true;
   slot->op->ChunkDone(slot, std::move(status));
+  t_in_io_completion = was_in_completion;
 }
 
 void FileOp::ChunkDone(Slot* slot, Status status) {
@@ -506,7 +523,11 @@ void AsyncDevice::AddWaiting(Op* op) {
 }
 
 void AsyncDevice::BecomeReady(Op* op) {
-  bool wake;
+  // A chain of reads (each waiting on the one before) would otherwise pay a
+  // hop to a worker and back per read; an op that only submits I/O starts
+  // it on the engine thread whose completion made it ready.
+  const bool run_here = t_in_io_completion && op->SubmitsIoOnly();
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (op->prev_waiting) {
@@ -516,8 +537,9 @@ void AsyncDevice::BecomeReady(Op* op) {
     }
     if (op->next_waiting) op->next_waiting->prev_waiting = op->prev_waiting;
     op->prev_waiting = op->next_waiting = nullptr;
-    wake = PushLocked(op->task());
+    if (!run_here) wake = PushLocked(op->task());
   }
+  if (run_here) return op->RunNow();
   if (wake) work_available_.notify_one();
 }
 
