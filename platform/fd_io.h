@@ -104,6 +104,14 @@ inline bool HasSlowKernelCopyAlignment(const void* dst, uint64_t file_offset) {
 Status ReadAtRealigned(NativeHandle handle, uint64_t offset, std::span<std::byte> dst,
                        std::string_view what, const IoSyscalls& sys = SystemIoSyscalls());
 
+// Reads what the page cache already holds of [offset, offset + dst.size()),
+// without waiting for the device (preadv2 with RWF_NOWAIT), and returns how
+// many bytes it read from the start: all of them when the range is cached, 0
+// when nothing is, or when the OS lacks RWF_NOWAIT. Errors: the mapped errno
+// of a failed read (not EAGAIN, which only ends the prefix).
+Result<size_t> ReadCachedPrefix(NativeHandle handle, uint64_t offset, std::span<std::byte> dst,
+                                std::string_view what);
+
 struct OpenFlags {
   bool read = false;
   bool write = false;

@@ -299,6 +299,7 @@ class FileOp final : public Op {
   void SubmitSlot(Slot* slot);
   bool DirectAligned(const AsyncRequest& request) const;
   bool EngineCanTake(const AsyncRequest& request) const;
+  bool TriesCacheFirst(const AsyncRequest& request) const;
   void ChunkDone(Slot* slot, Status status);
   // Drops one in-flight count; the last one finishes the op.
   void ReleaseOne();
@@ -391,15 +392,24 @@ bool FileOp::DirectAligned(const AsyncRequest& request) const {
 
 bool FileOp::EngineCanTake(const AsyncRequest& request) const {
   if (async_ == nullptr) return false;
-  // O_DIRECT pieces that are not aligned, and reads the kernel would copy
-  // slowly, need the bounce logic of the synchronous path (FdFile::ReadBytes).
+  // O_DIRECT pieces that are not aligned need the bounce logic of the
+  // synchronous path (FdFile::ReadBytes/WriteBytes).
   if (fd_file_->direct()) return DirectAligned(request);
+  // Reads the kernel would copy slowly are realigned by FdFile::ReadBytes.
   return request.op == IoOp::kWrite ||
          !platform::HasSlowKernelCopyAlignment(request.data, request.offset);
 }
 
+bool FileOp::TriesCacheFirst(const AsyncRequest& request) const {
+  // Buffered reads start on a worker with a no-wait read of what the page
+  // cache holds: hot data is copied by every worker in parallel (32 vs 17-20
+  // GB/s for io_uring's own inline-or-io-wq path on this machine kind), and
+  // only the uncached rest goes to the engine, which waits for the device.
+  return request.op == IoOp::kRead && !fd_file_->direct();
+}
+
 void FileOp::SubmitSlot(Slot* slot) {
-  if (EngineCanTake(slot->request)) {
+  if (EngineCanTake(slot->request) && !TriesCacheFirst(slot->request)) {
     async_->engine().Submit(&slot->request);
   } else {
     device_->Enqueue(&slot->task);
@@ -408,13 +418,26 @@ void FileOp::SubmitSlot(Slot* slot) {
 
 void FileOp::RunSyncChunk(Task* task) {
   Slot* slot = static_cast<Slot*>(task->owner);
+  FileOp* op = slot->op;
   AsyncRequest& request = slot->request;
-  FdFile* file = slot->op->fd_file_;
-  Status status =
-      request.op == IoOp::kRead
-          ? file->ReadBytes(request.offset, {request.data, request.length})
-          : file->WriteBytes(request.offset, {request.data, request.length});
-  slot->op->ChunkDone(slot, std::move(status));
+  if (op->EngineCanTake(request) && op->TriesCacheFirst(request)) {
+    auto cached = platform::ReadCachedPrefix(request.fd, request.offset,
+                                             {request.data, request.length},
+                                             *request.description);
+    if (!cached.ok()) return op->ChunkDone(slot, cached.status());
+    if (*cached < request.length) {
+      request.offset += *cached;
+      request.data += *cached;
+      request.length -= *cached;
+      return op->async_->engine().Submit(&request);
+    }
+    return op->ChunkDone(slot, Status());
+  }
+  FdFile* file = op->fd_file_;
+  Status status = request.op == IoOp::kRead
+                      ? file->ReadBytes(request.offset, {request.data, request.length})
+                      : file->WriteBytes(request.offset, {request.data, request.length});
+  op->ChunkDone(slot, std::move(status));
 }
 
 void FileOp::OnChunkDone(AsyncRequest* request, Status status) {
