@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # halio's one set-up entry point, used by the README and by .ci/run.
 #
-#   ./dev.sh main   install what is missing, build, run the main job
+#   ./dev.sh main   install what is missing, build, run the main job (halio probe,
+#                   then halio bench on a 1 GiB scratch file)
 #   ./dev.sh test   install what is missing, build, run every test
 #   ./dev.sh asan   the same tests in an ASan+UBSan build (build-asan/)
 #   ./dev.sh tsan   the threaded suites in a ThreadSanitizer build (build-tsan/)
@@ -12,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(g++ meson ninja-build pkg-config liburing-dev libasio-dev libgtest-dev
-          libgmock-dev libbenchmark-dev libcli11-dev)
+          libgmock-dev libbenchmark-dev libcli11-dev libsimdjson-dev)
 
 install_missing() {
   local missing=()
@@ -73,6 +74,7 @@ case "$command" in
     install_missing
     configure build
     build/src/tools/halio probe
+    build/src/tools/halio bench
     ;;
   test)
     install_missing

@@ -527,7 +527,8 @@ int RunBench(const BenchOptions& options, std::ostream& out, std::ostream& err) 
   if (!options.json) {
     out << (options.write ? "write" : "read") << " of " << HumanBytes(length) << " "
         << (options.file.empty() ? "scratch file" : path)
-        << (options.direct ? " (O_DIRECT, cold)" : " (page cache, hot)")
+        << (options.direct ? " (O_DIRECT" + std::string(options.write ? ")" : ", cold)")
+                           : std::string(options.write ? " (buffered)" : " (page cache, hot)"))
         << ", into " << (options.whole_buffer ? "one file-size buffer" : "a ring of block-size buffers")
         << ", buffer offset " << options.buffer_offset << ", " << options.runs << " runs\n";
     PrintTable(options, results, out);

@@ -48,16 +48,22 @@ class AsioCore : public std::enable_shared_from_this<AsioCore> {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       ++outstanding_;
+      ++posting_;
     }
     // The posted handler is small; asio recycles its memory per thread.
     asio::post(context_, [this, request] { Run(request); });
+    // asio signals its worker after releasing its own lock, so the request
+    // can complete (and drop the last engine reference) while post() is
+    // still running here: Shutdown waits for posting_ as well.
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (--posting_ == 0 && outstanding_ == 0) idle_.notify_all();
   }
 
   // Waits for every submitted request, then stops and joins the workers.
   void Shutdown() {
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      idle_.wait(lock, [&] { return outstanding_ == 0; });
+      idle_.wait(lock, [&] { return outstanding_ == 0 && posting_ == 0; });
     }
     work_.reset();
     context_.stop();
@@ -90,7 +96,7 @@ class AsioCore : public std::enable_shared_from_this<AsioCore> {
       // Counted done before the callback, which may drop the last reference
       // to the engine and run Shutdown on this thread (see uring_engine.cc).
       std::lock_guard<std::mutex> lock(mutex_);
-      if (--outstanding_ == 0) idle_.notify_all();
+      if (--outstanding_ == 0 && posting_ == 0) idle_.notify_all();
     }
     request->completion(request, std::move(final));
   }
@@ -101,6 +107,7 @@ class AsioCore : public std::enable_shared_from_this<AsioCore> {
   std::mutex mutex_;
   std::condition_variable idle_;
   uint64_t outstanding_ = 0;
+  uint64_t posting_ = 0;  // Submit calls still inside asio::post
 };
 
 class AsioEngine final : public AsyncIoEngine {
