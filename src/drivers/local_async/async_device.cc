@@ -170,7 +170,9 @@ class AsyncDevice final : public Device {
   Task* queue_head_ = nullptr;
   Task* queue_tail_ = nullptr;
   Op* waiting_head_ = nullptr;
-  uint64_t live_ops_ = 0;
+  // Ops queued and not yet finished. Atomic so finishing an op takes no lock
+  // unless it was the last one (then WaitIdle may be sleeping).
+  std::atomic<uint64_t> live_ops_{0};
   uint32_t idle_workers_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> workers_;
@@ -567,8 +569,11 @@ void AsyncDevice::BecomeReady(Op* op) {
 }
 
 void AsyncDevice::OpFinished() {
+  if (live_ops_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  // Taking the lock orders this notify after a WaitIdle that saw a non-zero
+  // count under it and went to sleep.
   std::lock_guard<std::mutex> lock(mutex_);
-  if (--live_ops_ == 0) idle_.notify_all();
+  idle_.notify_all();
 }
 
 Status AsyncDevice::WaitIdle(Timeout timeout) {
@@ -579,7 +584,7 @@ Status AsyncDevice::WaitIdle(Timeout timeout) {
     return Status();
   }
   if (idle_.wait_until(lock, timeout.deadline(), idle)) return Status();
-  return DeadlineExceededError("local_async still has " + std::to_string(live_ops_) +
+  return DeadlineExceededError("local_async still has " + std::to_string(live_ops_.load()) +
                                " operations pending");
 }
 
