@@ -57,6 +57,9 @@ double ProcessCpuSeconds();
 // next buffered read comes from the device. Errors: the mapped errno.
 Status DropFileCache(NativeHandle handle, std::string_view what);
 
+// The most memory this process has had resident (peak RSS), in bytes.
+uint64_t PeakResidentBytes();
+
 // Whether stderr is a terminal (for progress lines the CLI redraws).
 bool StderrIsTerminal();
 

@@ -105,6 +105,12 @@ Status DropFileCache(NativeHandle handle, std::string_view what) {
   return Status();
 }
 
+uint64_t PeakResidentBytes() {
+  struct rusage usage {};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return static_cast<uint64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
 bool StderrIsTerminal() { return ::isatty(2) == 1; }
 
 }  // namespace halio::platform

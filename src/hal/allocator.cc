@@ -28,8 +28,9 @@ Result<BufferRef> HeapAllocator::Allocate(const BufferParams& params,
     return ResourceExhaustedError("out of host memory allocating a buffer of " +
                                   std::to_string(byte_length) + " bytes");
   }
-  // Zero-filled: a buffer never exposes another allocation's old bytes.
-  std::memset(data, 0, length);
+  // Zero-filled unless the caller overwrites everything anyway: a buffer
+  // never exposes another allocation's old bytes by accident.
+  if (params.zero_initialize) std::memset(data, 0, length);
   std::shared_ptr<BufferStorage> storage;
   try {
     storage = std::make_shared<BufferStorage>(data, length, &host_, alignment);

@@ -37,6 +37,11 @@ Status Semaphore::failure() const {
   return failure_;
 }
 
+Status Semaphore::failure_cause() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return cause_;
+}
+
 Status Semaphore::Signal(uint64_t value) {
   // Fast path: raise the value with a CAS; take the lock only when someone
   // may be waiting.
@@ -89,6 +94,7 @@ void Semaphore::Fail(Status status) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!failure_.ok()) return;  // the first failure wins
     failure_ = aborted;
+    cause_ = status;
     failed_.store(true, std::memory_order_release);
     all = DetachReadyLocked(/*all=*/true);
     if (all) ++dispatching_;

@@ -35,6 +35,8 @@
 //   auto_reason                             string: why that one (or none)
 #include "src/tools/probe.h"
 
+#include "src/tools/json_writer.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -242,47 +244,8 @@ void PrintHuman(const ProbeReport& r, std::ostream& out) {
 
 // --- JSON output ----------------------------------------------------------
 
-std::string JsonString(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 // Builds one JSON object; values are written already encoded.
-class JsonObject {
- public:
-  JsonObject& Raw(const char* key, const std::string& encoded) {
-    text_ += (text_.empty() ? "{" : ",") + JsonString(key) + ":" + encoded;
-    return *this;
-  }
-  JsonObject& String(const char* key, const std::string& value) {
-    return Raw(key, JsonString(value));
-  }
-  JsonObject& Bool(const char* key, bool value) { return Raw(key, value ? "true" : "false"); }
-  JsonObject& Number(const char* key, uint64_t value) { return Raw(key, std::to_string(value)); }
-  template <typename T>
-  JsonObject& Optional(const char* key, const std::optional<T>& value) {
-    if (!value) return Raw(key, "null");
-    if constexpr (std::is_same_v<T, std::string>) {
-      return String(key, *value);
-    } else {
-      return Raw(key, std::to_string(*value));
-    }
-  }
-  std::string Close() const { return text_ + "}"; }
-
- private:
-  std::string text_;
-};
 
 std::string Reason(const Status& status) { return std::string(status.message()); }
 

@@ -30,7 +30,8 @@ class HeapAllocator {
   // `host` provides the memory and must outlive every buffer allocated here.
   explicit HeapAllocator(HostAllocator& host = HostAllocator::System()) : host_(host) {}
 
-  // Allocates a zero-initialized buffer of `byte_length` bytes (0 is allowed).
+  // Allocates a buffer of `byte_length` bytes (0 is allowed), zero-filled
+  // unless params.zero_initialize is false.
   // `transient` marks buffers whose storage queue_dealloca may free.
   // Errors: RESOURCE_EXHAUSTED when the host allocator has no memory,
   // INVALID_ARGUMENT for memory types the heap cannot provide (device-local

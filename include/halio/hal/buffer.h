@@ -87,6 +87,10 @@ struct BufferParams {
   MemoryType type = MemoryType::kHost;
   BufferUsage usage = BufferUsage::kDefault;
   MemoryAccess access = MemoryAccess::kAll;
+  // Zero the memory when allocating. Callers that overwrite every byte they
+  // expose (the parameter loader) turn it off and save a full pass over
+  // memory; the bytes are then whatever the allocator returned.
+  bool zero_initialize = true;
 };
 
 // Called once with the imported memory when the last reference to it drops.

@@ -118,6 +118,8 @@ class Semaphore : public std::enable_shared_from_this<Semaphore> {
 
   // The ABORTED status waiters see after Fail(), or OK.
   Status failure() const;
+  // The status Fail() was given (the cause, with its own code), or OK.
+  Status failure_cause() const;
 
  private:
   void UpdateNeedsWakeLocked() {
@@ -138,6 +140,7 @@ class Semaphore : public std::enable_shared_from_this<Semaphore> {
   std::atomic<uint64_t> value_;
   std::atomic<bool> failed_{false};
   Status failure_;  // non-OK once failed; guarded by mutex_
+  Status cause_;    // what Fail() was given; guarded by mutex_
   // Threads in CancelTimepoint waiting for dispatching_ to drop (blocking
   // Waits sleep on their own timepoints, not here).
   int blocked_waiters_ = 0;
