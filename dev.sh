@@ -6,6 +6,7 @@
 #   ./dev.sh test   install what is missing, build, run every test
 #   ./dev.sh asan   the same tests in an ASan+UBSan build (build-asan/)
 #   ./dev.sh tsan   the threaded suites in a ThreadSanitizer build (build-tsan/)
+#   ./dev.sh fuzz [SECONDS]  the parser fuzzers (clang libFuzzer), 60 s each
 #
 # Packages come from Debian (apt-get, with sudo when not root). CI=true makes
 # warnings errors.
@@ -13,7 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(g++ meson ninja-build pkg-config liburing-dev libasio-dev libgtest-dev
-          libgmock-dev libbenchmark-dev libcli11-dev libsimdjson-dev)
+          libgmock-dev libbenchmark-dev libcli11-dev libsimdjson-dev libxxhash-dev
+          xxhash)
 
 install_missing() {
   local missing=()
@@ -98,8 +100,13 @@ case "$command" in
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     run_tests build-tsan --suite hal --suite async --suite drivers --suite cts
     ;;
+  fuzz)
+    PACKAGES+=(clang libclang-rt-dev)
+    install_missing
+    fuzz/run_fuzzers.sh "${2:-60}"
+    ;;
   *)
-    echo "usage: ./dev.sh main|test|asan|tsan" >&2
+    echo "usage: ./dev.sh main|test|asan|tsan|fuzz" >&2
     exit 2
     ;;
 esac

@@ -469,6 +469,7 @@ bool ParseByteSize(const std::string& text, uint64_t* bytes) {
 }
 
 int RunBench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
+  if (!options.load_file.empty()) return RunLoadBench(options, out, err);
   auto configs = Expand(options, err);
   if (!configs.ok()) {
     err << "halio bench: " << configs.status().message() << "\n";

@@ -32,11 +32,17 @@ struct BenchOptions {
   std::string plot;                 // PNG path, empty = no plot
   bool vs_fio = false;
   bool progress = true;
+  // `--load FILE`: load a parameter file with halio, numpy.fromfile and
+  // mmap + memcpy instead of the throughput table.
+  std::string load_file;
 };
 
 // Runs the benchmark, printing the table (or JSON lines) to `out` and
 // progress/errors to `err`. Returns the process exit code.
 int RunBench(const BenchOptions& options, std::ostream& out, std::ostream& err);
+
+// `halio bench --load`: see bench/README.md.
+int RunLoadBench(const BenchOptions& options, std::ostream& out, std::ostream& err);
 
 // "4K", "1M", "1G", "1048576" -> bytes; false on junk.
 bool ParseByteSize(const std::string& text, uint64_t* bytes);

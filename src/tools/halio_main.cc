@@ -8,6 +8,7 @@
 
 #include "halio_config.h"
 #include "src/tools/bench.h"
+#include "src/tools/params_cli.h"
 #include "src/tools/probe.h"
 
 namespace {
@@ -86,6 +87,33 @@ int main(int argc, char** argv) {
   bench_cmd->add_option("--plot", bench.plot, "Write a PNG of throughput vs block size");
   bench_cmd->add_flag("--vs-fio", bench.vs_fio, "Run the equivalent fio job for each row");
   bench_cmd->add_flag("--no-progress", no_progress, "No progress line on stderr");
+  bench_cmd->add_option("--load", bench.load_file,
+                        "Load this parameter file with halio, numpy.fromfile and mmap+memcpy "
+                        "and compare")
+      ->check(CLI::ExistingFile);
+
+  halio::tools::InfoOptions info;
+  CLI::App* info_cmd = app.add_subcommand(
+      "info", "List a parameter file's format, metadata and tensors (safetensors, "
+              "*.safetensors.index.json, GGUF)");
+  info_cmd->add_option("FILE", info.path, "Parameter file")->required()->check(CLI::ExistingFile);
+  info_cmd->add_flag("--json", info.json, "One JSON object");
+
+  halio::tools::LoadCliOptions load;
+  CLI::App* load_cmd = app.add_subcommand(
+      "load", "Load parameter files into device buffers and report throughput");
+  load_cmd->add_option("PATH", load.paths, "Parameter files")->required()->check(
+      CLI::ExistingFile);
+  load_cmd->add_option("--device", load.device, "local_async (default) or local_sync");
+  load_cmd->add_option("--backend", load.backend, "auto (default), io_uring, asio or sync");
+  load_cmd->add_flag("--direct", load.direct, "Read with O_DIRECT");
+  load_cmd->add_option("--select", load.select, "Load only tensors matching this glob")
+      ->allow_extra_args(false);
+  load_cmd->add_flag("--json", load.json, "One JSON object per file");
+  load_cmd->add_flag("--checksums", load.checksums,
+                     "Print an xxh3-64 of each tensor's bytes as loaded");
+  bool load_no_progress = false;
+  load_cmd->add_flag("--no-progress", load_no_progress, "No progress bar on stderr");
 
   try {
     app.parse(argc, argv);
@@ -98,6 +126,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (probe_cmd->parsed()) return halio::tools::RunProbe(probe, std::cout);
+  if (info_cmd->parsed()) return halio::tools::RunInfo(info, std::cout, std::cerr);
+  if (load_cmd->parsed()) {
+    load.progress = !load_no_progress;
+    return halio::tools::RunLoad(load, std::cout, std::cerr);
+  }
   if (bench_cmd->parsed()) {
     bench.size = ByteSize(size_text);
     bench.buffer_offset = ByteSize(offset_text);

@@ -1,0 +1,81 @@
+// Loading parameters: streams the tensors a ParameterIndex describes into
+// device buffers through the device's queue_read.
+//
+// All selected tensors go into one arena buffer (one allocation measured
+// faster than a queue_alloca per tensor, and it keeps peak memory at the
+// tensor bytes themselves: reads land in the arena directly, no staging),
+// each tensor a view of it. Tensors adjacent in their file are coalesced
+// into one read (up to LoadOptions::max_read_bytes); at most
+// max_inflight_bytes of reads are queued at once. Files that are memory
+// files (data embedded in the binary) are not copied: their tensors are
+// views of the file's own storage buffer.
+//
+// A load either returns every selected tensor read completely or fails with
+// the first error, naming the tensor(s), the file and the byte range; it
+// never reports a tensor loaded that was not read.
+//
+// Thread-safety: LoadParameters may run concurrently on distinct indexes or
+// devices; the progress callback runs on the calling thread.
+#ifndef HALIO_LOADER_H_
+#define HALIO_LOADER_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "halio/file.h"
+#include "halio/hal/device.h"
+#include "halio/params.h"
+#include "halio/status.h"
+
+namespace halio {
+
+struct LoadProgress {
+  uint64_t bytes_done = 0;
+  uint64_t bytes_total = 0;
+  size_t tensors_done = 0;
+  size_t tensors_total = 0;
+};
+
+struct LoadOptions {
+  // Shell globs (fnmatch) of tensor names to load; empty loads all.
+  std::vector<std::string> select;
+  // Bytes of reads queued at once. 256 MiB keeps the device busy (its own
+  // queue_depth x chunk_size is 8 MiB by default) without queuing a whole
+  // model's worth of semaphores and ops up front.
+  uint64_t max_inflight_bytes = uint64_t{256} << 20;
+  // Largest single coalesced read. 64 MiB: large enough that per-op costs
+  // vanish, small enough to spread over max_inflight_bytes.
+  uint64_t max_read_bytes = uint64_t{64} << 20;
+  // How files are opened: backend, sync_on_close, log.
+  FdFileOptions file_options;
+  // Open files with O_DIRECT (falls back where the filesystem refuses).
+  bool direct = false;
+  // Called after each completed read, and once at the end.
+  std::function<void(const LoadProgress&)> progress;
+  // Files already open (same order as index.files()); empty = open by path.
+  // A memory file's tensors become views of its storage, without a copy.
+  std::vector<FileRef> files;
+};
+
+struct LoadedTensor {
+  const ParameterEntry* entry = nullptr;  // into the index passed in
+  BufferRef buffer;  // exactly the tensor's bytes
+};
+
+struct LoadedParameters {
+  std::vector<LoadedTensor> tensors;  // in index order
+  BufferRef arena;                    // null when every tensor was a view
+  uint64_t bytes = 0;                 // tensor bytes loaded
+};
+
+// Errors: NOT_FOUND when a --select pattern matches nothing (naming it);
+// RESOURCE_EXHAUSTED when the arena cannot be allocated; the open errors of
+// the files; and any read error, annotated with the tensor names and range.
+Result<LoadedParameters> LoadParameters(Device& device, const ParameterIndex& index,
+                                        const LoadOptions& options = {});
+
+}  // namespace halio
+
+#endif  // HALIO_LOADER_H_

@@ -1,0 +1,154 @@
+// OpenParameterIndex: reads parameter-file headers through FdFile (with
+// synchronous I/O: a few small header reads do not need an async engine)
+// and indexes them.
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "halio/file.h"
+#include "halio/params.h"
+#include "src/io/formats/safetensors/safetensors_index.h"
+#include "src/io/parameter_index.h"
+
+namespace halio {
+namespace {
+
+// The first GGUF read: most headers (tokenizers included) fit in a few MB;
+// a longer one is read again with the prefix the parser asks for.
+constexpr uint64_t kInitialGgufPrefix = uint64_t{4} << 20;
+
+bool EndsWith(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+class HeaderFile {
+ public:
+  static Result<HeaderFile> Open(const std::string& path) {
+    FdFileOptions options;
+    options.backend = IoBackend::kSync;
+    HALIO_ASSIGN_OR_RETURN(FileRef file, FdFile::Open(path, OpenMode::kRead, options));
+    return HeaderFile(std::static_pointer_cast<FdFile>(std::move(file)));
+  }
+
+  uint64_t length() const { return file_->length(); }
+
+  // Grows `bytes` to `size` bytes of the file, reading only what is new.
+  Status ReadPrefix(std::vector<std::byte>& bytes, uint64_t size) {
+    const uint64_t have = bytes.size();
+    if (size <= have) return Status::Ok();
+    bytes.resize(size);
+    return file_->ReadBytes(have, std::span(bytes).subspan(have));
+  }
+
+ private:
+  explicit HeaderFile(std::shared_ptr<FdFile> file) : file_(std::move(file)) {}
+  std::shared_ptr<FdFile> file_;
+};
+
+Result<IndexedFile> ReadSafetensors(HeaderFile& file, const std::string& path) {
+  std::vector<std::byte> bytes;
+  HALIO_RETURN_IF_ERROR(
+      file.ReadPrefix(bytes, std::min(file.length(), kSafetensorsPrefixSize)));
+  HALIO_ASSIGN_OR_RETURN(uint64_t header_size,
+                         ReadSafetensorsHeaderSize(bytes, file.length(), path));
+  HALIO_RETURN_IF_ERROR(file.ReadPrefix(bytes, kSafetensorsPrefixSize + header_size));
+  HALIO_ASSIGN_OR_RETURN(SafetensorsHeader header,
+                         ParseSafetensorsHeader(bytes, file.length(), path));
+  return IndexSafetensors(header, path, file.length());
+}
+
+Result<IndexedFile> ReadGguf(HeaderFile& file, std::vector<std::byte> bytes,
+                             const std::string& path) {
+  uint64_t size = std::min(file.length(), kInitialGgufPrefix);
+  while (true) {
+    HALIO_RETURN_IF_ERROR(file.ReadPrefix(bytes, size));
+    uint64_t needed = 0;
+    Result<GgufFile> gguf = ParseGgufHeader(bytes, file.length(), path, &needed);
+    if (gguf.ok()) return IndexGguf(*gguf, path, file.length());
+    if (needed == 0) return gguf.status();
+    if (needed > kGgufMaxHeaderBytes) {
+      return InvalidArgumentError(path + ": the GGUF header needs more than " +
+                                  std::to_string(kGgufMaxHeaderBytes) +
+                                  " bytes; refusing to read a header that large");
+    }
+    // Doubling bounds the re-parses to a logarithmic number.
+    size = std::min(file.length(), std::max(needed, 2 * size));
+  }
+}
+
+// GGUF by magic (or by name, so a damaged .gguf gets GGUF's errors).
+Result<IndexedFile> ReadParameterFile(const std::string& path) {
+  HALIO_ASSIGN_OR_RETURN(HeaderFile file, HeaderFile::Open(path));
+  std::vector<std::byte> magic;
+  HALIO_RETURN_IF_ERROR(file.ReadPrefix(magic, std::min<uint64_t>(file.length(), 4)));
+  const bool gguf_magic = magic.size() == 4 && std::memcmp(magic.data(), "GGUF", 4) == 0;
+  if (gguf_magic || EndsWith(path, ".gguf")) return ReadGguf(file, std::move(magic), path);
+  return ReadSafetensors(file, path);
+}
+
+Result<SafetensorsShardIndex> ReadShardIndex(const std::string& path) {
+  HALIO_ASSIGN_OR_RETURN(HeaderFile file, HeaderFile::Open(path));
+  if (file.length() > kSafetensorsMaxIndexSize) {
+    return InvalidArgumentError(path + ": " + std::to_string(file.length()) +
+                                " bytes exceeds the 100 MB limit for an index file");
+  }
+  std::vector<std::byte> bytes;
+  HALIO_RETURN_IF_ERROR(file.ReadPrefix(bytes, file.length()));
+  return ParseSafetensorsIndex(bytes, path);
+}
+
+// Every tensor of shard `shard` that the index lists must be listed there.
+Status CheckShardAgainstIndex(const SafetensorsShardIndex& shards, size_t shard,
+                              const IndexedFile& indexed, const std::string& index_path) {
+  for (const ParameterEntry& entry : indexed.entries) {
+    const auto it = shards.tensor_shard.find(entry.name);
+    if (it != shards.tensor_shard.end() && it->second != shard) {
+      return InvalidArgumentError(index_path + ": tensor '" + entry.name + "' is listed in " +
+                                  shards.shards[it->second] + " but found in " +
+                                  shards.shards[shard]);
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckIndexComplete(const SafetensorsShardIndex& shards, const ParameterIndex& index,
+                          const std::string& index_path) {
+  for (const auto& [tensor, shard] : shards.tensor_shard) {
+    if (index.Find(tensor) == nullptr) {
+      return InvalidArgumentError(index_path + ": tensor '" + tensor +
+                                  "' is listed in weight_map but missing from its shard " +
+                                  shards.shards[shard]);
+    }
+  }
+  return Status::Ok();
+}
+
+Result<ParameterIndex> OpenShardedIndex(const std::string& path) {
+  HALIO_ASSIGN_OR_RETURN(SafetensorsShardIndex shards, ReadShardIndex(path));
+  ParameterIndex index;
+  index.set_metadata(shards.metadata);
+  for (size_t shard = 0; shard < shards.shards.size(); ++shard) {
+    Result<IndexedFile> indexed = ReadParameterFile(shards.shards[shard]);
+    if (!indexed.ok()) {
+      Status status = std::move(indexed).status();
+      status.Annotate(path + ": shard");
+      return status;
+    }
+    HALIO_RETURN_IF_ERROR(CheckShardAgainstIndex(shards, shard, *indexed, path));
+    HALIO_RETURN_IF_ERROR(index.AddFile(std::move(indexed->file), std::move(indexed->entries)));
+  }
+  HALIO_RETURN_IF_ERROR(CheckIndexComplete(shards, index, path));
+  return index;
+}
+
+}  // namespace
+
+Result<ParameterIndex> OpenParameterIndex(const std::string& path) {
+  if (EndsWith(path, ".json")) return OpenShardedIndex(path);
+  HALIO_ASSIGN_OR_RETURN(IndexedFile indexed, ReadParameterFile(path));
+  ParameterIndex index;
+  HALIO_RETURN_IF_ERROR(index.AddFile(std::move(indexed.file), std::move(indexed.entries)));
+  return index;
+}
+
+}  // namespace halio
