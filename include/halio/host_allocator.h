@@ -2,8 +2,9 @@
 //
 // Buffer storage is allocated through the allocator the caller passes (as
 // IREE passes iree_allocator_t), so an embedding runtime can account for it or
-// inject failures. System() is a process-wide allocator backed by
-// aligned operator new; it is thread-safe and never destroyed.
+// inject failures. System() is a process-wide allocator (platform/): aligned
+// operator new for small blocks, huge-page-backed mmap for blocks of 2 MiB
+// and more; it is thread-safe and never destroyed.
 #ifndef HALIO_HOST_ALLOCATOR_H_
 #define HALIO_HOST_ALLOCATOR_H_
 
