@@ -1,10 +1,10 @@
 // Loading parameters: streams the tensors a ParameterIndex describes into
 // device buffers through the device's queue_read.
 //
-// All selected tensors go into one arena buffer (one allocation measured
-// faster than a queue_alloca per tensor, and it keeps peak memory at the
-// tensor bytes themselves: reads land in the arena directly, no staging),
-// each tensor a view of it. Tensors adjacent in their file are coalesced
+// All selected tensors go into one arena buffer, each tensor a view of it:
+// one allocation instead of one per tensor (a queue_alloca per tensor was not
+// measured against it), huge-page backed when large, and peak memory stays
+// at the tensor bytes themselves: reads land in the arena, no staging. Tensors adjacent in their file are coalesced
 // into one read (up to LoadOptions::max_read_bytes); at most
 // max_inflight_bytes of reads are queued at once. Files that are memory
 // files (data embedded in the binary) are not copied: their tensors are

@@ -172,6 +172,33 @@ TEST(LoaderMemoryFileTest, TensorsAreViewsOfTheFileWithoutACopy) {
   }
 }
 
+// The files written by the safetensors and gguf Python packages load with the
+// contents their README lists: safetensors tensors are zeros, GGUF ones.
+TEST(LoaderRealFilesTest, LoadThirdPartyFilesWithTheirListedValues) {
+  const std::filesystem::path dir = HALIO_SHARED_TESTDATA;
+  if (!std::filesystem::exists(dir)) GTEST_SKIP() << dir << " is missing";
+  for (const char* name : {"multiple.safetensors", "multiple.gguf", "single.gguf",
+                           "single_v2.gguf", "single.safetensors"}) {
+    HALIO_ASSERT_OK_AND_ASSIGN(ParameterIndex index, OpenParameterIndex((dir / name).string()));
+    const float expected = std::string(name).ends_with(".gguf") ? 1.0f : 0.0f;
+    for (const std::string& device_name : AvailableDevices()) {
+      HALIO_ASSERT_OK_AND_ASSIGN(auto device, CreateDevice(device_name));
+      HALIO_ASSERT_OK_AND_ASSIGN(LoadedParameters loaded, LoadParameters(*device, index));
+      ASSERT_EQ(loaded.tensors.size(), index.size()) << name;
+      for (const LoadedTensor& tensor : loaded.tensors) {
+        auto mapped = tensor.buffer->Map(MemoryAccess::kRead);
+        ASSERT_THAT(mapped, IsOk());
+        ASSERT_EQ(mapped->size() % 4, 0u);
+        for (size_t i = 0; i < mapped->size(); i += 4) {
+          float value;
+          std::memcpy(&value, mapped->data() + i, 4);
+          ASSERT_EQ(value, expected) << name << " " << tensor.entry->name << " element " << i / 4;
+        }
+      }
+    }
+  }
+}
+
 TEST(LoaderMemoryFileTest, WrongNumberOfFilesIsInvalidArgument) {
   testing::TempFile file;
   WriteSafetensors(file, {{"a", 4}});
