@@ -49,10 +49,19 @@ run() {  # run NAME DICTIONARY PATTERN...
   "$cxx" "${flags[@]}" "fuzz/$name.cc" "${sources[@]}" "${simdjson_flags[@]}" -o "$work/$name"
   seed "$work/corpus-$name" "$@"
   echo "fuzz: running $name for ${seconds}s" >&2
+  # libFuzzer logs every new input; keep that in a file and show its end.
+  local status=0
   (cd "$work" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "./$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-    -dict="$root/fuzz/$dict" -print_final_stats=1 "corpus-$name")
+    -dict="$root/fuzz/$dict" -print_final_stats=1 "corpus-$name") > "$work/$name.log" 2>&1 ||
+    status=$?
+  if [ "$status" -ne 0 ]; then
+    tail -n 80 "$work/$name.log" >&2
+    echo "fuzz: $name failed (exit $status); full log $work/$name.log" >&2
+    exit "$status"
+  fi
+  grep -E '^stat::|Done [0-9]+ runs' "$work/$name.log" >&2 || tail -n 5 "$work/$name.log" >&2
 }
 
 run safetensors_fuzzer safetensors.dict '*.safetensors' '*.json'
