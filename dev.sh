@@ -96,9 +96,9 @@ case "$command" in
     configure build-tsan -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug \
       -Dcpp_args=-Wno-tsan
     # Every suite with threads: semaphores (hal), engines (async), devices,
-    # and the conformance suite over every device x backend.
+    # the conformance suite over every device x backend, and the stress tests.
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-    run_tests build-tsan --suite hal --suite async --suite drivers --suite cts
+    run_tests build-tsan --suite hal --suite async --suite drivers --suite cts --suite stress
     ;;
   fuzz)
     PACKAGES+=(clang libclang-rt-dev)

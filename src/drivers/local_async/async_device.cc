@@ -530,12 +530,11 @@ bool AsyncDevice::PushLocked(Task* task) {
 }
 
 void AsyncDevice::Enqueue(Task* task) {
-  bool wake;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    wake = PushLocked(task);
-  }
-  if (wake) work_available_.notify_one();
+  // Notify under the lock: once it is released a worker may finish the last
+  // op and let the device be destroyed while this thread (an engine's, or
+  // one signaling a semaphore) would still touch the condition variable.
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (PushLocked(task)) work_available_.notify_one();
 }
 
 void AsyncDevice::AddWaiting(Op* op) {
@@ -552,7 +551,6 @@ void AsyncDevice::BecomeReady(Op* op) {
   // hop to a worker and back per read; an op that only submits I/O starts
   // it on the engine thread whose completion made it ready.
   const bool run_here = t_in_io_completion && op->SubmitsIoOnly();
-  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (op->prev_waiting) {
@@ -562,18 +560,23 @@ void AsyncDevice::BecomeReady(Op* op) {
     }
     if (op->next_waiting) op->next_waiting->prev_waiting = op->prev_waiting;
     op->prev_waiting = op->next_waiting = nullptr;
-    if (!run_here) wake = PushLocked(op->task());
+    // Notified under the lock for the reason given in Enqueue.
+    if (!run_here && PushLocked(op->task())) work_available_.notify_one();
   }
-  if (run_here) return op->RunNow();
-  if (wake) work_available_.notify_one();
+  if (run_here) op->RunNow();
 }
 
 void AsyncDevice::OpFinished() {
-  if (live_ops_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-  // Taking the lock orders this notify after a WaitIdle that saw a non-zero
-  // count under it and went to sleep.
+  // Decrements that leave ops behind take no lock. The last one happens
+  // under the lock, so WaitIdle (and so the destructor) can only see zero
+  // once this thread is done with the device.
+  uint64_t live = live_ops_.load(std::memory_order_acquire);
+  while (live > 1 && !live_ops_.compare_exchange_weak(live, live - 1,
+                                                      std::memory_order_acq_rel)) {
+  }
+  if (live > 1) return;
   std::lock_guard<std::mutex> lock(mutex_);
-  idle_.notify_all();
+  if (live_ops_.fetch_sub(1, std::memory_order_acq_rel) == 1) idle_.notify_all();
 }
 
 Status AsyncDevice::WaitIdle(Timeout timeout) {
