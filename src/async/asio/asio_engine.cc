@@ -19,6 +19,7 @@
 
 #include "platform/fd_io.h"
 #include "src/async/async_io.h"
+#include "src/async/core_engine.h"
 
 namespace halio {
 namespace {
@@ -110,37 +111,11 @@ class AsioCore : public std::enable_shared_from_this<AsioCore> {
   uint64_t posting_ = 0;  // Submit calls still inside asio::post
 };
 
-class AsioEngine final : public AsyncIoEngine {
- public:
-  explicit AsioEngine(std::shared_ptr<AsioCore> core) : core_(std::move(core)) {}
-  ~AsioEngine() override { core_->Shutdown(); }
-  IoBackend backend() const override { return IoBackend::kAsio; }
-  bool is_async() const override { return true; }
-  void Submit(AsyncRequest* request) override { core_->Submit(request); }
-
- private:
-  std::shared_ptr<AsioCore> core_;
-};
-
 }  // namespace
 
 Result<AsyncIoEngineRef> CreateAsioEngine(const IoEngineOptions& options) {
-  std::shared_ptr<AsioCore> core;
-  try {
-    core = std::make_shared<AsioCore>();
-  } catch (const std::bad_alloc&) {
-    return ResourceExhaustedError("out of memory creating the asio engine");
-  }
-  Status status = core->Start(options.asio_workers);
-  if (status.ok()) {
-    try {
-      return AsyncIoEngineRef(std::make_shared<AsioEngine>(core));
-    } catch (const std::bad_alloc&) {
-      status = ResourceExhaustedError("out of memory creating the asio engine");
-    }
-  }
-  core->Shutdown();  // joins only the workers that started
-  return status;
+  return MakeCoreEngine<AsioCore, IoBackend::kAsio>(
+      [&](AsioCore& core) { return core.Start(options.asio_workers); });
 }
 
 }  // namespace halio

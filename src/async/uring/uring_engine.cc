@@ -21,6 +21,7 @@
 
 #include "platform/fd_io.h"
 #include "src/async/async_io.h"
+#include "src/async/core_engine.h"
 #include "src/base/errno_status.h"
 
 namespace halio {
@@ -274,37 +275,11 @@ class UringCore : public std::enable_shared_from_this<UringCore> {
   AsyncRequest* pending_tail_ = nullptr;
 };
 
-class UringEngine final : public AsyncIoEngine {
- public:
-  explicit UringEngine(std::shared_ptr<UringCore> core) : core_(std::move(core)) {}
-  ~UringEngine() override { core_->Shutdown(); }
-  IoBackend backend() const override { return IoBackend::kIoUring; }
-  bool is_async() const override { return true; }
-  void Submit(AsyncRequest* request) override { core_->Submit(request); }
-
- private:
-  std::shared_ptr<UringCore> core_;
-};
-
 }  // namespace
 
 Result<AsyncIoEngineRef> CreateUringEngine(const IoEngineOptions& options) {
-  std::shared_ptr<UringCore> core;
-  try {
-    core = std::make_shared<UringCore>();
-  } catch (const std::bad_alloc&) {
-    return ResourceExhaustedError("out of memory creating the io_uring engine");
-  }
-  Status status = core->Initialize(options);
-  if (status.ok()) {
-    try {
-      return AsyncIoEngineRef(std::make_shared<UringEngine>(core));
-    } catch (const std::bad_alloc&) {
-      status = ResourceExhaustedError("out of memory creating the io_uring engine");
-    }
-  }
-  core->Shutdown();  // stops the reaper if it started; the ring goes with `core`
-  return status;
+  return MakeCoreEngine<UringCore, IoBackend::kIoUring>(
+      [&](UringCore& core) { return core.Initialize(options); });
 }
 
 }  // namespace halio
