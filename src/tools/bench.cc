@@ -20,6 +20,7 @@
 #include "halio_config.h"
 #include "platform/fd_io.h"
 #include "platform/system_info.h"
+#include "src/tools/json_writer.h"
 
 namespace halio::tools {
 namespace {
@@ -361,36 +362,40 @@ Result<std::vector<Config>> Expand(const BenchOptions& options, std::ostream& er
   return configs;
 }
 
+// Three decimals, as the table prints: more would be noise.
+std::string Fixed3(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.3f", value);
+  return text;
+}
+
 std::string JsonLine(const BenchOptions& options, const Row& r, uint64_t length) {
-  std::ostringstream json;
-  json << std::fixed << std::setprecision(3);
-  json << "{\"backend\":\"" << IoBackendName(r.config.backend) << "\",\"device\":\""
-       << r.config.device << "\",\"operation\":\"" << (options.write ? "write" : "read")
-       << "\",\"flush\":" << (r.config.flush ? "true" : "false")
-       << ",\"direct\":" << (options.direct ? "true" : "false")
-       << ",\"block_size\":" << r.config.block_size
-       << ",\"queue_depth\":" << r.config.queue_depth << ",\"workers\":" << r.config.workers
-       << ",\"buffer_offset\":" << options.buffer_offset
-       << ",\"target\":\"" << (options.whole_buffer ? "whole" : "ring") << "\""
-       << ",\"bytes\":" << length
-       << ",\"runs\":" << r.gbps.size();
+  JsonObject json;
+  json.String("backend", IoBackendName(r.config.backend))
+      .String("device", r.config.device)
+      .String("operation", options.write ? "write" : "read")
+      .Bool("flush", r.config.flush)
+      .Bool("direct", options.direct)
+      .Number("block_size", r.config.block_size)
+      .Number("queue_depth", r.config.queue_depth)
+      .Number("workers", r.config.workers)
+      .Number("buffer_offset", options.buffer_offset)
+      .String("target", options.whole_buffer ? "whole" : "ring")
+      .Number("bytes", length)
+      .Number("runs", r.gbps.size());
   if (!r.gbps.empty()) {
-    json << ",\"gbps_median\":" << Median(r.gbps)
-         << ",\"gbps_min\":" << *std::min_element(r.gbps.begin(), r.gbps.end())
-         << ",\"gbps_max\":" << *std::max_element(r.gbps.begin(), r.gbps.end())
-         << ",\"cpu_percent\":" << Median(r.cpu_percent);
+    json.Raw("gbps_median", Fixed3(Median(r.gbps)))
+        .Raw("gbps_min", Fixed3(*std::min_element(r.gbps.begin(), r.gbps.end())))
+        .Raw("gbps_max", Fixed3(*std::max_element(r.gbps.begin(), r.gbps.end())))
+        .Raw("cpu_percent", Fixed3(Median(r.cpu_percent)));
   }
   if (r.fio_gbps) {
-    json << ",\"fio_job\":\"" << r.fio_job << "\",\"fio_gbps\":" << *r.fio_gbps
-         << ",\"ratio_vs_fio\":" << (r.gbps.empty() ? 0 : Median(r.gbps) / *r.fio_gbps);
+    json.String("fio_job", r.fio_job)
+        .Raw("fio_gbps", Fixed3(*r.fio_gbps))
+        .Raw("ratio_vs_fio", Fixed3(r.gbps.empty() ? 0 : Median(r.gbps) / *r.fio_gbps));
   }
-  if (!r.error.empty()) {
-    std::string escaped;
-    for (char c : r.error) escaped += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
-    json << ",\"error\":\"" << escaped << "\"";
-  }
-  json << "}";
-  return json.str();
+  if (!r.error.empty()) json.String("error", r.error);
+  return json.Close();
 }
 
 void PrintTable(const BenchOptions& options, const std::vector<Row>& results,
