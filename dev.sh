@@ -15,7 +15,7 @@ cd "$(dirname "$0")"
 
 PACKAGES=(g++ meson ninja-build pkg-config liburing-dev libasio-dev libgtest-dev
           libgmock-dev libbenchmark-dev libcli11-dev libsimdjson-dev libxxhash-dev
-          xxhash)
+          xxhash libfuse3-dev fuse3)
 
 install_missing() {
   local missing=()

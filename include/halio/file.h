@@ -104,6 +104,9 @@ struct FdFileOptions {
   IoEngineRef engine;
   // Told about a fallback to synchronous I/O, with the reason.
   LogSink log;
+  // Sees (and may replace) the result of every read/write call this file's
+  // I/O makes, on every backend; null for none. See IoInterceptor.
+  IoInterceptorRef interceptor;
 };
 
 class FdFile final : public File {

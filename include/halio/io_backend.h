@@ -17,6 +17,7 @@
 #ifndef HALIO_IO_BACKEND_H_
 #define HALIO_IO_BACKEND_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -49,6 +50,34 @@ struct IoEngineOptions {
   uint32_t asio_workers = 0;
   LogSink log;
 };
+
+// One positional read or write call a file's I/O made, as an IoInterceptor
+// sees it.
+struct IoCall {
+  bool write = false;
+  int fd = -1;
+  uint64_t offset = 0;
+  // Read destination or write source of this call: `length` bytes.
+  std::byte* data = nullptr;
+  size_t length = 0;
+};
+
+// Sees the result of every positional read/write call made for a file, on
+// every backend (pread/pwrite results on the sync and asio paths, completion
+// results on io_uring), after the system returned it and before halio acts
+// on it, and may replace it: with a byte count no larger than `result`, or
+// with -errno. halio then behaves exactly as if the system had returned
+// that: retries EINTR/EAGAIN, continues short transfers, fails on errors.
+// For fault injection (tests, a runtime's own chaos testing) and tracing.
+//
+// Thread-safety: called concurrently from I/O threads; must be thread-safe.
+// Ownership: shared by the files that use it (FdFileOptions::interceptor).
+class IoInterceptor {
+ public:
+  virtual ~IoInterceptor() = default;
+  virtual int64_t OnResult(const IoCall& call, int64_t result) = 0;
+};
+using IoInterceptorRef = std::shared_ptr<IoInterceptor>;
 
 class IoEngine;
 using IoEngineRef = std::shared_ptr<IoEngine>;

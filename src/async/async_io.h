@@ -38,6 +38,8 @@ struct AsyncRequest {
   const std::string* description = nullptr;
   void (*completion)(AsyncRequest* request, Status status) = nullptr;
   void* user_data = nullptr;
+  // The file's interceptor, applied to every call result; null for none.
+  IoInterceptor* interceptor = nullptr;
 
   // Engine-private state.
   size_t done_ = 0;         // bytes moved so far
