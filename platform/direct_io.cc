@@ -69,13 +69,22 @@ Result<size_t> ReadAlignedUntilEof(NativeHandle handle, uint64_t position, std::
     if (moved < 0) {
       int error_number = static_cast<int>(-moved);
       if (error_number == EINTR || (error_number == EAGAIN && ++eagain < 1000)) continue;
-      return ErrnoToStatus(error_number, "O_DIRECT read of " + std::string(what) +
-                                             " at offset " + std::to_string(position + done));
+      // Named like ReadAt's errors: the file, the range, the offset.
+      return ErrnoToStatus(error_number, "O_DIRECT read of " + std::string(what) + " [" +
+                                             std::to_string(position) + ", " +
+                                             std::to_string(position + length) +
+                                             ") at offset " + std::to_string(position + done));
     }
     done += static_cast<size_t>(moved);
-    // 0 bytes, or a count that leaves the next read unaligned, is the end of
-    // the file: O_DIRECT returns short counts only there.
-    if (moved == 0 || done % 512 != 0) break;
+    if (moved == 0) break;
+    // A count that leaves the next read unaligned is the end of the file on
+    // block filesystems, which return short O_DIRECT counts only there. FUSE
+    // and network filesystems pass a server's short reply on anywhere, so
+    // the file's length decides; such filesystems take unaligned reads.
+    if (done % 512 != 0) {
+      HALIO_ASSIGN_OR_RETURN(uint64_t file_length, HandleLength(handle, what));
+      if (position + done >= file_length) break;
+    }
   }
   return done;
 }

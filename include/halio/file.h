@@ -104,6 +104,9 @@ struct FdFileOptions {
   IoEngineRef engine;
   // Told about a fallback to synchronous I/O, with the reason.
   LogSink log;
+  // Where the file's bookkeeping is allocated (must outlive the file); null
+  // means HostAllocator::System().
+  HostAllocator* host_allocator = nullptr;
   // Sees (and may replace) the result of every read/write call this file's
   // I/O makes, on every backend; null for none. See IoInterceptor.
   IoInterceptorRef interceptor;
@@ -163,6 +166,10 @@ class FdFile final : public File {
   void NoteWritten(uint64_t end);
   // fdatasync (data_only) or fsync. Errors: the mapped errno.
   Status Flush(bool data_only = true);
+  // FdFileOptions::interceptor, or null. Owned by the file (shared with
+  // whoever else holds it); valid while the file lives. The async device
+  // hands it to the engine with each request.
+  IoInterceptor* interceptor() const { return interceptor_.get(); }
 
  private:
   int fd_;
@@ -178,6 +185,7 @@ class FdFile final : public File {
   uint32_t direct_offset_alignment_ = 0;
   uint32_t direct_memory_alignment_ = 0;
   std::string direct_fallback_reason_;
+  IoInterceptorRef interceptor_;
 
   friend Result<FileRef> MakeFdFileImpl(int, MemoryAccess, std::string, const FdFileOptions&);
   // Imports the file into the engine `options` ask for (see FdFileOptions).

@@ -68,6 +68,11 @@ struct IoCall {
 // on it, and may replace it: with a byte count no larger than `result`, or
 // with -errno. halio then behaves exactly as if the system had returned
 // that: retries EINTR/EAGAIN, continues short transfers, fails on errors.
+// A count larger than the system's (or a count where the system failed) is
+// ignored: it would claim bytes that never moved. Reads through the page
+// cache with RWF_NOWAIT are skipped for files with an interceptor, so every
+// read it sees is one the file's backend makes. It must not call back into
+// the same file's I/O.
 // For fault injection (tests, a runtime's own chaos testing) and tracing.
 //
 // Thread-safety: called concurrently from I/O threads; must be thread-safe.

@@ -24,8 +24,10 @@ Result<size_t> ReadCachedPrefix(NativeHandle handle, uint64_t offset, std::span<
     if (errno == EINTR) continue;
     // Not cached (EAGAIN) or no RWF_NOWAIT here: the caller reads the rest.
     if (errno == EAGAIN || errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL) break;
-    return ErrnoToStatus(errno, "read of " + std::string(what) + " at offset " +
-                                    std::to_string(offset + done));
+    // Named like the full read's errors: the file, the range, the offset.
+    return ErrnoToStatus(errno, "read of " + std::string(what) + " [" + std::to_string(offset) +
+                                    ", " + std::to_string(offset + dst.size()) +
+                                    ") at offset " + std::to_string(offset + done));
   }
   return done;
 }

@@ -25,7 +25,47 @@ std::string RequestText(const AsyncRequest& request) {
          std::to_string(request.offset + request.length) + ")";
 }
 
+int64_t InterceptedReadAt(void* context, platform::NativeHandle handle, void* dst,
+                          size_t length, uint64_t offset) {
+  const platform::IoSyscalls& system = platform::SystemIoSyscalls();
+  const int64_t result = system.read_at(system.context, handle, dst, length, offset);
+  const IoCall call{false, handle, offset, static_cast<std::byte*>(dst), length};
+  return ApplyInterceptor(*static_cast<IoInterceptor*>(context), call, result);
+}
+
+int64_t InterceptedWriteAt(void* context, platform::NativeHandle handle, const void* src,
+                           size_t length, uint64_t offset) {
+  const platform::IoSyscalls& system = platform::SystemIoSyscalls();
+  const int64_t result = system.write_at(system.context, handle, src, length, offset);
+  // IoCall::data is mutable for reads; a write's source is only looked at.
+  auto* data = const_cast<std::byte*>(static_cast<const std::byte*>(src));
+  const IoCall call{true, handle, offset, data, length};
+  return ApplyInterceptor(*static_cast<IoInterceptor*>(context), call, result);
+}
+
 }  // namespace
+
+int64_t ApplyInterceptor(IoInterceptor& interceptor, const IoCall& call, int64_t result) {
+  const int64_t replaced = interceptor.OnResult(call, result);
+  if (replaced >= 0 && (result < 0 || replaced > result)) return result;
+  return replaced;
+}
+
+int64_t InterceptResult(const AsyncRequest& request, int64_t result) {
+  if (request.interceptor == nullptr) return result;
+  const IoCall call{request.op == IoOp::kWrite, request.fd, request.offset + request.done_,
+                    request.data + request.done_, NextCallLength(request)};
+  return ApplyInterceptor(*request.interceptor, call, result);
+}
+
+platform::IoSyscalls InterceptedSyscalls(IoInterceptor* interceptor) {
+  if (interceptor == nullptr) return platform::SystemIoSyscalls();
+  platform::IoSyscalls syscalls;
+  syscalls.read_at = &InterceptedReadAt;
+  syscalls.write_at = &InterceptedWriteAt;
+  syscalls.context = interceptor;
+  return syscalls;
+}
 
 bool AdvanceRequest(AsyncRequest* request, int64_t result, Status* final) {
   if (result < 0) {
@@ -71,9 +111,10 @@ class SyncEngine final : public AsyncIoEngine {
   void Submit(AsyncRequest* request) override {
     std::span<std::byte> bytes(request->data, request->length);
     const std::string& what = request->description ? *request->description : empty_;
+    const platform::IoSyscalls sys = InterceptedSyscalls(request->interceptor);
     Status status = request->op == IoOp::kRead
-                        ? platform::ReadAt(request->fd, request->offset, bytes, what)
-                        : platform::WriteAt(request->fd, request->offset, bytes, what);
+                        ? platform::ReadAt(request->fd, request->offset, bytes, what, sys)
+                        : platform::WriteAt(request->fd, request->offset, bytes, what, sys);
     request->done_ = status.ok() ? request->length : 0;
     request->completion(request, std::move(status));
   }

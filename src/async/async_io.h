@@ -14,6 +14,7 @@
 #ifndef HALIO_SRC_ASYNC_ASYNC_IO_H_
 #define HALIO_SRC_ASYNC_ASYNC_IO_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -21,6 +22,8 @@
 
 #include "halio/io_backend.h"
 #include "halio/status.h"
+#include "platform/fd_io.h"
+#include "src/base/host_new.h"
 
 namespace halio {
 
@@ -68,8 +71,31 @@ Result<AsyncIoEngineRef> CreateSyncEngine(const IoEngineOptions& options);
 // bounded EAGAIN); false when it is finished, with *final set.
 bool AdvanceRequest(AsyncRequest* request, int64_t result, Status* final);
 
+// Bytes the next call for `request` asks for: the rest, capped at what the
+// kernel moves in one call. Engines size every call with it, so the IoCall
+// an interceptor sees describes the call exactly.
+inline size_t NextCallLength(const AsyncRequest& request) {
+  return std::min(request.length - request.done_, platform::kMaxIoBytesPerCall);
+}
+
+// Gives `result` of the call just made for `request` (at offset + done_,
+// NextCallLength bytes) to request.interceptor; returns what halio must act
+// on. Without an interceptor, `result` itself. Engines call it before
+// AdvanceRequest, outside their locks (the interceptor may be slow).
+int64_t InterceptResult(const AsyncRequest& request, int64_t result);
+
+// Asks `interceptor` about `result` of `call`. A count it returns that is
+// larger than the system's (or a count where the system failed) would claim
+// bytes that were never moved, so the system's result stands then.
+int64_t ApplyInterceptor(IoInterceptor& interceptor, const IoCall& call, int64_t result);
+
+// The system's pread/pwrite followed by `interceptor` (the context), for the
+// platform transfer loops; the system's own table when `interceptor` is null.
+platform::IoSyscalls InterceptedSyscalls(IoInterceptor* interceptor);
+
 // A file imported into an engine: what File::async_handle() points to.
-class AsyncFile {
+// Allocated from the file's HostAllocator.
+class AsyncFile : public HostAllocated {
  public:
   AsyncFile(AsyncIoEngineRef engine, int fd, const std::string* description)
       : engine_(std::move(engine)), fd_(fd), description_(description) {}

@@ -1,14 +1,18 @@
 // InlineArray<T, N>: a fixed-size array whose size is chosen at run time,
-// stored inline when it fits in N elements and on the heap otherwise. For
-// per-operation lists (wait/signal semaphores) that are almost always short:
-// the common case costs no allocation. Elements never move once created.
+// stored inline when it fits in N elements and otherwise in memory from the
+// caller's HostAllocator. For per-operation lists (wait/signal semaphores)
+// that are almost always short: the common case costs no allocation.
+// Elements never move once created.
 #ifndef HALIO_SRC_BASE_INLINE_ARRAY_H_
 #define HALIO_SRC_BASE_INLINE_ARRAY_H_
 
 #include <array>
 #include <cstddef>
 #include <memory>
+#include <new>
 #include <span>
+
+#include "halio/host_allocator.h"
 
 namespace halio {
 
@@ -18,15 +22,26 @@ class InlineArray {
   InlineArray() = default;
   InlineArray(const InlineArray&) = delete;
   InlineArray& operator=(const InlineArray&) = delete;
+  ~InlineArray() { FreeHeap(); }
 
-  // Sets the size to `size` default-constructed elements (call once).
-  // Throws std::bad_alloc when a heap array is needed and cannot be had.
-  void Resize(size_t size) {
-    if (size > N) heap_ = std::make_unique<T[]>(size);
+  // Sets the size to `size` default-constructed elements (call once); a
+  // heap array comes from `host`. Returns false when it cannot be had.
+  [[nodiscard]] bool Resize(size_t size, HostAllocator& host) {
+    if (size > N) {
+      if (size > static_cast<size_t>(-1) / sizeof(T)) return false;
+      void* memory = host.Allocate(size * sizeof(T), alignof(T));
+      if (memory == nullptr) return false;
+      heap_ = static_cast<T*>(memory);
+      host_ = &host;
+      // Not std::uninitialized_default_construct: T's default constructors
+      // here do not throw, and value-initialized elements match inline_.
+      for (size_t i = 0; i < size; ++i) new (heap_ + i) T();
+    }
     size_ = size;
+    return true;
   }
-  T* data() { return heap_ ? heap_.get() : inline_.data(); }
-  const T* data() const { return heap_ ? heap_.get() : inline_.data(); }
+  T* data() { return heap_ ? heap_ : inline_.data(); }
+  const T* data() const { return heap_ ? heap_ : inline_.data(); }
   size_t size() const { return size_; }
   T& operator[](size_t i) { return data()[i]; }
   T* begin() { return data(); }
@@ -35,8 +50,15 @@ class InlineArray {
   std::span<const T> span() const { return {data(), size_}; }
 
  private:
+  void FreeHeap() {
+    if (heap_ == nullptr) return;
+    std::destroy_n(heap_, size_);
+    host_->Free(heap_, size_ * sizeof(T), alignof(T));
+  }
+
   std::array<T, N> inline_{};
-  std::unique_ptr<T[]> heap_;
+  T* heap_ = nullptr;
+  HostAllocator* host_ = nullptr;
   size_t size_ = 0;
 };
 

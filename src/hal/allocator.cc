@@ -5,6 +5,7 @@
 #include <new>
 #include <string>
 
+#include "src/base/host_new.h"
 #include "src/hal/buffer_storage.h"
 
 namespace halio {
@@ -31,19 +32,15 @@ Result<BufferRef> HeapAllocator::Allocate(const BufferParams& params,
   // Zero-filled unless the caller overwrites everything anyway: a buffer
   // never exposes another allocation's old bytes by accident.
   if (params.zero_initialize) std::memset(data, 0, length);
-  std::shared_ptr<BufferStorage> storage;
-  try {
-    storage = std::make_shared<BufferStorage>(data, length, &host_, alignment);
-  } catch (const std::bad_alloc&) {
+  auto storage = HostMakeShared<BufferStorage>(host_, "buffer bookkeeping", data, length,
+                                               &host_, alignment);
+  if (!storage.ok()) {
     host_.Free(data, length, alignment);
-    return ResourceExhaustedError("out of host memory for buffer bookkeeping");
+    return storage.status();
   }
-  try {
-    // On failure `storage` is dropped here and frees `data`.
-    return std::make_shared<Buffer>(std::move(storage), 0, byte_length, params, transient);
-  } catch (const std::bad_alloc&) {
-    return ResourceExhaustedError("out of host memory for buffer bookkeeping");
-  }
+  // On failure `storage` is dropped here and frees `data`.
+  return HostMakeShared<Buffer>(host_, "buffer bookkeeping", *std::move(storage), 0,
+                                byte_length, params, transient);
 }
 
 Result<BufferRef> HeapAllocator::Import(const BufferParams& params,
@@ -58,20 +55,15 @@ Result<BufferRef> HeapAllocator::Import(const BufferParams& params,
                            std::to_string(address % kMinBufferAlignment) +
                            "); align it or import with MemoryAccess::kUnaligned");
   }
-  std::shared_ptr<BufferStorage> storage;
-  try {
-    storage = std::make_shared<BufferStorage>(memory, release);
-  } catch (const std::bad_alloc&) {
-    return ResourceExhaustedError("out of host memory importing a buffer");
-  }
-  try {
-    return std::make_shared<Buffer>(std::move(storage), 0, memory.size(), params, false);
-  } catch (const std::bad_alloc&) {
-    // A failed Import promises not to call `release`: the caller keeps the
-    // memory.
-    storage->Disarm();
-    return ResourceExhaustedError("out of host memory importing a buffer");
-  }
+  HALIO_ASSIGN_OR_RETURN(std::shared_ptr<BufferStorage> storage,
+                         HostMakeShared<BufferStorage>(host_, "an imported buffer", memory,
+                                                       release, host_));
+  auto buffer = HostMakeShared<Buffer>(host_, "an imported buffer", storage, 0, memory.size(),
+                                       params, false);
+  // A failed Import promises not to call `release`: the caller keeps the
+  // memory.
+  if (!buffer.ok()) storage->Disarm();
+  return buffer;
 }
 
 }  // namespace halio

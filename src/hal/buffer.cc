@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "src/base/host_new.h"
 #include "src/hal/buffer_storage.h"
 
 namespace halio {
@@ -102,12 +103,10 @@ Result<MappedMemory> Buffer::Map(MemoryAccess access, uint64_t offset, uint64_t 
 Result<BufferRef> Buffer::Subspan(uint64_t offset, uint64_t length) {
   uint64_t resolved = 0;
   HALIO_RETURN_IF_ERROR(CheckRange(Describe(), byte_length_, offset, length, &resolved));
-  try {
-    return std::make_shared<Buffer>(storage_, byte_offset_ + offset, resolved, params_,
-                                    transient_);
-  } catch (const std::bad_alloc&) {
-    return ResourceExhaustedError("out of memory creating a view of " + Describe());
-  }
+  auto view = HostMakeShared<Buffer>(storage_->bookkeeping(), "a view", storage_,
+                                     byte_offset_ + offset, resolved, params_, transient_);
+  if (!view.ok()) return Status(view.status()).Annotate("creating a view of " + Describe());
+  return view;
 }
 
 void Buffer::Decommit() {

@@ -19,10 +19,12 @@ class BufferStorage {
  public:
   // Takes ownership of `data`, allocated from `host` with `alignment`.
   BufferStorage(std::byte* data, size_t length, HostAllocator* host, size_t alignment)
-      : data_(data), length_(length), host_(host), alignment_(alignment) {}
-  // Wraps caller memory; `release` runs once on Release().
-  BufferStorage(std::span<std::byte> memory, ReleaseCallback release)
-      : data_(memory.data()), length_(memory.size()), release_(release) {}
+      : data_(data), length_(length), host_(host), bookkeeping_(*host), alignment_(alignment) {}
+  // Wraps caller memory; `release` runs once on Release(). Views of it are
+  // allocated from `bookkeeping`.
+  BufferStorage(std::span<std::byte> memory, ReleaseCallback release, HostAllocator& bookkeeping)
+      : data_(memory.data()), length_(memory.size()), bookkeeping_(bookkeeping),
+        release_(release) {}
   ~BufferStorage() { Release(); }
   BufferStorage(const BufferStorage&) = delete;
   BufferStorage& operator=(const BufferStorage&) = delete;
@@ -30,6 +32,8 @@ class BufferStorage {
   std::byte* data() const { return data_; }
   size_t length() const { return length_; }
   bool released() const { return released_.load(std::memory_order_acquire); }
+  // Where Buffer objects (views) over this storage are allocated.
+  HostAllocator& bookkeeping() const { return bookkeeping_; }
 
   // Forgets imported memory without calling its release callback (a failed
   // import leaves ownership with the caller).
@@ -48,6 +52,7 @@ class BufferStorage {
   std::byte* const data_;
   const size_t length_;
   HostAllocator* const host_ = nullptr;
+  HostAllocator& bookkeeping_;
   const size_t alignment_ = 0;
   const ReleaseCallback release_;
   std::atomic<bool> released_{false};

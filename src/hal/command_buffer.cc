@@ -5,15 +5,12 @@
 #include <string>
 
 #include "halio/hal/transfer.h"
+#include "src/base/host_new.h"
 
 namespace halio {
 
-Result<CommandBufferRef> CommandBuffer::Create() {
-  try {
-    return std::make_shared<CommandBuffer>();
-  } catch (const std::bad_alloc&) {
-    return ResourceExhaustedError("out of memory creating a command buffer");
-  }
+Result<CommandBufferRef> CommandBuffer::Create(HostAllocator& host) {
+  return HostMakeShared<CommandBuffer>(host, "a command buffer", host);
 }
 
 Status CommandBuffer::CheckRecording() const {
@@ -82,7 +79,9 @@ Status CommandBuffer::Dispatch(const ExecutableRef& executable, uint32_t entry_p
     constants_.insert(constants_.end(), push_constants.begin(), push_constants.end());
     commands_.emplace_back(DispatchCmd{executable, entry_point, workgroup_count,
                                        constants_offset, push_constants.size(),
-                                       {bindings.begin(), bindings.end()}});
+                                       {bindings.begin(), bindings.end(),
+                                        HostStdAllocator<BufferBinding>(
+                                            commands_.get_allocator().host())}});
   });
   return Status();
 }

@@ -4,9 +4,12 @@
 #include <new>
 #include <string>
 
+#include "src/base/host_new.h"
+
 namespace halio {
 
-Result<ExecutableRef> HostExecutable::Create(std::vector<EntryPoint> entry_points) {
+Result<ExecutableRef> HostExecutable::Create(std::vector<EntryPoint> entry_points,
+                                             HostAllocator& host) {
   if (entry_points.empty()) {
     return InvalidArgumentError("an executable needs at least one entry point");
   }
@@ -16,11 +19,7 @@ Result<ExecutableRef> HostExecutable::Create(std::vector<EntryPoint> entry_point
                                   entry_points[i].name + "') has no kernel");
     }
   }
-  try {
-    return std::make_shared<HostExecutable>(std::move(entry_points));
-  } catch (const std::bad_alloc&) {
-    return ResourceExhaustedError("out of memory creating an executable");
-  }
+  return HostMakeShared<HostExecutable>(host, "an executable", std::move(entry_points));
 }
 
 Status HostExecutable::ValidateDispatch(uint32_t entry_point, WorkgroupCount,

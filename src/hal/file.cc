@@ -7,6 +7,7 @@
 #include "halio/hal/transfer.h"
 #include "platform/fd_io.h"
 #include "src/async/async_io.h"
+#include "src/base/host_new.h"
 
 namespace halio {
 namespace {
@@ -81,13 +82,15 @@ Result<FileRef> MakeFdFileImpl(int fd, MemoryAccess access, std::string descript
     platform::CloseHandle(fd);
     return length.status();
   }
-  std::shared_ptr<FdFile> file;
-  try {
-    file = std::make_shared<FdFile>(fd, access, *length, description, options);
-  } catch (const std::bad_alloc&) {
+  HostAllocator& host =
+      options.host_allocator ? *options.host_allocator : HostAllocator::System();
+  auto made = HostMakeShared<FdFile>(host, "importing " + description, fd, access, *length,
+                                     description, options);
+  if (!made.ok()) {
     platform::CloseHandle(fd);
-    return ResourceExhaustedError("out of memory importing " + description);
+    return made.status();
   }
+  std::shared_ptr<FdFile> file = *std::move(made);
   HALIO_RETURN_IF_ERROR(file->AttachEngine(options));  // the file closes fd on failure
   return FileRef(std::move(file));
 }
@@ -111,7 +114,12 @@ Status FdFile::AttachEngine(const FdFileOptions& options) {
     auto async = std::static_pointer_cast<AsyncIoEngine>(engine);  // every engine is one
     backend_ = async->backend();
     if (async->is_async()) {
-      async_file_ = std::make_unique<AsyncFile>(std::move(async), fd_, &description_);
+      HostAllocator& host =
+          options.host_allocator ? *options.host_allocator : HostAllocator::System();
+      HALIO_ASSIGN_OR_RETURN(AsyncFile * handle,
+                             HostNew<AsyncFile>(host, "importing " + description_,
+                                                std::move(async), fd_, &description_));
+      async_file_.reset(handle);
       return Status();
     }
     fallback_reason_ = engine->fallback_reason().empty()
@@ -130,7 +138,8 @@ FdFile::FdFile(int fd, MemoryAccess access, uint64_t length, std::string descrip
       access_(access),
       length_(length),
       description_(std::move(description)),
-      sync_on_close_(options.sync_on_close) {}
+      sync_on_close_(options.sync_on_close),
+      interceptor_(options.interceptor) {}
 
 FdFile::~FdFile() {
   // A destructor cannot report: callers that must know a flush succeeded call
@@ -214,21 +223,24 @@ Status FdFile::Read(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset
 }
 
 Status FdFile::ReadBytes(uint64_t file_offset, std::span<std::byte> bytes) {
+  // The system's table itself when there is no interceptor: no extra cost.
+  const platform::IoSyscalls sys = InterceptedSyscalls(interceptor_.get());
   if (!direct()) {
     if (platform::HasSlowKernelCopyAlignment(bytes.data(), file_offset)) {
-      return platform::ReadAtRealigned(fd_, file_offset, bytes, description_);
+      return platform::ReadAtRealigned(fd_, file_offset, bytes, description_, sys);
     }
-    return platform::ReadAt(fd_, file_offset, bytes, description_);
+    return platform::ReadAt(fd_, file_offset, bytes, description_, sys);
   }
   platform::DirectAlignment alignment{direct_memory_alignment_, direct_offset_alignment_};
-  return platform::ReadAtDirect(fd_, file_offset, bytes, description_, alignment);
+  return platform::ReadAtDirect(fd_, file_offset, bytes, description_, alignment, sys);
 }
 
 Status FdFile::WriteBytes(uint64_t file_offset, std::span<const std::byte> bytes) {
-  if (!direct()) return platform::WriteAt(fd_, file_offset, bytes, description_);
+  const platform::IoSyscalls sys = InterceptedSyscalls(interceptor_.get());
+  if (!direct()) return platform::WriteAt(fd_, file_offset, bytes, description_, sys);
   platform::DirectAlignment alignment{direct_memory_alignment_, direct_offset_alignment_};
   return platform::WriteAtDirect(fd_, buffered_fd_, file_offset, bytes, description_,
-                                 alignment);
+                                 alignment, sys);
 }
 
 Status FdFile::Write(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset,
@@ -265,10 +277,11 @@ Result<FileRef> MemoryFile::Wrap(std::span<std::byte> memory, MemoryAccess acces
   if (access == MemoryAccess::kNone) {
     return InvalidArgumentError("a memory file needs read and/or write access");
   }
-  std::shared_ptr<MemoryFile> file;
+  // Created before the import so a failure here cannot call `release`.
+  HALIO_ASSIGN_OR_RETURN(std::shared_ptr<MemoryFile> file,
+                         HostMakeShared<MemoryFile>(allocator.host_allocator(),
+                                                    "wrapping a memory file", nullptr, access));
   try {
-    // Created before the import so a failure here cannot call `release`.
-    file = std::make_shared<MemoryFile>(nullptr, access);
     file->description_ = "memory file of " + std::to_string(memory.size()) + " bytes";
   } catch (const std::bad_alloc&) {
     return ResourceExhaustedError("out of memory wrapping a memory file");

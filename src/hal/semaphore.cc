@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "src/base/host_new.h"
+
 namespace halio {
 
 Semaphore::Semaphore(uint64_t initial_value) : value_(initial_value) {}
@@ -16,12 +18,8 @@ Semaphore::~Semaphore() {
   RunDetached(list, CancelledError("semaphore destroyed while a timepoint waited on it"));
 }
 
-Result<SemaphoreRef> Semaphore::Create(uint64_t initial_value) {
-  try {
-    return std::make_shared<Semaphore>(initial_value);
-  } catch (const std::bad_alloc&) {
-    return ResourceExhaustedError("out of memory creating a semaphore");
-  }
+Result<SemaphoreRef> Semaphore::Create(uint64_t initial_value, HostAllocator& host) {
+  return HostMakeShared<Semaphore>(host, "a semaphore", initial_value);
 }
 
 Result<uint64_t> Semaphore::Query() const {

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <deque>
+#include <new>
 #include <set>
 #include <string>
+
+#include "src/base/host_new.h"
 
 namespace halio {
 namespace {
@@ -16,29 +19,39 @@ uint64_t AlignUp(uint64_t value, uint64_t alignment) {
   return (value + alignment - 1) / alignment * alignment;
 }
 
+// The loader's own bookkeeping comes from the device's HostAllocator; a
+// std::bad_alloc from it (or from the C++ heap) becomes RESOURCE_EXHAUSTED in
+// LoadParameters.
+using Entries = HostVector<const ParameterEntry*>;
+using Files = HostVector<FileRef>;
+
 // One read: a run of tensors adjacent in one file.
 struct ReadGroup {
   uint32_t file_index;
   uint64_t file_offset;
   uint64_t length;
   uint64_t arena_offset;
-  std::vector<const ParameterEntry*> tensors;
+  Entries tensors;
 };
 
 struct Plan {
-  std::vector<ReadGroup> groups;
-  std::vector<uint64_t> arena_offsets;  // per selected tensor; unused for views
+  explicit Plan(HostAllocator& host)
+      : groups(HostStdAllocator<ReadGroup>(host)), arena_offsets(HostStdAllocator<uint64_t>(host)) {}
+  HostVector<ReadGroup> groups;
+  HostVector<uint64_t> arena_offsets;  // per selected tensor; unused for views
   uint64_t arena_bytes = 0;
 };
 
-Result<std::vector<const ParameterEntry*>> Select(const ParameterIndex& index,
-                                                  const std::vector<std::string>& patterns) {
-  std::vector<const ParameterEntry*> selected;
+Result<Entries> Select(const ParameterIndex& index, const std::vector<std::string>& patterns,
+                       HostAllocator& host) {
+  Entries selected{HostStdAllocator<const ParameterEntry*>(host)};
   if (patterns.empty()) {
+    selected.reserve(index.entries().size());
     for (const ParameterEntry& entry : index.entries()) selected.push_back(&entry);
     return selected;
   }
-  std::set<const ParameterEntry*> chosen;
+  std::set<const ParameterEntry*, std::less<>, HostStdAllocator<const ParameterEntry*>> chosen{
+      HostStdAllocator<const ParameterEntry*>(host)};
   for (const std::string& pattern : patterns) {
     std::vector<const ParameterEntry*> matches = index.Match(pattern);
     if (matches.empty()) {
@@ -60,16 +73,17 @@ bool Extends(const ReadGroup& group, const ParameterEntry& entry, uint64_t max_r
          group.length + entry.length <= max_read_bytes;
 }
 
-Plan MakePlan(const std::vector<const ParameterEntry*>& selected,
-              const std::vector<FileRef>& files, uint64_t max_read_bytes) {
-  Plan plan;
+Plan MakePlan(const Entries& selected, const Files& files, uint64_t max_read_bytes,
+              HostAllocator& host) {
+  Plan plan(host);
   plan.arena_offsets.resize(selected.size());
   for (size_t i = 0; i < selected.size(); ++i) {
     const ParameterEntry& entry = *selected[i];
     if (files[entry.file_index]->storage_buffer()) continue;  // a view, no read
     if (plan.groups.empty() || !Extends(plan.groups.back(), entry, max_read_bytes)) {
       plan.groups.push_back({entry.file_index, entry.offset, 0,
-                             AlignUp(plan.arena_bytes, kTensorAlignment), {}});
+                             AlignUp(plan.arena_bytes, kTensorAlignment),
+                             Entries(HostStdAllocator<const ParameterEntry*>(host))});
     }
     ReadGroup& group = plan.groups.back();
     plan.arena_offsets[i] = group.arena_offset + (entry.offset - group.file_offset);
@@ -80,7 +94,9 @@ Plan MakePlan(const std::vector<const ParameterEntry*>& selected,
   return plan;
 }
 
-Result<std::vector<FileRef>> OpenFiles(const ParameterIndex& index, const LoadOptions& options) {
+Result<Files> OpenFiles(const ParameterIndex& index, const LoadOptions& options,
+                        HostAllocator& host) {
+  Files files{HostStdAllocator<FileRef>(host)};
   if (!options.files.empty()) {
     if (options.files.size() != index.files().size()) {
       return InvalidArgumentError("LoadOptions::files has " +
@@ -88,12 +104,15 @@ Result<std::vector<FileRef>> OpenFiles(const ParameterIndex& index, const LoadOp
                                   " files; the index has " +
                                   std::to_string(index.files().size()));
     }
-    return options.files;
+    files.assign(options.files.begin(), options.files.end());
+    return files;
   }
-  std::vector<FileRef> files;
+  files.reserve(index.files().size());
   const OpenMode mode = options.direct ? OpenMode::kRead | OpenMode::kDirect : OpenMode::kRead;
+  FdFileOptions file_options = options.file_options;
+  if (file_options.host_allocator == nullptr) file_options.host_allocator = &host;
   for (const ParameterFile& file : index.files()) {
-    HALIO_ASSIGN_OR_RETURN(FileRef opened, FdFile::Open(file.path, mode, options.file_options));
+    HALIO_ASSIGN_OR_RETURN(FileRef opened, FdFile::Open(file.path, mode, file_options));
     files.push_back(std::move(opened));
   }
   return files;
@@ -117,11 +136,21 @@ std::string DescribeGroup(const ReadGroup& group, const FileRef& file) {
 // read writes into the arena after this returns.
 class Reader {
  public:
-  Reader(Device& device, const std::vector<FileRef>& files, const BufferRef& arena,
+  Reader(Device& device, const Files& files, const BufferRef& arena,
          const LoadOptions& options, LoadProgress* progress)
-      : device_(device), files_(files), arena_(arena), options_(options), progress_(progress) {}
+      : device_(device),
+        files_(files),
+        arena_(arena),
+        options_(options),
+        progress_(progress),
+        inflight_(HostStdAllocator<InFlight>(host())) {}
+  // Reads still queued when an exception (std::bad_alloc) unwinds past Run
+  // are waited for: none may outlive the load.
+  ~Reader() {
+    while (!inflight_.empty()) RetireOldest();
+  }
 
-  Status Run(const std::vector<ReadGroup>& groups) {
+  Status Run(const HostVector<ReadGroup>& groups) {
     for (const ReadGroup& group : groups) {
       while (!inflight_.empty() && inflight_bytes_ + group.length > options_.max_inflight_bytes) {
         RetireOldest();
@@ -143,13 +172,19 @@ class Reader {
     SemaphoreRef done;
   };
 
+  HostAllocator& host() const { return device_.allocator().host_allocator(); }
+
   Status Queue(const ReadGroup& group) {
-    HALIO_ASSIGN_OR_RETURN(SemaphoreRef done, Semaphore::Create(0));
+    HALIO_ASSIGN_OR_RETURN(SemaphoreRef done, Semaphore::Create(0, host()));
+    // Tracked before it is queued, so a queued read is always waited for.
+    inflight_.push_back({&group, done});
     SemaphorePoint signal[] = {{done.get(), 1}};
-    HALIO_RETURN_IF_ERROR(device_.QueueRead({}, signal, files_[group.file_index],
-                                            group.file_offset, arena_, group.arena_offset,
-                                            group.length));
-    inflight_.push_back({&group, std::move(done)});
+    Status queued = device_.QueueRead({}, signal, files_[group.file_index], group.file_offset,
+                                      arena_, group.arena_offset, group.length);
+    if (!queued.ok()) {
+      inflight_.pop_back();
+      return queued;
+    }
     inflight_bytes_ += group.length;
     return Status();
   }
@@ -175,24 +210,23 @@ class Reader {
   }
 
   Device& device_;
-  const std::vector<FileRef>& files_;
+  const Files& files_;
   const BufferRef& arena_;
   const LoadOptions& options_;
   LoadProgress* progress_;
-  std::deque<InFlight> inflight_;
+  std::deque<InFlight, HostStdAllocator<InFlight>> inflight_;
   uint64_t inflight_bytes_ = 0;
   Status first_error_;
 };
 
-}  // namespace
-
-Result<LoadedParameters> LoadParameters(Device& device, const ParameterIndex& index,
-                                        const LoadOptions& options) {
-  HALIO_ASSIGN_OR_RETURN(std::vector<const ParameterEntry*> selected,
-                         Select(index, options.select));
-  HALIO_ASSIGN_OR_RETURN(std::vector<FileRef> files, OpenFiles(index, options));
-  Plan plan = MakePlan(selected, files, std::max<uint64_t>(options.max_read_bytes, 1));
+Result<LoadedParameters> Load(Device& device, const ParameterIndex& index,
+                              const LoadOptions& options) {
+  HostAllocator& host = device.allocator().host_allocator();
+  HALIO_ASSIGN_OR_RETURN(Entries selected, Select(index, options.select, host));
+  HALIO_ASSIGN_OR_RETURN(Files files, OpenFiles(index, options, host));
+  Plan plan = MakePlan(selected, files, std::max<uint64_t>(options.max_read_bytes, 1), host);
   LoadedParameters loaded;
+  loaded.tensors.reserve(selected.size());
   if (plan.arena_bytes > 0 || !plan.groups.empty()) {
     // Every tensor byte is read into the arena; zeroing it first would be a
     // whole extra pass over memory (only alignment padding stays unwritten).
@@ -219,6 +253,18 @@ Result<LoadedParameters> LoadParameters(Device& device, const ParameterIndex& in
   progress.bytes_done = progress.bytes_total;
   if (options.progress) options.progress(progress);
   return loaded;
+}
+
+}  // namespace
+
+Result<LoadedParameters> LoadParameters(Device& device, const ParameterIndex& index,
+                                        const LoadOptions& options) {
+  try {
+    return Load(device, index, options);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory for the loader's bookkeeping (" +
+                                  std::to_string(index.size()) + " tensors)");
+  }
 }
 
 }  // namespace halio

@@ -21,6 +21,7 @@
 
 #include "halio/hal/buffer.h"
 #include "halio/hal/executable.h"
+#include "halio/host_allocator.h"
 #include "halio/status.h"
 
 namespace halio {
@@ -30,9 +31,18 @@ using CommandBufferRef = std::shared_ptr<CommandBuffer>;
 
 class CommandBuffer {
  public:
-  static Result<CommandBufferRef> Create();
+  // The command buffer and what it records are allocated from `host`, which
+  // must outlive it. Errors: RESOURCE_EXHAUSTED.
+  static Result<CommandBufferRef> Create(HostAllocator& host = HostAllocator::System());
 
-  // Each recorder returns the validation error and records nothing on error.
+  // Use Create(). Public for std::allocate_shared.
+  explicit CommandBuffer(HostAllocator& host)
+      : commands_(HostStdAllocator<Command>(host)),
+        data_(HostStdAllocator<std::byte>(host)),
+        constants_(HostStdAllocator<uint32_t>(host)) {}
+
+  // Each recorder returns the validation error and records nothing on error
+  // (RESOURCE_EXHAUSTED when the host allocator has no memory).
   // Errors: FAILED_PRECONDITION after Finalize(); INVALID_ARGUMENT (pattern
   // length not 1/2/4, length not a multiple of it); OUT_OF_RANGE;
   // PERMISSION_DENIED (buffer lacks write/read access).
@@ -79,7 +89,7 @@ class CommandBuffer {
     uint32_t entry_point;
     WorkgroupCount workgroup_count;
     size_t constants_offset, constants_count;  // into constants_
-    std::vector<BufferBinding> bindings;
+    std::vector<BufferBinding, HostStdAllocator<BufferBinding>> bindings;
   };
   using Command = std::variant<FillCmd, UpdateCmd, CopyCmd, DispatchCmd>;
 
@@ -87,9 +97,9 @@ class CommandBuffer {
   Status Execute(const Command& command) const;
 
   bool finalized_ = false;
-  std::vector<Command> commands_;
-  std::vector<std::byte> data_;        // update payloads
-  std::vector<uint32_t> constants_;    // dispatch push constants
+  std::vector<Command, HostStdAllocator<Command>> commands_;
+  std::vector<std::byte, HostStdAllocator<std::byte>> data_;     // update payloads
+  std::vector<uint32_t, HostStdAllocator<uint32_t>> constants_;  // dispatch push constants
 };
 
 }  // namespace halio

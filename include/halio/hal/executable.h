@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "halio/hal/buffer.h"
+#include "halio/host_allocator.h"
 #include "halio/status.h"
 
 namespace halio {
@@ -57,8 +58,11 @@ class HostExecutable {
     std::string name;
     HostKernel kernel;
   };
-  // Errors: INVALID_ARGUMENT for an empty table or an entry without a kernel.
-  static Result<ExecutableRef> Create(std::vector<EntryPoint> entry_points);
+  // The executable object is allocated from `host` (which must outlive it);
+  // the table is moved in. Errors: INVALID_ARGUMENT for an empty table or an
+  // entry without a kernel, RESOURCE_EXHAUSTED.
+  static Result<ExecutableRef> Create(std::vector<EntryPoint> entry_points,
+                                      HostAllocator& host = HostAllocator::System());
 
   explicit HostExecutable(std::vector<EntryPoint> entry_points)
       : entry_points_(std::move(entry_points)) {}

@@ -27,6 +27,7 @@
 #include <mutex>
 #include <span>
 
+#include "halio/host_allocator.h"
 #include "halio/status.h"
 
 namespace halio {
@@ -87,8 +88,10 @@ class Semaphore : public std::enable_shared_from_this<Semaphore> {
   Semaphore(const Semaphore&) = delete;
   Semaphore& operator=(const Semaphore&) = delete;
 
+  // The semaphore is allocated from `host`, which must outlive it.
   // Errors: RESOURCE_EXHAUSTED when the object cannot be allocated.
-  static Result<SemaphoreRef> Create(uint64_t initial_value = 0);
+  static Result<SemaphoreRef> Create(uint64_t initial_value = 0,
+                                     HostAllocator& host = HostAllocator::System());
 
   // The current value, or ABORTED carrying the failure.
   Result<uint64_t> Query() const;

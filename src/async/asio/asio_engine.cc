@@ -82,16 +82,16 @@ class AsioCore : public std::enable_shared_from_this<AsioCore> {
     request->done_ = 0;
     Status final;
     while (true) {
-      const size_t remaining = request->length - request->done_;
-      const size_t length = std::min(remaining, platform::kMaxIoBytesPerCall);
+      if (request->length == 0) break;
+      const size_t length = NextCallLength(*request);
       std::byte* data = request->data + request->done_;
       const uint64_t offset = request->offset + request->done_;
       const auto& sys = platform::SystemIoSyscalls();
-      int64_t result = request->length == 0 ? 0
-                       : request->op == IoOp::kRead
+      int64_t result = request->op == IoOp::kRead
                            ? sys.read_at(sys.context, request->fd, data, length, offset)
                            : sys.write_at(sys.context, request->fd, data, length, offset);
-      if (request->length == 0 || !AdvanceRequest(request, result, &final)) break;
+      result = InterceptResult(*request, result);
+      if (!AdvanceRequest(request, result, &final)) break;
     }
     {
       // Counted done before the callback, which may drop the last reference

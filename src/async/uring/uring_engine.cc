@@ -158,9 +158,7 @@ class UringCore : public std::enable_shared_from_this<UringCore> {
   void PrepareLocked(AsyncRequest* request) {
     struct io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
     // in_flight_ < capacity_ guarantees a free SQE.
-    const size_t remaining = request->length - request->done_;
-    const unsigned length =
-        static_cast<unsigned>(std::min(remaining, platform::kLinuxMaxIoBytes));
+    const unsigned length = static_cast<unsigned>(NextCallLength(*request));
     const uint64_t offset = request->offset + request->done_;
     std::byte* data = request->data + request->done_;
     if (request->op == IoOp::kRead) {
@@ -219,9 +217,16 @@ class UringCore : public std::enable_shared_from_this<UringCore> {
     Status final;
     bool again;
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      std::unique_lock<std::mutex> lock(mutex_);
       // Under the lock: the submitter wrote the request under it, and the
       // kernel's hand-off through the ring is invisible to ThreadSanitizer.
+      if (request->interceptor != nullptr) {
+        // Not under the lock: the interceptor may be slow, and submissions
+        // must not wait for it. Nothing else touches an in-flight request.
+        lock.unlock();
+        result = InterceptResult(*request, result);
+        lock.lock();
+      }
       again = AdvanceRequest(request, result, &final);
       --in_flight_;
       if (again) {

@@ -21,6 +21,7 @@
 #include "halio/hal/transfer.h"
 #include "platform/fd_io.h"
 #include "src/async/async_io.h"
+#include "src/base/host_new.h"
 #include "src/base/inline_array.h"
 #include "src/drivers/queue_validation.h"
 
@@ -42,7 +43,8 @@ struct Task {
 
 // A queued operation. Subclasses implement Execute(), which must end with
 // exactly one call to Finish() (possibly later, from an engine thread).
-class Op {
+// Allocated from the device's HostAllocator.
+class Op : public HostAllocated {
  public:
   explicit Op(AsyncDevice* device) : device_(device) {
     task_.run = &Op::RunTask;
@@ -68,6 +70,8 @@ class Op {
   void Finish(Status status);
 
   Task* task() { return &task_; }
+  // The device's allocator, for what the op allocates.
+  HostAllocator& host() const;
   // Runs the op now on the calling thread (it is ready).
   void RunNow() { RunTask(&task_); }
   // True when Execute only submits I/O to an engine (it never blocks or
@@ -75,6 +79,7 @@ class Op {
   virtual bool SubmitsIoOnly() const { return false; }
   Op* prev_waiting = nullptr;
   Op* next_waiting = nullptr;
+  Op* next_cancelled = nullptr;  // shutdown's list of ops to cancel
   // 1 + unresolved wait points; the op is ready when it drops to 0.
   std::atomic<int> pending{1};
 
@@ -101,18 +106,28 @@ class Op {
   Status wait_failure_;
 };
 
-class AsyncDevice final : public Device {
+// One worker thread, allocated on its own so that failing to start the k-th
+// one (no memory, or no thread) leaves exactly k - 1 to join.
+struct Worker : public HostAllocated {
+  std::thread thread;
+};
+
+class AsyncDevice final : public Device, public HostAllocated {
  public:
   explicit AsyncDevice(const DeviceOptions& options)
       : allocator_(*options.host_allocator),
         queue_depth_(options.queue_depth),
-        chunk_size_(options.chunk_size) {}
+        chunk_size_(options.chunk_size),
+        workers_(HostStdAllocator<std::unique_ptr<Worker>>(*options.host_allocator)) {}
   ~AsyncDevice() override { Shutdown(); }
 
+  // Starts `count` workers; on failure the ones started stay (the
+  // destructor joins them). Errors: RESOURCE_EXHAUSTED naming the worker.
   Status StartWorkers(uint32_t count);
 
   const std::string& id() const override { return id_; }
   HeapAllocator& allocator() override { return allocator_; }
+  HostAllocator& host() const { return allocator_.host_allocator(); }
   uint32_t queue_depth() const { return queue_depth_; }
   uint64_t chunk_size() const { return chunk_size_; }
 
@@ -154,6 +169,7 @@ class AsyncDevice final : public Device {
  private:
   template <typename OpType, typename... Args>
   Status Submit(SemaphoreList wait, SemaphoreList signal, Args&&... args);
+  Status StartWorker(uint32_t index, uint32_t count);
   void WorkerLoop();
   // Appends to the work queue; returns whether an idle worker should wake.
   bool PushLocked(Task* task);
@@ -175,13 +191,20 @@ class AsyncDevice final : public Device {
   std::atomic<uint64_t> live_ops_{0};
   uint32_t idle_workers_ = 0;
   bool stopping_ = false;
-  std::vector<std::thread> workers_;
+  HostVector<std::unique_ptr<Worker>> workers_;
 };
 
 // --- Op ---------------------------------------------------------------------
 
+HostAllocator& Op::host() const { return device_->host(); }
+
 Status Op::CaptureLists(SemaphoreList wait, SemaphoreList signal) {
-  waits_.Resize(wait.size());
+  HostAllocator& host = this->host();
+  if (!waits_.Resize(wait.size(), host) || !signal_refs_.Resize(signal.size(), host) ||
+      !signals_.Resize(signal.size(), host)) {
+    return ResourceExhaustedError("out of host memory for the semaphore lists of an "
+                                  "operation queued on local_async");
+  }
   for (size_t i = 0; i < wait.size(); ++i) {
     WaitPoint& waiter = waits_[i];
     waiter.semaphore = wait[i].semaphore->weak_from_this().lock();
@@ -192,8 +215,6 @@ Status Op::CaptureLists(SemaphoreList wait, SemaphoreList signal) {
     waiter.timepoint.target = wait[i].value;
     waiter.timepoint.callback = &Op::OnWaitResolved;
   }
-  signal_refs_.Resize(signal.size());
-  signals_.Resize(signal.size());
   for (size_t i = 0; i < signal.size(); ++i) {
     signal_refs_[i] = signal[i].semaphore->weak_from_this().lock();
     if (!signal_refs_[i]) {
@@ -315,7 +336,7 @@ class FileOp final : public Op {
   std::byte* data_ = nullptr;
   FdFile* fd_file_ = nullptr;
   AsyncFile* async_ = nullptr;
-  std::vector<Slot> slots_;
+  HostVector<Slot> slots_{HostStdAllocator<Slot>(host())};
   std::mutex mutex_;
   uint64_t next_ = 0;      // bytes handed out
   size_t in_flight_ = 0;   // slots submitted and not completed
@@ -362,6 +383,7 @@ void FileOp::Execute() {
       slot.request.direct = fd_file_->direct();
       slot.request.op = io_;
       slot.request.description = &file_->description();
+      slot.request.interceptor = fd_file_->interceptor();
       slot.request.completion = &FileOp::OnChunkDone;
       slot.request.user_data = &slot;
       slot.task.run = &FileOp::RunSyncChunk;
@@ -407,7 +429,11 @@ bool FileOp::TriesCacheFirst(const AsyncRequest& request) const {
   // cache holds: hot data is copied by every worker in parallel (32 vs 17-20
   // GB/s for io_uring's own inline-or-io-wq path on this machine kind), and
   // only the uncached rest goes to the engine, which waits for the device.
-  return request.op == IoOp::kRead && !fd_file_->direct();
+  // Not with an interceptor: preadv2(RWF_NOWAIT) bypasses the IoSyscalls
+  // table and its EAGAIN means "not cached", not a fault, so the interceptor
+  // could not see those calls as what they are; the engine's calls it sees.
+  return request.op == IoOp::kRead && !fd_file_->direct() &&
+         fd_file_->interceptor() == nullptr;
 }
 
 void FileOp::SubmitSlot(Slot* slot) {
@@ -479,14 +505,31 @@ void FileOp::ReleaseOne() {
 Status AsyncDevice::StartWorkers(uint32_t count) {
   try {
     workers_.reserve(count);
-    for (uint32_t i = 0; i < count; ++i) workers_.emplace_back([this] { WorkerLoop(); });
-  } catch (const std::system_error& e) {
-    return ResourceExhaustedError("cannot start local_async worker thread " +
-                                  std::to_string(workers_.size() + 1) + " of " +
-                                  std::to_string(count) + ": " + e.what());
   } catch (const std::bad_alloc&) {
-    return ResourceExhaustedError("out of memory starting local_async workers");
+    return ResourceExhaustedError("out of host memory for " + std::to_string(count) +
+                                  " local_async workers");
   }
+  for (uint32_t i = 0; i < count; ++i) {
+    HALIO_RETURN_IF_ERROR(StartWorker(i, count));
+  }
+  return Status();
+}
+
+Status AsyncDevice::StartWorker(uint32_t index, uint32_t count) {
+  const std::string which = "local_async worker thread " + std::to_string(index + 1) +
+                            " of " + std::to_string(count);
+  HALIO_ASSIGN_OR_RETURN(Worker * raw, HostNew<Worker>(host(), which));
+  std::unique_ptr<Worker> worker(raw);
+  try {
+    worker->thread = std::thread([this] { WorkerLoop(); });
+  } catch (const std::system_error& e) {
+    return ResourceExhaustedError("cannot start " + which + ": " + e.what() +
+                                  "; lower DeviceOptions::worker_count or raise the "
+                                  "process/thread limit");
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of memory starting " + which);
+  }
+  workers_.push_back(std::move(worker));  // reserved: cannot throw
   return Status();
 }
 
@@ -594,16 +637,21 @@ Status AsyncDevice::WaitIdle(Timeout timeout) {
 void AsyncDevice::Shutdown() {
   // Ops still waiting will never run if nobody signals their waits: cancel
   // them. A guard count keeps each alive while its timepoints are cancelled.
-  std::vector<Op*> waiting;
+  // Intrusive (next_cancelled): a destructor must not need memory.
+  Op* cancelled = nullptr;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (Op* op = waiting_head_; op; op = op->next_waiting) {
-      if (op->TryRetain()) waiting.push_back(op);
+      if (!op->TryRetain()) continue;
+      op->next_cancelled = cancelled;
+      cancelled = op;
     }
   }
-  for (Op* op : waiting) {
+  for (Op* op = cancelled; op != nullptr;) {
+    Op* next = op->next_cancelled;  // read first: the op may finish below
     op->CancelWaits();
     if (op->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) BecomeReady(op);
+    op = next;
   }
   WaitIdle(Timeout::Infinite()).IgnoreError();
   {
@@ -611,21 +659,17 @@ void AsyncDevice::Shutdown() {
     stopping_ = true;
   }
   work_available_.notify_all();
-  for (std::thread& worker : workers_) worker.join();
+  for (std::unique_ptr<Worker>& worker : workers_) worker->thread.join();
 }
 
 template <typename OpType, typename... Args>
 Status AsyncDevice::Submit(SemaphoreList wait, SemaphoreList signal, Args&&... args) {
-  OpType* op;
-  try {
-    op = new OpType(this, std::forward<Args>(args)...);
-    Status status = op->CaptureLists(wait, signal);
-    if (!status.ok()) {
-      delete op;
-      return status;
-    }
-  } catch (const std::bad_alloc&) {
-    return ResourceExhaustedError("out of memory queuing an operation on local_async");
+  HALIO_ASSIGN_OR_RETURN(OpType * op, HostNew<OpType>(host(), "an operation queued on local_async",
+                                                     this, std::forward<Args>(args)...));
+  Status status = op->CaptureLists(wait, signal);
+  if (!status.ok()) {
+    delete op;
+    return status;
   }
   op->Start();
   return Status();
@@ -666,12 +710,12 @@ Status AsyncDevice::QueueUpdate(SemaphoreList wait, SemaphoreList signal,
                                 uint64_t target_offset) {
   HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
   HALIO_RETURN_IF_ERROR(ValidateQueueUpdate(source, target, target_offset));
-  std::vector<std::byte> bytes;
+  HostVector<std::byte> bytes{HostStdAllocator<std::byte>(host())};
   try {
     bytes.assign(source.begin(), source.end());  // captured now: the caller may reuse it
   } catch (const std::bad_alloc&) {
-    return ResourceExhaustedError("out of memory capturing " + std::to_string(source.size()) +
-                                  " update bytes");
+    return ResourceExhaustedError("out of host memory capturing " +
+                                  std::to_string(source.size()) + " update bytes");
   }
   auto body = [target, target_offset, bytes = std::move(bytes)] {
     return UpdateValidated(bytes, *target, target_offset);
@@ -715,8 +759,8 @@ Status AsyncDevice::QueueDispatch(SemaphoreList wait, SemaphoreList signal,
                                   std::span<const BufferBinding> bindings) {
   HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
   HALIO_RETURN_IF_ERROR(ValidateQueueDispatch(executable, entry_point, workgroup_count, bindings));
-  std::vector<uint32_t> constants;
-  std::vector<BufferBinding> bound;
+  HostVector<uint32_t> constants{HostStdAllocator<uint32_t>(host())};
+  HostVector<BufferBinding> bound{HostStdAllocator<BufferBinding>(host())};
   try {
     constants.assign(push_constants.begin(), push_constants.end());
     bound.assign(bindings.begin(), bindings.end());
@@ -754,12 +798,10 @@ Result<std::unique_ptr<Device>> CreateLocalAsyncDevice(const DeviceOptions& opti
   }
   uint32_t workers = options.worker_count;
   if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
-  std::unique_ptr<AsyncDevice> device;
-  try {
-    device = std::make_unique<AsyncDevice>(options);
-  } catch (const std::bad_alloc&) {
-    return ResourceExhaustedError("out of memory creating the local_async device");
-  }
+  HALIO_ASSIGN_OR_RETURN(AsyncDevice * raw, HostNew<AsyncDevice>(*options.host_allocator,
+                                                                 "the local_async device",
+                                                                 options));
+  std::unique_ptr<AsyncDevice> device(raw);
   // On failure the destructor joins only the workers that started.
   HALIO_RETURN_IF_ERROR(device->StartWorkers(workers));
   return std::unique_ptr<Device>(std::move(device));

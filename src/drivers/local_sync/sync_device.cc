@@ -11,12 +11,14 @@
 
 #include "halio/drivers.h"
 #include "halio/hal/transfer.h"
+#include "src/base/host_new.h"
 #include "src/drivers/queue_validation.h"
 
 namespace halio {
 namespace {
 
-class SyncDevice final : public Device {
+// Allocated from the caller's HostAllocator (HostAllocated).
+class SyncDevice final : public Device, public HostAllocated {
  public:
   explicit SyncDevice(const DeviceOptions& options)
       : allocator_(*options.host_allocator) {}
@@ -162,11 +164,10 @@ Result<std::unique_ptr<Device>> CreateLocalSyncDevice(const DeviceOptions& optio
   if (options.host_allocator == nullptr) {
     return InvalidArgumentError("DeviceOptions::host_allocator is null");
   }
-  try {
-    return std::unique_ptr<Device>(new SyncDevice(options));
-  } catch (const std::bad_alloc&) {
-    return ResourceExhaustedError("out of memory creating the local_sync device");
-  }
+  HALIO_ASSIGN_OR_RETURN(SyncDevice * device,
+                         HostNew<SyncDevice>(*options.host_allocator, "the local_sync device",
+                                             options));
+  return std::unique_ptr<Device>(device);
 }
 
 }  // namespace halio

@@ -1,0 +1,356 @@
+// Allocation-failure sweep: every conformance scenario runs with a
+// HostAllocator that fails its Nth allocation, for N = 1, 2, ... until the
+// scenario succeeds. Each failing run must end with RESOURCE_EXHAUSTED
+// (returned by a call, or delivered by failing a signal semaphore), free
+// every allocation it made (no leak), and neither crash nor hang (every wait
+// has a deadline). Runs on every device x file kind x backend.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "halio/drivers.h"
+#include "halio/file.h"
+#include "halio/loader.h"
+#include "halio/params.h"
+#include "tests/cts/cts_util.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_file.h"
+
+namespace halio::cts {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Fails exactly its Nth Allocate call (1-based) and tracks every block, so a
+// test can assert that everything allocated was freed with the size and
+// alignment it was allocated with.
+class FailNthAllocator final : public HostAllocator {
+ public:
+  explicit FailNthAllocator(int fail_at) : fail_at_(fail_at) {}
+
+  void* Allocate(std::size_t size, std::size_t alignment) noexcept override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (++calls_ == fail_at_) return nullptr;
+    void* block = HostAllocator::System().Allocate(size, alignment);
+    if (block != nullptr) live_[block] = {size, alignment};
+    return block;
+  }
+  void Free(void* memory, std::size_t size, std::size_t alignment) noexcept override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = live_.find(memory);
+      if (it == live_.end() || it->second != std::make_pair(size, alignment)) {
+        ++bad_frees_;
+        return;  // not ours, or the wrong size: leak it rather than corrupt the heap
+      }
+      live_.erase(it);
+    }
+    HostAllocator::System().Free(memory, size, alignment);
+  }
+
+  bool injected() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return calls_ >= fail_at_;
+  }
+  int calls() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return calls_;
+  }
+  size_t live() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return live_.size();
+  }
+  int bad_frees() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return bad_frees_;
+  }
+
+ private:
+  const int fail_at_;
+  mutable std::mutex mutex_;
+  int calls_ = 0;
+  int bad_frees_ = 0;
+  std::map<void*, std::pair<size_t, size_t>> live_;
+};
+
+// A hang fails the run instead of blocking the suite.
+constexpr auto kWaitLimit = std::chrono::seconds(20);
+
+// What a scenario needs: the failing allocator and where its files come from.
+struct Context {
+  HostAllocator& host;
+  const CtsParam& param;
+  std::string file_path;                   // holds kFileBytes (fd files)
+  std::vector<std::byte>& memory;          // holds kFileBytes (memory files)
+};
+
+constexpr size_t kFileBytes = 3 * 4096 + 123;
+constexpr size_t kBufferBytes = 8192;
+
+std::vector<std::byte> FileContents() { return PatternBytes(kFileBytes, 7); }
+
+Result<std::unique_ptr<Device>> NewDevice(const Context& context) {
+  DeviceOptions options;
+  options.host_allocator = &context.host;
+  options.worker_count = 2;
+  options.chunk_size = 4096;  // several chunks per file request
+  options.queue_depth = 2;
+  return CreateDevice(context.param.device, options);
+}
+
+Result<FileRef> NewFile(const Context& context, MemoryAccess access) {
+  if (context.param.file_kind == FileKind::kMemory) {
+    return MemoryFile::Wrap(context.memory, access, {}, HeapAllocator(context.host));
+  }
+  FdFileOptions options;
+  options.backend = context.param.backend;
+  options.host_allocator = &context.host;
+  OpenMode mode = AnySet(access, MemoryAccess::kWrite) ? OpenMode::kReadWrite : OpenMode::kRead;
+  return FdFile::Open(context.file_path, mode, options);
+}
+
+// Waits for `value`; a failed semaphore reports the failure that caused it.
+Status Await(const SemaphoreRef& semaphore, uint64_t value) {
+  Status status = semaphore->Wait(value, Timeout::After(kWaitLimit));
+  if (!status.ok() && !semaphore->failure_cause().ok()) return semaphore->failure_cause();
+  return status;
+}
+
+Result<std::vector<std::byte>> Contents(const BufferRef& buffer, uint64_t length) {
+  HALIO_ASSIGN_OR_RETURN(MappedMemory mapping, buffer->Map(MemoryAccess::kRead, 0, length));
+  return std::vector<std::byte>(mapping.data(), mapping.data() + mapping.size());
+}
+
+// Mismatched bytes must fail the test, not pass as a success.
+Status ExpectBytes(const BufferRef& buffer, const std::vector<std::byte>& expected) {
+  HALIO_ASSIGN_OR_RETURN(std::vector<std::byte> actual, Contents(buffer, expected.size()));
+  if (actual != expected) return DataLossError("buffer bytes differ from the expected ones");
+  return Status();
+}
+
+std::vector<std::byte> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::byte> bytes(chars.size());
+  std::memcpy(bytes.data(), chars.data(), chars.size());
+  return bytes;
+}
+
+// --- scenarios ---------------------------------------------------------------
+
+Status CreateOnly(const Context& context) {
+  HALIO_ASSIGN_OR_RETURN(auto device, NewDevice(context));
+  return device->WaitIdle(Timeout::After(kWaitLimit));
+}
+
+// fill -> copy -> update, chained through one semaphore.
+Status FillCopyUpdate(const Context& context) {
+  HALIO_ASSIGN_OR_RETURN(auto device, NewDevice(context));
+  HALIO_ASSIGN_OR_RETURN(BufferRef a, device->allocator().Allocate({}, kBufferBytes));
+  HALIO_ASSIGN_OR_RETURN(BufferRef b, device->allocator().Allocate({}, kBufferBytes));
+  HALIO_ASSIGN_OR_RETURN(SemaphoreRef timeline, Semaphore::Create(0, context.host));
+  SemaphorePoint at0[] = {{timeline.get(), 0}}, at1[] = {{timeline.get(), 1}},
+                 at2[] = {{timeline.get(), 2}}, at3[] = {{timeline.get(), 3}};
+  HALIO_RETURN_IF_ERROR(device->QueueFill(at0, at1, a, 0, kBufferBytes, 0xA5A5A5A5u, 4));
+  HALIO_RETURN_IF_ERROR(device->QueueCopy(at1, at2, a, 0, b, 0, kBufferBytes));
+  const std::vector<std::byte> patch = PatternBytes(100, 3);
+  HALIO_RETURN_IF_ERROR(device->QueueUpdate(at2, at3, patch, b, 10));
+  HALIO_RETURN_IF_ERROR(Await(timeline, 3));
+  std::vector<std::byte> expected(kBufferBytes, std::byte{0xA5});
+  std::memcpy(expected.data() + 10, patch.data(), patch.size());
+  return ExpectBytes(b, expected);
+}
+
+Status AllocaDealloca(const Context& context) {
+  HALIO_ASSIGN_OR_RETURN(auto device, NewDevice(context));
+  HALIO_ASSIGN_OR_RETURN(SemaphoreRef timeline, Semaphore::Create(0, context.host));
+  SemaphorePoint at0[] = {{timeline.get(), 0}}, at1[] = {{timeline.get(), 1}},
+                 at2[] = {{timeline.get(), 2}};
+  HALIO_ASSIGN_OR_RETURN(BufferRef transient, device->QueueAlloca(at0, at1, {}, kBufferBytes));
+  HALIO_RETURN_IF_ERROR(device->QueueDealloca(at1, at2, transient));
+  return Await(timeline, 2);
+}
+
+Status ReadFile(const Context& context) {
+  HALIO_ASSIGN_OR_RETURN(auto device, NewDevice(context));
+  HALIO_ASSIGN_OR_RETURN(FileRef file, NewFile(context, MemoryAccess::kRead));
+  HALIO_ASSIGN_OR_RETURN(BufferRef buffer, device->allocator().Allocate({}, kFileBytes));
+  HALIO_ASSIGN_OR_RETURN(SemaphoreRef done, Semaphore::Create(0, context.host));
+  SemaphorePoint signal[] = {{done.get(), 1}};
+  HALIO_RETURN_IF_ERROR(device->QueueRead({}, signal, file, 0, buffer, 0, kFileBytes));
+  HALIO_RETURN_IF_ERROR(Await(done, 1));
+  return ExpectBytes(buffer, FileContents());
+}
+
+Status WriteFile(const Context& context) {
+  HALIO_ASSIGN_OR_RETURN(auto device, NewDevice(context));
+  HALIO_ASSIGN_OR_RETURN(FileRef file, NewFile(context, MemoryAccess::kReadWrite));
+  HALIO_ASSIGN_OR_RETURN(BufferRef source, device->allocator().Allocate({}, kFileBytes));
+  HALIO_ASSIGN_OR_RETURN(BufferRef back, device->allocator().Allocate({}, kFileBytes));
+  const std::vector<std::byte> bytes = PatternBytes(kFileBytes, 11);
+  {
+    HALIO_ASSIGN_OR_RETURN(MappedMemory mapping, source->Map(MemoryAccess::kWrite));
+    std::memcpy(mapping.data(), bytes.data(), bytes.size());
+  }
+  HALIO_ASSIGN_OR_RETURN(SemaphoreRef timeline, Semaphore::Create(0, context.host));
+  SemaphorePoint at1[] = {{timeline.get(), 1}}, at2[] = {{timeline.get(), 2}};
+  HALIO_RETURN_IF_ERROR(device->QueueWrite({}, at1, source, 0, file, 0, kFileBytes));
+  HALIO_RETURN_IF_ERROR(device->QueueRead(at1, at2, file, 0, back, 0, kFileBytes));
+  HALIO_RETURN_IF_ERROR(Await(timeline, 2));
+  return ExpectBytes(back, bytes);
+}
+
+// A recorded fill + dispatch replayed by queue_execute, then a direct
+// dispatch: command buffers, executables and captured dispatch arguments.
+Status DispatchAndExecute(const Context& context) {
+  HALIO_ASSIGN_OR_RETURN(auto device, NewDevice(context));
+  HALIO_ASSIGN_OR_RETURN(BufferRef buffer, device->allocator().Allocate({}, 64));
+  auto add = [](const DispatchState& state) {
+    for (std::byte& b : state.bindings[0]) b = std::byte(uint8_t(b) + state.push_constants[0]);
+    return Status();
+  };
+  HALIO_ASSIGN_OR_RETURN(ExecutableRef executable,
+                         HostExecutable::Create({{"add", add}}, context.host));
+  HALIO_ASSIGN_OR_RETURN(CommandBufferRef commands, CommandBuffer::Create(context.host));
+  const uint32_t one[] = {1}, two[] = {2};
+  const BufferBinding bindings[] = {{buffer, 0, 64}};
+  HALIO_RETURN_IF_ERROR(commands->Fill(buffer, 0, 64, 0x10, 1));
+  HALIO_RETURN_IF_ERROR(commands->Dispatch(executable, 0, {1, 1, 1}, one, bindings));
+  HALIO_RETURN_IF_ERROR(commands->Finalize());
+  HALIO_ASSIGN_OR_RETURN(SemaphoreRef timeline, Semaphore::Create(0, context.host));
+  SemaphorePoint at1[] = {{timeline.get(), 1}}, at2[] = {{timeline.get(), 2}};
+  HALIO_RETURN_IF_ERROR(device->QueueExecute({}, at1, commands));
+  HALIO_RETURN_IF_ERROR(device->QueueDispatch(at1, at2, executable, 0, {1, 1, 1}, two, bindings));
+  HALIO_RETURN_IF_ERROR(Await(timeline, 2));
+  return ExpectBytes(buffer, std::vector<std::byte>(64, std::byte{0x13}));
+}
+
+// Three waits and three signals: lists longer than the inline two.
+Status LongSemaphoreLists(const Context& context) {
+  HALIO_ASSIGN_OR_RETURN(auto device, NewDevice(context));
+  std::vector<SemaphoreRef> in, out;
+  std::vector<SemaphorePoint> waits, signals;
+  for (int i = 0; i < 3; ++i) {
+    HALIO_ASSIGN_OR_RETURN(SemaphoreRef a, Semaphore::Create(1, context.host));
+    HALIO_ASSIGN_OR_RETURN(SemaphoreRef b, Semaphore::Create(0, context.host));
+    waits.push_back({a.get(), 1});
+    signals.push_back({b.get(), 5});
+    in.push_back(std::move(a));
+    out.push_back(std::move(b));
+  }
+  HALIO_RETURN_IF_ERROR(device->QueueBarrier(waits, signals));
+  for (const SemaphoreRef& semaphore : out) HALIO_RETURN_IF_ERROR(Await(semaphore, 5));
+  return Status();
+}
+
+// The loader over the sharded safetensors fixture (two files): every tensor
+// read (fd files) or viewed (memory files) with the file's bytes.
+Status LoadShardedParameters(const Context& context) {
+  static const std::string kIndexPath =
+      std::string(HALIO_IO_TESTDATA) + "/st_sharded.safetensors.index.json";
+  HALIO_ASSIGN_OR_RETURN(ParameterIndex index, OpenParameterIndex(kIndexPath));
+  HALIO_ASSIGN_OR_RETURN(auto device, NewDevice(context));
+  LoadOptions options;
+  options.file_options.backend = context.param.backend;
+  options.max_inflight_bytes = 64;  // several waits in flight
+  std::vector<std::vector<std::byte>> shard_bytes;
+  for (const ParameterFile& file : index.files()) shard_bytes.push_back(ReadWholeFile(file.path));
+  if (context.param.file_kind == FileKind::kMemory) {
+    for (std::vector<std::byte>& bytes : shard_bytes) {
+      HALIO_ASSIGN_OR_RETURN(FileRef file, MemoryFile::Wrap(bytes, MemoryAccess::kRead, {},
+                                                           HeapAllocator(context.host)));
+      options.files.push_back(std::move(file));
+    }
+  }
+  HALIO_ASSIGN_OR_RETURN(LoadedParameters loaded, LoadParameters(*device, index, options));
+  if (loaded.tensors.size() != index.size()) return DataLossError("tensors missing");
+  for (const LoadedTensor& tensor : loaded.tensors) {
+    const std::vector<std::byte>& file = shard_bytes[tensor.entry->file_index];
+    const std::vector<std::byte> expected(file.begin() + tensor.entry->offset,
+                                          file.begin() + tensor.entry->offset +
+                                              tensor.entry->length);
+    HALIO_RETURN_IF_ERROR(ExpectBytes(tensor.buffer, expected));
+  }
+  return Status();
+}
+
+using Scenario = Status (*)(const Context&);
+struct NamedScenario {
+  const char* name;
+  Scenario run;
+};
+constexpr NamedScenario kScenarios[] = {
+    {"create_device", &CreateOnly},         {"fill_copy_update", &FillCopyUpdate},
+    {"alloca_dealloca", &AllocaDealloca},   {"read_file", &ReadFile},
+    {"write_file", &WriteFile},             {"dispatch_execute", &DispatchAndExecute},
+    {"long_semaphore_lists", &LongSemaphoreLists},
+    {"load_parameters", &LoadShardedParameters},
+};
+
+// --- the sweep ----------------------------------------------------------------
+
+class AllocFailureTest : public ::testing::TestWithParam<CtsParam> {
+ protected:
+  void SetUp() override {
+    if (GetParam().file_kind == FileKind::kFd) {
+      BackendAvailability available = IoEngine::Probe(GetParam().backend);
+      if (!available.status.ok()) {
+        GTEST_SKIP() << IoBackendName(GetParam().backend)
+                     << " cannot run here: " << available.status.ToString();
+      }
+    }
+  }
+
+  // Runs `scenario` failing allocation 1, 2, ... until it succeeds; returns
+  // how many allocations the successful run made.
+  int Sweep(const NamedScenario& scenario) {
+    constexpr int kMaxAllocations = 5000;  // far above any scenario: a runaway is a bug
+    for (int fail_at = 1; fail_at <= kMaxAllocations; ++fail_at) {
+      testing::TempFile file(FileContents());
+      std::vector<std::byte> memory = FileContents();
+      FailNthAllocator host(fail_at);
+      Status status = scenario.run(Context{host, GetParam(), file.path(), memory});
+      SCOPED_TRACE(std::string(scenario.name) + " failing allocation " +
+                   std::to_string(fail_at));
+      EXPECT_EQ(host.live(), 0u) << "leaked after: " << status.ToString();
+      EXPECT_EQ(host.bad_frees(), 0);
+      if (status.ok()) {
+        // Success is only acceptable once the failure was never reached: an
+        // injected failure must not be swallowed.
+        EXPECT_FALSE(host.injected()) << "the scenario succeeded despite the failure";
+        return host.calls();
+      }
+      EXPECT_THAT(status, StatusIs(StatusCode::kResourceExhausted)) << status.ToString();
+      if (::testing::Test::HasFailure()) return -1;
+    }
+    ADD_FAILURE() << scenario.name << " still failing after " << kMaxAllocations;
+    return -1;
+  }
+};
+
+TEST_P(AllocFailureTest, EveryScenarioFailsCleanlyAtEveryAllocation) {
+  for (const NamedScenario& scenario : kScenarios) {
+    const int allocations = Sweep(scenario);
+    ASSERT_GT(allocations, 0) << scenario.name;
+    RecordProperty(scenario.name, allocations);
+  }
+}
+
+std::string CtsParamName(const ::testing::TestParamInfo<CtsParam>& info) {
+  return ParamName(info.param);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllDevices, AllocFailureTest, ::testing::ValuesIn(AllCtsParams()),
+                         CtsParamName);
+
+}  // namespace
+}  // namespace halio::cts
