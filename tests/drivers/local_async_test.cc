@@ -3,14 +3,21 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <thread>
 #include <vector>
 
 #include "halio/drivers.h"
 #include "tests/cts/cts_util.h"
 #include "tests/testing/param_names.h"
+#include "tests/testing/sanitizers.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_file.h"
 
@@ -42,6 +49,51 @@ TEST(LocalAsyncTest, RejectsZeroQueueDepthOrChunkSize) {
   options.queue_depth = 4;
   options.chunk_size = 0;
   EXPECT_THAT(CreateLocalAsyncDevice(options), StatusIs(StatusCode::kInvalidArgument));
+}
+
+// Bytes of address space this process maps now (/proc/self/statm, pages).
+uint64_t MappedBytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t pages = 0;
+  statm >> pages;
+  return pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+// In a child whose address space leaves room for about one more thread
+// stack, creating a device with many workers must fail with
+// RESOURCE_EXHAUSTED naming the worker that could not start, after joining
+// the ones that did (a hang or crash fails the child's exit status).
+// Returns the child's exit code: 0 = as expected.
+int CreateDeviceWithTooLittleAddressSpace() {
+  constexpr uint64_t kRoom = 12u << 20;  // one 8 MiB stack and change
+  struct rlimit limit;
+  limit.rlim_cur = limit.rlim_max = MappedBytes() + kRoom;
+  if (::setrlimit(RLIMIT_AS, &limit) != 0) return 10;
+  ::alarm(60);  // a hang ends the child with SIGALRM
+  DeviceOptions options;
+  options.worker_count = 64;
+  auto device = CreateLocalAsyncDevice(options);
+  if (device.ok()) return 11;
+  if (device.status().code() != StatusCode::kResourceExhausted) return 12;
+  const std::string message(device.status().message());
+  if (message.find("cannot start local_async worker thread") == std::string::npos) return 13;
+  if (message.find(" of 64") == std::string::npos) return 14;
+  return 0;
+}
+
+TEST(LocalAsyncTest, FailingToStartAWorkerThreadTearsDownTheStartedOnes) {
+  if (testing::kAddressSanitizer || testing::kThreadSanitizer) {
+    GTEST_SKIP() << "sanitizers reserve terabytes of address space; RLIMIT_AS cannot be used";
+  }
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0) << std::strerror(errno);
+  if (child == 0) ::_exit(CreateDeviceWithTooLittleAddressSpace());
+  int wait_status = 0;
+  ASSERT_EQ(::waitpid(child, &wait_status, 0), child);
+  ASSERT_TRUE(WIFEXITED(wait_status)) << "the child died with signal " << WTERMSIG(wait_status);
+  EXPECT_EQ(WEXITSTATUS(wait_status), 0)
+      << "10 setrlimit failed, 11 the device was created, 12 wrong code, 13/14 the message "
+         "does not name the worker";
 }
 
 TEST(LocalAsyncTest, QueueCallsReturnBeforeTheirWaitsAreReached) {
