@@ -7,6 +7,8 @@
 #   ./dev.sh asan   the same tests in an ASan+UBSan build (build-asan/)
 #   ./dev.sh tsan   the threaded suites in a ThreadSanitizer build (build-tsan/)
 #   ./dev.sh fuzz [SECONDS]  the parser fuzzers (clang libFuzzer), 60 s each
+#   ./dev.sh report regenerate tests/RELIABILITY.md from a run of the fault,
+#                   allocation-failure and stress tests
 #
 # Packages come from Debian (apt-get, with sudo when not root). CI=true makes
 # warnings errors.
@@ -96,9 +98,16 @@ case "$command" in
     configure build-tsan -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug \
       -Dcpp_args=-Wno-tsan
     # Every suite with threads: semaphores (hal), engines (async), devices,
-    # the conformance suite over every device x backend, and the stress tests.
+    # the conformance suite over every device x backend, the stress tests and
+    # the fault tests.
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-    run_tests build-tsan --suite hal --suite async --suite drivers --suite cts --suite stress
+    run_tests build-tsan --suite hal --suite async --suite drivers --suite cts --suite stress \
+      --suite faults
+    ;;
+  report)
+    install_missing
+    configure build
+    /usr/bin/python3 tests/reliability_report.py build tests/RELIABILITY.md
     ;;
   fuzz)
     PACKAGES+=(clang libclang-rt-dev)
@@ -106,7 +115,7 @@ case "$command" in
     fuzz/run_fuzzers.sh "${2:-60}"
     ;;
   *)
-    echo "usage: ./dev.sh main|test|asan|tsan|fuzz" >&2
+    echo "usage: ./dev.sh main|test|asan|tsan|fuzz|report" >&2
     exit 2
     ;;
 esac
