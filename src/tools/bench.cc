@@ -21,6 +21,7 @@
 #include "platform/fd_io.h"
 #include "platform/system_info.h"
 #include "src/tools/json_writer.h"
+#include "src/tools/shell_quote.h"
 
 namespace halio::tools {
 namespace {
@@ -226,12 +227,6 @@ class Runner {
 };
 
 // --- fio -------------------------------------------------------------------
-
-std::string ShellQuote(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
 
 bool FioInstalled() { return std::system("fio --version >/dev/null 2>&1") == 0; }
 

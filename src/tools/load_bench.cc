@@ -25,6 +25,7 @@
 #include "platform/system_info.h"
 #include "src/tools/bench.h"
 #include "src/tools/params_cli.h"
+#include "src/tools/shell_quote.h"
 
 namespace halio::tools {
 namespace {
@@ -93,7 +94,8 @@ std::optional<double> NumpySeconds(const std::string& path, std::string* why) {
       return std::nullopt;
     }
   }
-  std::string command = "/usr/bin/python3 '" + script + "' '" + info_path + "' 2>&1";
+  std::string command =
+      "/usr/bin/python3 " + ShellQuote(script) + " " + ShellQuote(info_path) + " 2>&1";
   FILE* pipe = ::popen(command.c_str(), "r");
   std::string output;
   char chunk[512];
