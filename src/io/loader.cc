@@ -158,7 +158,7 @@ class Reader {
       if (!first_error_.ok()) break;
       Status queued = Queue(group);
       if (!queued.ok()) {
-        first_error_ = queued.Annotate(DescribeGroup(group, files_[group.file_index]));
+        first_error_ = Pinpoint(group, std::move(queued));  // local_sync reads inline
         break;
       }
     }
@@ -173,6 +173,40 @@ class Reader {
   };
 
   HostAllocator& host() const { return device_.allocator().host_allocator(); }
+
+  // Reads `entry` alone into its place in the arena and waits for it.
+  Status ReadAlone(const ReadGroup& group, const ParameterEntry& entry) {
+    HALIO_ASSIGN_OR_RETURN(SemaphoreRef done, Semaphore::Create(0, host()));
+    SemaphorePoint signal[] = {{done.get(), 1}};
+    HALIO_RETURN_IF_ERROR(device_.QueueRead({}, signal, files_[group.file_index], entry.offset,
+                                            arena_,
+                                            group.arena_offset + (entry.offset - group.file_offset),
+                                            entry.length));
+    Status status = done->Wait(1);
+    if (!status.ok() && !done->failure_cause().ok()) status = done->failure_cause();
+    return status;
+  }
+
+  // A read of several coalesced tensors failed: re-reads them one at a time
+  // so the error names the damaged tensor rather than the whole run. The
+  // load fails either way; if every tensor reads alone, the run's own error
+  // is returned.
+  Status Pinpoint(const ReadGroup& group, Status group_error) {
+    const FileRef& file = files_[group.file_index];
+    const bool about_the_data = group_error.code() != StatusCode::kCancelled &&
+                                group_error.code() != StatusCode::kResourceExhausted;
+    if (group.tensors.size() > 1 && about_the_data) {
+      for (const ParameterEntry* entry : group.tensors) {
+        Status alone = ReadAlone(group, *entry);
+        if (alone.ok()) continue;
+        return alone.Annotate("loading tensor '" + entry->name + "' from " +
+                              file->description() + " [" + std::to_string(entry->offset) +
+                              ", " + std::to_string(entry->offset + entry->length) +
+                              ") (found by re-reading alone the tensors of a failed read)");
+      }
+    }
+    return group_error.Annotate(DescribeGroup(group, file));
+  }
 
   Status Queue(const ReadGroup& group) {
     HALIO_ASSIGN_OR_RETURN(SemaphoreRef done, Semaphore::Create(0, host()));
@@ -198,10 +232,7 @@ class Reader {
     // file and range), not the ABORTED that waiters see.
     if (!status.ok() && !oldest.done->failure_cause().ok()) status = oldest.done->failure_cause();
     if (!status.ok()) {
-      if (first_error_.ok()) {
-        first_error_ = status.Annotate(DescribeGroup(*oldest.group,
-                                                     files_[oldest.group->file_index]));
-      }
+      if (first_error_.ok()) first_error_ = Pinpoint(*oldest.group, std::move(status));
       return;
     }
     progress_->bytes_done += oldest.group->length;

@@ -131,8 +131,11 @@ TEST_P(LoaderTest, TinyInflightAndReadLimitsStillLoadEverything) {
 TEST_P(LoaderTest, TruncatedFileFailsNamingTheTensorAndReportsNothingLoaded) {
   std::filesystem::resize_file(file_.path(), contents_.size() - 100);
   auto loaded = LoadParameters(*device_, index_, Options());
+  // The last tensor in the file is the one cut short; the loader names it
+  // even though it was read together with its neighbours.
   EXPECT_THAT(loaded, StatusIs(StatusCode::kOutOfRange,
-                               ::testing::AllOf(HasSubstr("head"), HasSubstr(file_.path()))))
+                               ::testing::AllOf(HasSubstr("tensor 'layer.1.w'"),
+                                                HasSubstr(file_.path()))))
       << "the index was built before the file shrank: open must catch it or the read must";
 }
 
