@@ -35,11 +35,10 @@ SECTIONS = [
      "every call, 1-byte short transfers (bytes past the reported count are poisoned), "
      "EAGAIN, EIO at an offset, ENOSPC on write."),
     ("Real faults", "faults/real/real_faults_test",
-     "A size-limited tmpfs (ENOSPC), a file truncated during an async load, the "
-     "descriptor closed or replaced underneath a file."),
-    ("Real faults: FUSE", "faults/real/fuse_faults_test",
-     "A FUSE filesystem (fuse3) serving an EIO range, reads of at most 1000 bytes per "
-     "call, and slow reads."),
+     "A size-limited tmpfs (ENOSPC); a FUSE filesystem (fuse3, tests/faults/real/fault_fs.cc) "
+     "serving an EIO range, reads of at most 1000 bytes per call and slow reads, with "
+     "direct_io so the kernel passes them through; a file truncated during an async load; "
+     "the descriptor closed or replaced underneath a file."),
     ("Stress", "stress_test",
      "Random dependency DAGs from several threads checked byte for byte against a "
      "model; device destruction with work in flight, repeated."),
