@@ -62,6 +62,8 @@ class HostAllocated {
 // the memory cannot be had or the constructor throws std::bad_alloc.
 template <typename T, typename... Args>
 Result<T*> HostNew(HostAllocator& host, std::string_view what, Args&&... args) {
+  static_assert(alignof(T) <= alignof(std::max_align_t),
+                "HostAllocated keeps objects aligned to max_align_t only");
   T* object = nullptr;
   try {
     object = new (host) T(std::forward<Args>(args)...);
