@@ -82,8 +82,14 @@ Result<size_t> ReadAlignedUntilEof(NativeHandle handle, uint64_t position, std::
     // and network filesystems pass a server's short reply on anywhere, so
     // the file's length decides; such filesystems take unaligned reads.
     if (done % 512 != 0) {
-      HALIO_ASSIGN_OR_RETURN(uint64_t file_length, HandleLength(handle, what));
-      if (position + done >= file_length) break;
+      auto file_length = HandleLength(handle, what);
+      if (!file_length.ok()) {
+        return Status(file_length.status())
+            .Annotate("O_DIRECT read of " + std::string(what) + " [" + std::to_string(position) +
+                      ", " + std::to_string(position + length) + ") after a short count at " +
+                      std::to_string(position + done));
+      }
+      if (position + done >= *file_length) break;
     }
   }
   return done;

@@ -55,7 +55,8 @@ struct IoEngineOptions {
 // sees it.
 struct IoCall {
   bool write = false;
-  int fd = -1;
+  // The descriptor (a HANDLE's bits on Windows).
+  intptr_t fd = -1;
   uint64_t offset = 0;
   // Read destination or write source of this call: `length` bytes.
   std::byte* data = nullptr;
@@ -72,7 +73,8 @@ struct IoCall {
 // ignored: it would claim bytes that never moved. Reads through the page
 // cache with RWF_NOWAIT are skipped for files with an interceptor, so every
 // read it sees is one the file's backend makes. It must not call back into
-// the same file's I/O.
+// the same file's I/O. A value below -4095 (not an errno) or an exception
+// is taken as -EIO.
 // For fault injection (tests, a runtime's own chaos testing) and tracing.
 //
 // Thread-safety: called concurrently from I/O threads; must be thread-safe.

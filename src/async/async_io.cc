@@ -46,7 +46,15 @@ int64_t InterceptedWriteAt(void* context, platform::NativeHandle handle, const v
 }  // namespace
 
 int64_t ApplyInterceptor(IoInterceptor& interceptor, const IoCall& call, int64_t result) {
-  const int64_t replaced = interceptor.OnResult(call, result);
+  // Engine threads must not unwind, and -result must stay a valid errno.
+  constexpr int64_t kLowestErrno = -4095;
+  int64_t replaced;
+  try {
+    replaced = interceptor.OnResult(call, result);
+  } catch (...) {
+    replaced = -EIO;
+  }
+  if (replaced < kLowestErrno) replaced = -EIO;
   if (replaced >= 0 && (result < 0 || replaced > result)) return result;
   return replaced;
 }

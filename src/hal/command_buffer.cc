@@ -22,9 +22,9 @@ Status CommandBuffer::CheckRecording() const {
 
 // Recording allocates (the command list grows); bad_alloc becomes
 // RESOURCE_EXHAUSTED with nothing recorded.
-#define HALIO_RECORD(statement)                                             \
+#define HALIO_RECORD(...)                                                   \
   try {                                                                     \
-    statement;                                                              \
+    __VA_ARGS__;                                                            \
   } catch (const std::bad_alloc&) {                                         \
     return ResourceExhaustedError("out of memory recording a command");     \
   }
@@ -48,7 +48,10 @@ Status CommandBuffer::Update(std::span<const std::byte> source, const BufferRef&
   if (!target) return NullBuffer("update target");
   HALIO_RETURN_IF_ERROR(ValidateUpdate(*target, offset, source.size()));
   size_t data_offset = data_.size();
+  // The command list grows first: once the payload is in, appending the
+  // command cannot fail, so a failure records nothing.
   HALIO_RECORD({
+    commands_.reserve(commands_.size() + 1);
     data_.insert(data_.end(), source.begin(), source.end());
     commands_.emplace_back(UpdateCmd{target, offset, data_offset, source.size()});
   });
@@ -75,13 +78,15 @@ Status CommandBuffer::Dispatch(const ExecutableRef& executable, uint32_t entry_p
   if (!executable) return InvalidArgumentError("dispatch executable is null");
   HALIO_RETURN_IF_ERROR(executable->ValidateDispatch(entry_point, workgroup_count, bindings));
   size_t constants_offset = constants_.size();
+  // Everything that can fail happens before the constants go in (see Update).
   HALIO_RECORD({
+    DispatchCmd command{executable, entry_point, workgroup_count, constants_offset,
+                        push_constants.size(),
+                        {bindings.begin(), bindings.end(),
+                         HostStdAllocator<BufferBinding>(commands_.get_allocator().host())}};
+    commands_.reserve(commands_.size() + 1);
     constants_.insert(constants_.end(), push_constants.begin(), push_constants.end());
-    commands_.emplace_back(DispatchCmd{executable, entry_point, workgroup_count,
-                                       constants_offset, push_constants.size(),
-                                       {bindings.begin(), bindings.end(),
-                                        HostStdAllocator<BufferBinding>(
-                                            commands_.get_allocator().host())}});
+    commands_.emplace_back(std::move(command));
   });
   return Status();
 }

@@ -145,9 +145,10 @@ class Reader {
         progress_(progress),
         inflight_(HostStdAllocator<InFlight>(host())) {}
   // Reads still queued when an exception (std::bad_alloc) unwinds past Run
-  // are waited for: none may outlive the load.
+  // are waited for: none may outlive the load. Only waited for: a destructor
+  // must not allocate, queue more reads or call back into the caller.
   ~Reader() {
-    while (!inflight_.empty()) RetireOldest();
+    for (InFlight& read : inflight_) read.done->Wait(1).IgnoreError();
   }
 
   Status Run(const HostVector<ReadGroup>& groups) {
@@ -174,6 +175,12 @@ class Reader {
 
   HostAllocator& host() const { return device_.allocator().host_allocator(); }
 
+  // Errors that describe the file's bytes, not the load's circumstances.
+  static bool IsAboutTheData(const Status& status) {
+    return status.code() != StatusCode::kCancelled &&
+           status.code() != StatusCode::kResourceExhausted;
+  }
+
   // Reads `entry` alone into its place in the arena and waits for it.
   Status ReadAlone(const ReadGroup& group, const ParameterEntry& entry) {
     HALIO_ASSIGN_OR_RETURN(SemaphoreRef done, Semaphore::Create(0, host()));
@@ -193,12 +200,13 @@ class Reader {
   // is returned.
   Status Pinpoint(const ReadGroup& group, Status group_error) {
     const FileRef& file = files_[group.file_index];
-    const bool about_the_data = group_error.code() != StatusCode::kCancelled &&
-                                group_error.code() != StatusCode::kResourceExhausted;
-    if (group.tensors.size() > 1 && about_the_data) {
+    if (group.tensors.size() > 1 && IsAboutTheData(group_error)) {
       for (const ParameterEntry* entry : group.tensors) {
         Status alone = ReadAlone(group, *entry);
         if (alone.ok()) continue;
+        // Out of memory or shut down while re-reading says nothing about the
+        // tensor: report the run's own error then.
+        if (!IsAboutTheData(alone)) break;
         return alone.Annotate("loading tensor '" + entry->name + "' from " +
                               file->description() + " [" + std::to_string(entry->offset) +
                               ", " + std::to_string(entry->offset + entry->length) +

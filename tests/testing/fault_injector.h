@@ -72,7 +72,7 @@ class FaultInjector final : public IoInterceptor {
 
  private:
   // (fd, write, end offset) of a call whose next attempt must pass.
-  using CallKey = std::tuple<int, bool, uint64_t>;
+  using CallKey = std::tuple<intptr_t, bool, uint64_t>;
 
   int64_t Transient(const IoCall& call, int64_t result);
   int64_t AtOffset(const IoCall& call, int64_t result) const;

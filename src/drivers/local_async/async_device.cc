@@ -167,8 +167,9 @@ class AsyncDevice final : public Device, public HostAllocated {
   void OpFinished();
 
  private:
+  // `what` names the queue call in errors ("queue_fill").
   template <typename OpType, typename... Args>
-  Status Submit(SemaphoreList wait, SemaphoreList signal, Args&&... args);
+  Status Submit(const char* what, SemaphoreList wait, SemaphoreList signal, Args&&... args);
   Status StartWorker(uint32_t index, uint32_t count);
   void WorkerLoop();
   // Appends to the work queue; returns whether an idle worker should wake.
@@ -202,8 +203,10 @@ Status Op::CaptureLists(SemaphoreList wait, SemaphoreList signal) {
   HostAllocator& host = this->host();
   if (!waits_.Resize(wait.size(), host) || !signal_refs_.Resize(signal.size(), host) ||
       !signals_.Resize(signal.size(), host)) {
-    return ResourceExhaustedError("out of host memory for the semaphore lists of an "
-                                  "operation queued on local_async");
+    return ResourceExhaustedError("out of host memory for the semaphore lists (" +
+                                  std::to_string(wait.size()) + " waits, " +
+                                  std::to_string(signal.size()) +
+                                  " signals) of an operation queued on local_async");
   }
   for (size_t i = 0; i < wait.size(); ++i) {
     WaitPoint& waiter = waits_[i];
@@ -369,7 +372,10 @@ void FileOp::Execute() {
   try {
     slots_.resize(slot_count);
   } catch (const std::bad_alloc&) {
-    return Finish(ResourceExhaustedError("out of memory for file request slots"));
+    return Finish(ResourceExhaustedError(
+        "out of host memory for the " + std::to_string(slot_count) + " request slots of " +
+        (io_ == IoOp::kRead ? "reading " : "writing ") + file_->description() + " [" +
+        std::to_string(file_offset_) + ", " + std::to_string(file_offset_ + length_) + ")"));
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -663,9 +669,11 @@ void AsyncDevice::Shutdown() {
 }
 
 template <typename OpType, typename... Args>
-Status AsyncDevice::Submit(SemaphoreList wait, SemaphoreList signal, Args&&... args) {
-  HALIO_ASSIGN_OR_RETURN(OpType * op, HostNew<OpType>(host(), "an operation queued on local_async",
-                                                     this, std::forward<Args>(args)...));
+Status AsyncDevice::Submit(const char* what, SemaphoreList wait, SemaphoreList signal,
+                           Args&&... args) {
+  HALIO_ASSIGN_OR_RETURN(OpType * op,
+                         HostNew<OpType>(host(), std::string(what) + " on local_async", this,
+                                         std::forward<Args>(args)...));
   Status status = op->CaptureLists(wait, signal);
   if (!status.ok()) {
     delete op;
@@ -681,7 +689,7 @@ Result<BufferRef> AsyncDevice::QueueAlloca(SemaphoreList wait, SemaphoreList sig
   HALIO_ASSIGN_OR_RETURN(BufferRef buffer,
                          allocator_.Allocate(params, byte_length, /*transient=*/true));
   auto body = [] { return Status(); };
-  HALIO_RETURN_IF_ERROR((Submit<InlineOp<decltype(body)>>(wait, signal, body)));
+  HALIO_RETURN_IF_ERROR((Submit<InlineOp<decltype(body)>>("queue_alloca", wait, signal, body)));
   return buffer;
 }
 
@@ -693,7 +701,7 @@ Status AsyncDevice::QueueDealloca(SemaphoreList wait, SemaphoreList signal,
     buffer->Decommit();
     return Status();
   };
-  return Submit<InlineOp<decltype(body)>>(wait, signal, std::move(body));
+  return Submit<InlineOp<decltype(body)>>("queue_dealloca", wait, signal, std::move(body));
 }
 
 Status AsyncDevice::QueueFill(SemaphoreList wait, SemaphoreList signal,
@@ -702,7 +710,7 @@ Status AsyncDevice::QueueFill(SemaphoreList wait, SemaphoreList signal,
   HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
   HALIO_RETURN_IF_ERROR(ValidateQueueFill(target, offset, length, pattern_length));
   auto body = [=] { return FillValidated(*target, offset, length, pattern, pattern_length); };
-  return Submit<InlineOp<decltype(body)>>(wait, signal, std::move(body));
+  return Submit<InlineOp<decltype(body)>>("queue_fill", wait, signal, std::move(body));
 }
 
 Status AsyncDevice::QueueUpdate(SemaphoreList wait, SemaphoreList signal,
@@ -720,7 +728,7 @@ Status AsyncDevice::QueueUpdate(SemaphoreList wait, SemaphoreList signal,
   auto body = [target, target_offset, bytes = std::move(bytes)] {
     return UpdateValidated(bytes, *target, target_offset);
   };
-  return Submit<InlineOp<decltype(body)>>(wait, signal, std::move(body));
+  return Submit<InlineOp<decltype(body)>>("queue_update", wait, signal, std::move(body));
 }
 
 Status AsyncDevice::QueueCopy(SemaphoreList wait, SemaphoreList signal,
@@ -730,7 +738,7 @@ Status AsyncDevice::QueueCopy(SemaphoreList wait, SemaphoreList signal,
   HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
   HALIO_RETURN_IF_ERROR(ValidateQueueCopy(source, source_offset, target, target_offset, length));
   auto body = [=] { return CopyValidated(*source, source_offset, *target, target_offset, length); };
-  return Submit<InlineOp<decltype(body)>>(wait, signal, std::move(body));
+  return Submit<InlineOp<decltype(body)>>("queue_copy", wait, signal, std::move(body));
 }
 
 Status AsyncDevice::QueueRead(SemaphoreList wait, SemaphoreList signal, const FileRef& source,
@@ -738,8 +746,8 @@ Status AsyncDevice::QueueRead(SemaphoreList wait, SemaphoreList signal, const Fi
                               uint64_t target_offset, uint64_t length) {
   HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
   HALIO_RETURN_IF_ERROR(ValidateQueueRead(source, source_offset, target, target_offset, length));
-  return Submit<FileOp>(wait, signal, IoOp::kRead, source, source_offset, target, target_offset,
-                        length);
+  return Submit<FileOp>("queue_read", wait, signal, IoOp::kRead, source, source_offset, target,
+                        target_offset, length);
 }
 
 Status AsyncDevice::QueueWrite(SemaphoreList wait, SemaphoreList signal,
@@ -748,8 +756,8 @@ Status AsyncDevice::QueueWrite(SemaphoreList wait, SemaphoreList signal,
                                uint64_t length) {
   HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
   HALIO_RETURN_IF_ERROR(ValidateQueueWrite(source, source_offset, target, target_offset, length));
-  return Submit<FileOp>(wait, signal, IoOp::kWrite, target, target_offset, source, source_offset,
-                        length);
+  return Submit<FileOp>("queue_write", wait, signal, IoOp::kWrite, target, target_offset, source,
+                        source_offset, length);
 }
 
 Status AsyncDevice::QueueDispatch(SemaphoreList wait, SemaphoreList signal,
@@ -770,7 +778,7 @@ Status AsyncDevice::QueueDispatch(SemaphoreList wait, SemaphoreList signal,
   auto body = [=, constants = std::move(constants), bound = std::move(bound)] {
     return InlineDispatch(*executable, entry_point, workgroup_count, constants, bound);
   };
-  return Submit<InlineOp<decltype(body)>>(wait, signal, std::move(body));
+  return Submit<InlineOp<decltype(body)>>("queue_dispatch", wait, signal, std::move(body));
 }
 
 Status AsyncDevice::QueueExecute(SemaphoreList wait, SemaphoreList signal,
@@ -778,13 +786,13 @@ Status AsyncDevice::QueueExecute(SemaphoreList wait, SemaphoreList signal,
   HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
   HALIO_RETURN_IF_ERROR(ValidateQueueExecute(command_buffer));
   auto body = [command_buffer] { return command_buffer->ExecuteInline(); };
-  return Submit<InlineOp<decltype(body)>>(wait, signal, std::move(body));
+  return Submit<InlineOp<decltype(body)>>("queue_execute", wait, signal, std::move(body));
 }
 
 Status AsyncDevice::QueueBarrier(SemaphoreList wait, SemaphoreList signal) {
   HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
   auto body = [] { return Status(); };
-  return Submit<InlineOp<decltype(body)>>(wait, signal, body);
+  return Submit<InlineOp<decltype(body)>>("queue_barrier", wait, signal, body);
 }
 
 }  // namespace

@@ -7,9 +7,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <regex>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -441,6 +444,39 @@ TEST_P(IoCallTest, EveryCallDescribesItsOwnOffsetAndMemory) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, IoCallTest,
                          ::testing::ValuesIn(ParamsFor({FaultKind::kEintr})), FaultParamName);
+
+// An interceptor that misbehaves on its first call: throws, or returns a
+// value that is neither a count nor an errno. Either must fail the read as
+// an I/O error (EIO), never crash an engine thread or pass as bytes read.
+class MisbehavingInterceptor final : public IoInterceptor {
+ public:
+  explicit MisbehavingInterceptor(bool throws) : throws_(throws) {}
+  int64_t OnResult(const IoCall&, int64_t result) override {
+    if (called_.exchange(true)) return result;
+    if (throws_) throw std::runtime_error("interceptor bug");
+    return INT64_MIN;
+  }
+
+ private:
+  const bool throws_;
+  std::atomic<bool> called_{false};
+};
+
+TEST_P(IoCallTest, MisbehavingInterceptorFailsTheReadWithEio) {
+  testing::TempFile file(contents_);
+  for (bool throws : {true, false}) {
+    FdFileOptions options;
+    options.backend = GetParam().backend;
+    options.interceptor = std::make_shared<MisbehavingInterceptor>(throws);
+    HALIO_ASSERT_OK_AND_ASSIGN(FileRef opened, FdFile::Open(file.path(), OpenMode::kRead,
+                                                            options));
+    BufferRef buffer;
+    EXPECT_THAT(QueueWholeRead(opened, &buffer),
+                StatusIs(StatusCode::kDataLoss, AllOf(HasSubstr(file.path()),
+                                                      HasSubstr("errno 5"))))
+        << (throws ? "throwing" : "returning INT64_MIN");
+  }
+}
 
 }  // namespace
 }  // namespace halio
