@@ -27,23 +27,24 @@ bool IsAligned(const void* pointer, uint64_t alignment) {
 
 class Bounce {
  public:
-  explicit Bounce(const DirectAlignment& alignment)
-      : alignment_(std::max<size_t>({alignment.memory, alignment.offset, 4096})),
+  Bounce(const DirectAlignment& alignment, HostAllocator& host)
+      : host_(host),
+        alignment_(std::max<size_t>({alignment.memory, alignment.offset, 4096})),
         size_(AlignUp(kBounceBytes, alignment_)) {}
   ~Bounce() {
-    if (data_) ::operator delete(data_, std::align_val_t(alignment_));
+    if (data_) host_.Free(data_, size_, alignment_);
   }
+  Bounce(const Bounce&) = delete;
+  Bounce& operator=(const Bounce&) = delete;
   // Allocated on first use: aligned requests never pay for it.
   std::byte* get() {
-    if (!data_) {
-      data_ = static_cast<std::byte*>(
-          ::operator new(size_, std::align_val_t(alignment_), std::nothrow));
-    }
+    if (!data_) data_ = static_cast<std::byte*>(host_.Allocate(size_, alignment_));
     return data_;
   }
   size_t size() const { return size_; }
 
  private:
+  HostAllocator& host_;
   size_t alignment_;
   size_t size_;
   std::byte* data_ = nullptr;
@@ -99,9 +100,9 @@ Result<size_t> ReadAlignedUntilEof(NativeHandle handle, uint64_t position, std::
 
 Status ReadAtDirect(NativeHandle handle, uint64_t offset, std::span<std::byte> dst,
                     std::string_view what, const DirectAlignment& alignment,
-                    const IoSyscalls& sys) {
+                    const IoSyscalls& sys, HostAllocator& host) {
   const uint64_t block = alignment.offset;
-  Bounce bounce(alignment);
+  Bounce bounce(alignment, host);
   uint64_t position = offset;
   std::byte* out = dst.data();
   size_t remaining = dst.size();
@@ -137,9 +138,10 @@ Status ReadAtDirect(NativeHandle handle, uint64_t offset, std::span<std::byte> d
 
 Status WriteAtDirect(NativeHandle direct, NativeHandle buffered, uint64_t offset,
                      std::span<const std::byte> src, std::string_view what,
-                     const DirectAlignment& alignment, const IoSyscalls& sys) {
+                     const DirectAlignment& alignment, const IoSyscalls& sys,
+                     HostAllocator& host) {
   const uint64_t block = alignment.offset;
-  Bounce bounce(alignment);
+  Bounce bounce(alignment, host);
   uint64_t position = offset;
   const std::byte* in = src.data();
   size_t remaining = src.size();
@@ -171,13 +173,13 @@ Status WriteAtDirect(NativeHandle direct, NativeHandle buffered, uint64_t offset
 }
 
 Status ReadAtRealigned(NativeHandle handle, uint64_t offset, std::span<std::byte> dst,
-                       std::string_view what, const IoSyscalls& sys) {
+                       std::string_view what, const IoSyscalls& sys, HostAllocator& host) {
   // 256 KiB: large enough that per-call costs stay small, small enough that
   // the bounce stays in L2 between the kernel's copy and ours.
   constexpr size_t kChunk = 256 << 10;
   constexpr size_t kAlignment = 4096;
-  auto* bounce = static_cast<std::byte*>(
-      ::operator new(kChunk + kAlignment, std::align_val_t(kAlignment), std::nothrow));
+  constexpr size_t kBounceSize = kChunk + kAlignment;
+  auto* bounce = static_cast<std::byte*>(host.Allocate(kBounceSize, kAlignment));
   if (bounce == nullptr) {
     return ResourceExhaustedError("out of memory for a realigning bounce chunk reading " +
                                   std::string(what));
@@ -191,7 +193,7 @@ Status ReadAtRealigned(NativeHandle handle, uint64_t offset, std::span<std::byte
     if (status.ok()) std::memcpy(dst.data() + done, chunk, length);
     done += length;
   }
-  ::operator delete(bounce, std::align_val_t(kAlignment));
+  host.Free(bounce, kBounceSize, kAlignment);
   return status;
 }
 

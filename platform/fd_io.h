@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 
+#include "halio/host_allocator.h"
 #include "halio/status.h"
 
 namespace halio::platform {
@@ -99,10 +100,12 @@ inline bool HasSlowKernelCopyAlignment(const void* dst, uint64_t file_offset) {
 }
 
 // ReadAt for destinations with slow kernel-copy alignment: reads through an
-// aligned bounce chunk that fits in L2 and copies out with memcpy, which has
-// no such penalty. Errors as ReadAt, plus RESOURCE_EXHAUSTED without memory.
+// aligned bounce chunk (from `host`) that fits in L2 and copies out with
+// memcpy, which has no such penalty. Errors as ReadAt, plus
+// RESOURCE_EXHAUSTED without memory.
 Status ReadAtRealigned(NativeHandle handle, uint64_t offset, std::span<std::byte> dst,
-                       std::string_view what, const IoSyscalls& sys = SystemIoSyscalls());
+                       std::string_view what, const IoSyscalls& sys = SystemIoSyscalls(),
+                       HostAllocator& host = HostAllocator::System());
 
 // Reads what the page cache already holds of [offset, offset + dst.size()),
 // without waiting for the device (preadv2 with RWF_NOWAIT), and returns how
@@ -134,11 +137,12 @@ Result<DirectAlignment> HandleDirectAlignment(NativeHandle handle, std::string_v
 
 // ReadAt for a descriptor opened with O_DIRECT, for any offset, length and
 // memory: the aligned middle goes straight into `dst`; unaligned heads,
-// tails and unaligned memory go through aligned bounce memory. Errors as
-// ReadAt, plus RESOURCE_EXHAUSTED when bounce memory cannot be had.
+// tails and unaligned memory go through aligned bounce memory (from `host`).
+// Errors as ReadAt, plus RESOURCE_EXHAUSTED when bounce memory cannot be had.
 Status ReadAtDirect(NativeHandle handle, uint64_t offset, std::span<std::byte> dst,
                     std::string_view what, const DirectAlignment& alignment,
-                    const IoSyscalls& sys = SystemIoSyscalls());
+                    const IoSyscalls& sys = SystemIoSyscalls(),
+                    HostAllocator& host = HostAllocator::System());
 
 // WriteAt for an O_DIRECT descriptor: aligned ranges go direct (through
 // bounce memory when `src` is unaligned); unaligned heads and tails go
@@ -148,7 +152,8 @@ Status ReadAtDirect(NativeHandle handle, uint64_t offset, std::span<std::byte> d
 Status WriteAtDirect(NativeHandle direct, NativeHandle buffered, uint64_t offset,
                      std::span<const std::byte> src, std::string_view what,
                      const DirectAlignment& alignment,
-                     const IoSyscalls& sys = SystemIoSyscalls());
+                     const IoSyscalls& sys = SystemIoSyscalls(),
+                     HostAllocator& host = HostAllocator::System());
 
 // Opens `path` (close-on-exec always). Errors: mapped errno naming the path.
 Result<NativeHandle> OpenPath(const std::string& path, OpenFlags flags);

@@ -185,6 +185,7 @@ class FdFile final : public File {
   uint32_t direct_offset_alignment_ = 0;
   uint32_t direct_memory_alignment_ = 0;
   std::string direct_fallback_reason_;
+  HostAllocator& host_;  // bookkeeping and O_DIRECT bounce memory
   IoInterceptorRef interceptor_;
 
   friend Result<FileRef> MakeFdFileImpl(int, MemoryAccess, std::string, const FdFileOptions&);

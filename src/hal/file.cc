@@ -114,10 +114,8 @@ Status FdFile::AttachEngine(const FdFileOptions& options) {
     auto async = std::static_pointer_cast<AsyncIoEngine>(engine);  // every engine is one
     backend_ = async->backend();
     if (async->is_async()) {
-      HostAllocator& host =
-          options.host_allocator ? *options.host_allocator : HostAllocator::System();
       HALIO_ASSIGN_OR_RETURN(AsyncFile * handle,
-                             HostNew<AsyncFile>(host, "importing " + description_,
+                             HostNew<AsyncFile>(host_, "importing " + description_,
                                                 std::move(async), fd_, &description_));
       async_file_.reset(handle);
       return Status();
@@ -139,6 +137,7 @@ FdFile::FdFile(int fd, MemoryAccess access, uint64_t length, std::string descrip
       length_(length),
       description_(std::move(description)),
       sync_on_close_(options.sync_on_close),
+      host_(options.host_allocator ? *options.host_allocator : HostAllocator::System()),
       interceptor_(options.interceptor) {}
 
 FdFile::~FdFile() {
@@ -227,12 +226,12 @@ Status FdFile::ReadBytes(uint64_t file_offset, std::span<std::byte> bytes) {
   const platform::IoSyscalls sys = InterceptedSyscalls(interceptor_.get());
   if (!direct()) {
     if (platform::HasSlowKernelCopyAlignment(bytes.data(), file_offset)) {
-      return platform::ReadAtRealigned(fd_, file_offset, bytes, description_, sys);
+      return platform::ReadAtRealigned(fd_, file_offset, bytes, description_, sys, host_);
     }
     return platform::ReadAt(fd_, file_offset, bytes, description_, sys);
   }
   platform::DirectAlignment alignment{direct_memory_alignment_, direct_offset_alignment_};
-  return platform::ReadAtDirect(fd_, file_offset, bytes, description_, alignment, sys);
+  return platform::ReadAtDirect(fd_, file_offset, bytes, description_, alignment, sys, host_);
 }
 
 Status FdFile::WriteBytes(uint64_t file_offset, std::span<const std::byte> bytes) {
@@ -240,7 +239,7 @@ Status FdFile::WriteBytes(uint64_t file_offset, std::span<const std::byte> bytes
   if (!direct()) return platform::WriteAt(fd_, file_offset, bytes, description_, sys);
   platform::DirectAlignment alignment{direct_memory_alignment_, direct_offset_alignment_};
   return platform::WriteAtDirect(fd_, buffered_fd_, file_offset, bytes, description_,
-                                 alignment, sys);
+                                 alignment, sys, host_);
 }
 
 Status FdFile::Write(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset,
