@@ -167,7 +167,8 @@ class AsyncDevice final : public Device, public HostAllocated {
   void OpFinished();
 
  private:
-  // `what` names the queue call in errors ("queue_fill").
+  // `what` names the queue call in errors ("queue_fill on local_async"); a
+  // literal, so the fast path builds no string.
   template <typename OpType, typename... Args>
   Status Submit(const char* what, SemaphoreList wait, SemaphoreList signal, Args&&... args);
   Status StartWorker(uint32_t index, uint32_t count);
@@ -672,8 +673,7 @@ template <typename OpType, typename... Args>
 Status AsyncDevice::Submit(const char* what, SemaphoreList wait, SemaphoreList signal,
                            Args&&... args) {
   HALIO_ASSIGN_OR_RETURN(OpType * op,
-                         HostNew<OpType>(host(), std::string(what) + " on local_async", this,
-                                         std::forward<Args>(args)...));
+                         HostNew<OpType>(host(), what, this, std::forward<Args>(args)...));
   Status status = op->CaptureLists(wait, signal);
   if (!status.ok()) {
     delete op;
@@ -689,7 +689,8 @@ Result<BufferRef> AsyncDevice::QueueAlloca(SemaphoreList wait, SemaphoreList sig
   HALIO_ASSIGN_OR_RETURN(BufferRef buffer,
                          allocator_.Allocate(params, byte_length, /*transient=*/true));
   auto body = [] { return Status(); };
-  HALIO_RETURN_IF_ERROR((Submit<InlineOp<decltype(body)>>("queue_alloca", wait, signal, body)));
+  HALIO_RETURN_IF_ERROR((Submit<InlineOp<decltype(body)>>("queue_alloca on local_async",
+                                                          wait, signal, body)));
   return buffer;
 }
 
@@ -701,7 +702,8 @@ Status AsyncDevice::QueueDealloca(SemaphoreList wait, SemaphoreList signal,
     buffer->Decommit();
     return Status();
   };
-  return Submit<InlineOp<decltype(body)>>("queue_dealloca", wait, signal, std::move(body));
+  return Submit<InlineOp<decltype(body)>>("queue_dealloca on local_async",
+                                          wait, signal, std::move(body));
 }
 
 Status AsyncDevice::QueueFill(SemaphoreList wait, SemaphoreList signal,
@@ -710,7 +712,8 @@ Status AsyncDevice::QueueFill(SemaphoreList wait, SemaphoreList signal,
   HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
   HALIO_RETURN_IF_ERROR(ValidateQueueFill(target, offset, length, pattern_length));
   auto body = [=] { return FillValidated(*target, offset, length, pattern, pattern_length); };
-  return Submit<InlineOp<decltype(body)>>("queue_fill", wait, signal, std::move(body));
+  return Submit<InlineOp<decltype(body)>>("queue_fill on local_async",
+                                          wait, signal, std::move(body));
 }
 
 Status AsyncDevice::QueueUpdate(SemaphoreList wait, SemaphoreList signal,
@@ -728,7 +731,8 @@ Status AsyncDevice::QueueUpdate(SemaphoreList wait, SemaphoreList signal,
   auto body = [target, target_offset, bytes = std::move(bytes)] {
     return UpdateValidated(bytes, *target, target_offset);
   };
-  return Submit<InlineOp<decltype(body)>>("queue_update", wait, signal, std::move(body));
+  return Submit<InlineOp<decltype(body)>>("queue_update on local_async",
+                                          wait, signal, std::move(body));
 }
 
 Status AsyncDevice::QueueCopy(SemaphoreList wait, SemaphoreList signal,
@@ -738,7 +742,8 @@ Status AsyncDevice::QueueCopy(SemaphoreList wait, SemaphoreList signal,
   HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
   HALIO_RETURN_IF_ERROR(ValidateQueueCopy(source, source_offset, target, target_offset, length));
   auto body = [=] { return CopyValidated(*source, source_offset, *target, target_offset, length); };
-  return Submit<InlineOp<decltype(body)>>("queue_copy", wait, signal, std::move(body));
+  return Submit<InlineOp<decltype(body)>>("queue_copy on local_async",
+                                          wait, signal, std::move(body));
 }
 
 Status AsyncDevice::QueueRead(SemaphoreList wait, SemaphoreList signal, const FileRef& source,
@@ -746,7 +751,8 @@ Status AsyncDevice::QueueRead(SemaphoreList wait, SemaphoreList signal, const Fi
                               uint64_t target_offset, uint64_t length) {
   HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
   HALIO_RETURN_IF_ERROR(ValidateQueueRead(source, source_offset, target, target_offset, length));
-  return Submit<FileOp>("queue_read", wait, signal, IoOp::kRead, source, source_offset, target,
+  return Submit<FileOp>("queue_read on local_async",
+                        wait, signal, IoOp::kRead, source, source_offset, target,
                         target_offset, length);
 }
 
@@ -756,7 +762,8 @@ Status AsyncDevice::QueueWrite(SemaphoreList wait, SemaphoreList signal,
                                uint64_t length) {
   HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
   HALIO_RETURN_IF_ERROR(ValidateQueueWrite(source, source_offset, target, target_offset, length));
-  return Submit<FileOp>("queue_write", wait, signal, IoOp::kWrite, target, target_offset, source,
+  return Submit<FileOp>("queue_write on local_async",
+                        wait, signal, IoOp::kWrite, target, target_offset, source,
                         source_offset, length);
 }
 
@@ -778,7 +785,8 @@ Status AsyncDevice::QueueDispatch(SemaphoreList wait, SemaphoreList signal,
   auto body = [=, constants = std::move(constants), bound = std::move(bound)] {
     return InlineDispatch(*executable, entry_point, workgroup_count, constants, bound);
   };
-  return Submit<InlineOp<decltype(body)>>("queue_dispatch", wait, signal, std::move(body));
+  return Submit<InlineOp<decltype(body)>>("queue_dispatch on local_async",
+                                          wait, signal, std::move(body));
 }
 
 Status AsyncDevice::QueueExecute(SemaphoreList wait, SemaphoreList signal,
@@ -786,13 +794,14 @@ Status AsyncDevice::QueueExecute(SemaphoreList wait, SemaphoreList signal,
   HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
   HALIO_RETURN_IF_ERROR(ValidateQueueExecute(command_buffer));
   auto body = [command_buffer] { return command_buffer->ExecuteInline(); };
-  return Submit<InlineOp<decltype(body)>>("queue_execute", wait, signal, std::move(body));
+  return Submit<InlineOp<decltype(body)>>("queue_execute on local_async",
+                                          wait, signal, std::move(body));
 }
 
 Status AsyncDevice::QueueBarrier(SemaphoreList wait, SemaphoreList signal) {
   HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
   auto body = [] { return Status(); };
-  return Submit<InlineOp<decltype(body)>>("queue_barrier", wait, signal, body);
+  return Submit<InlineOp<decltype(body)>>("queue_barrier on local_async", wait, signal, body);
 }
 
 }  // namespace
