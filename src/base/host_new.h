@@ -30,6 +30,14 @@ class HostAllocated {
   // Returns null when `host` has no memory: `new (host) T(...)` then yields
   // null without running the constructor.
   static void* operator new(std::size_t size, HostAllocator& host) noexcept {
+    return operator new(size, host, 0);
+  }
+  // `new (host, n) T(...)`: n more bytes right after the object, in the same
+  // block (a payload that lives and dies with it).
+  static void* operator new(std::size_t size, HostAllocator& host,
+                            std::size_t trailing) noexcept {
+    if (trailing > static_cast<std::size_t>(-1) - size - kHeaderBytes) return nullptr;
+    size += trailing;
     void* block = host.Allocate(size + kHeaderBytes, kHeaderBytes);
     if (block == nullptr) return nullptr;
     auto* header = static_cast<Header*>(block);
@@ -39,6 +47,9 @@ class HostAllocated {
   }
   // Used when the constructor throws.
   static void operator delete(void* object, HostAllocator&) noexcept { Release(object); }
+  static void operator delete(void* object, HostAllocator&, std::size_t) noexcept {
+    Release(object);
+  }
   static void operator delete(void* object) noexcept { Release(object); }
 
  private:
@@ -67,6 +78,24 @@ Result<T*> HostNew(HostAllocator& host, std::string_view what, Args&&... args) {
   T* object = nullptr;
   try {
     object = new (host) T(std::forward<Args>(args)...);
+  } catch (const std::bad_alloc&) {
+  }
+  if (object == nullptr) {
+    return ResourceExhaustedError("out of host memory for " + std::string(what));
+  }
+  return object;
+}
+
+// HostNew with `trailing` bytes after the object (HostAllocated's
+// `new (host, trailing)`).
+template <typename T, typename... Args>
+Result<T*> HostNewWithTrailing(HostAllocator& host, std::string_view what, std::size_t trailing,
+                               Args&&... args) {
+  static_assert(alignof(T) <= alignof(std::max_align_t),
+                "HostAllocated keeps objects aligned to max_align_t only");
+  T* object = nullptr;
+  try {
+    object = new (host, trailing) T(std::forward<Args>(args)...);
   } catch (const std::bad_alloc&) {
   }
   if (object == nullptr) {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <new>
 #include <string>
@@ -171,6 +172,8 @@ class AsyncDevice final : public Device, public HostAllocated {
   // literal, so the fast path builds no string.
   template <typename OpType, typename... Args>
   Status Submit(const char* what, SemaphoreList wait, SemaphoreList signal, Args&&... args);
+  // Captures the lists and starts `op` (deleted on failure).
+  Status Launch(Op* op, SemaphoreList wait, SemaphoreList signal);
   Status StartWorker(uint32_t index, uint32_t count);
   void WorkerLoop();
   // Appends to the work queue; returns whether an idle worker should wake.
@@ -292,6 +295,28 @@ class InlineOp final : public Op {
 
  private:
   Body body_;
+};
+
+// queue_update: the captured bytes live right after the op, in its own
+// allocation (HostNewWithTrailing), so an update costs one allocation.
+class UpdateOp final : public Op {
+ public:
+  UpdateOp(AsyncDevice* device, std::span<const std::byte> source, BufferRef target,
+           uint64_t target_offset)
+      : Op(device), target_(std::move(target)), target_offset_(target_offset),
+        length_(source.size()) {
+    if (length_ > 0) std::memcpy(payload(), source.data(), length_);
+  }
+  void Execute() override {
+    Finish(UpdateValidated({payload(), length_}, *target_, target_offset_));
+  }
+
+ private:
+  std::byte* payload() { return reinterpret_cast<std::byte*>(this + 1); }
+
+  const BufferRef target_;
+  const uint64_t target_offset_;
+  const size_t length_;
 };
 
 // A read or write of a file range in chunks, up to queue_depth in flight.
@@ -674,6 +699,10 @@ Status AsyncDevice::Submit(const char* what, SemaphoreList wait, SemaphoreList s
                            Args&&... args) {
   HALIO_ASSIGN_OR_RETURN(OpType * op,
                          HostNew<OpType>(host(), what, this, std::forward<Args>(args)...));
+  return Launch(op, wait, signal);
+}
+
+Status AsyncDevice::Launch(Op* op, SemaphoreList wait, SemaphoreList signal) {
   Status status = op->CaptureLists(wait, signal);
   if (!status.ok()) {
     delete op;
@@ -721,18 +750,12 @@ Status AsyncDevice::QueueUpdate(SemaphoreList wait, SemaphoreList signal,
                                 uint64_t target_offset) {
   HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
   HALIO_RETURN_IF_ERROR(ValidateQueueUpdate(source, target, target_offset));
-  HostVector<std::byte> bytes{HostStdAllocator<std::byte>(host())};
-  try {
-    bytes.assign(source.begin(), source.end());  // captured now: the caller may reuse it
-  } catch (const std::bad_alloc&) {
-    return ResourceExhaustedError("out of host memory capturing " +
-                                  std::to_string(source.size()) + " update bytes");
-  }
-  auto body = [target, target_offset, bytes = std::move(bytes)] {
-    return UpdateValidated(bytes, *target, target_offset);
-  };
-  return Submit<InlineOp<decltype(body)>>("queue_update on local_async",
-                                          wait, signal, std::move(body));
+  // The bytes are captured now: the caller may reuse `source` at once.
+  HALIO_ASSIGN_OR_RETURN(UpdateOp * op,
+                         HostNewWithTrailing<UpdateOp>(host(), "queue_update on local_async",
+                                                       source.size(), this, source, target,
+                                                       target_offset));
+  return Launch(op, wait, signal);
 }
 
 Status AsyncDevice::QueueCopy(SemaphoreList wait, SemaphoreList signal,
