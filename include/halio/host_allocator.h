@@ -4,9 +4,10 @@
 // operations, semaphores, files, command buffers, loader state) are allocated
 // through the allocator the caller passes (as IREE passes iree_allocator_t),
 // so an embedding runtime can account for it or inject failures; what still
-// uses the C++ heap is listed in tests/RELIABILITY.md. System() is a process-wide allocator (platform/): aligned
-// operator new for small blocks, huge-page-backed mmap for blocks of 2 MiB
-// and more; it is thread-safe and never destroyed.
+// uses the C++ heap is listed in tests/RELIABILITY.md. System() is a
+// process-wide allocator (platform/): aligned operator new for small blocks,
+// huge-page-backed mmap for blocks of 2 MiB and more; it is thread-safe and
+// never destroyed.
 #ifndef HALIO_HOST_ALLOCATOR_H_
 #define HALIO_HOST_ALLOCATOR_H_
 

@@ -69,25 +69,9 @@ class HostAllocated {
   }
 };
 
-// `new (host) T(args...)` as a Result: RESOURCE_EXHAUSTED naming `what` when
-// the memory cannot be had or the constructor throws std::bad_alloc.
-template <typename T, typename... Args>
-Result<T*> HostNew(HostAllocator& host, std::string_view what, Args&&... args) {
-  static_assert(alignof(T) <= alignof(std::max_align_t),
-                "HostAllocated keeps objects aligned to max_align_t only");
-  T* object = nullptr;
-  try {
-    object = new (host) T(std::forward<Args>(args)...);
-  } catch (const std::bad_alloc&) {
-  }
-  if (object == nullptr) {
-    return ResourceExhaustedError("out of host memory for " + std::string(what));
-  }
-  return object;
-}
-
-// HostNew with `trailing` bytes after the object (HostAllocated's
-// `new (host, trailing)`).
+// `new (host, trailing) T(args...)` as a Result: `trailing` more bytes follow
+// the object in its block. RESOURCE_EXHAUSTED naming `what` when the memory
+// cannot be had or the constructor throws std::bad_alloc.
 template <typename T, typename... Args>
 Result<T*> HostNewWithTrailing(HostAllocator& host, std::string_view what, std::size_t trailing,
                                Args&&... args) {
@@ -102,6 +86,12 @@ Result<T*> HostNewWithTrailing(HostAllocator& host, std::string_view what, std::
     return ResourceExhaustedError("out of host memory for " + std::string(what));
   }
   return object;
+}
+
+// `new (host) T(args...)` as a Result (HostNewWithTrailing without a payload).
+template <typename T, typename... Args>
+Result<T*> HostNew(HostAllocator& host, std::string_view what, Args&&... args) {
+  return HostNewWithTrailing<T>(host, what, 0, std::forward<Args>(args)...);
 }
 
 template <typename T, typename... Args>

@@ -72,6 +72,11 @@ const BufferRef& NullBufferRef() {
   return null_ref;
 }
 
+// The allocator FdFileOptions names, System() when it names none.
+HostAllocator& HostAllocatorOf(const FdFileOptions& options) {
+  return options.host_allocator ? *options.host_allocator : HostAllocator::System();
+}
+
 }  // namespace
 
 // Takes ownership of `fd` (closed on any failure).
@@ -82,10 +87,8 @@ Result<FileRef> MakeFdFileImpl(int fd, MemoryAccess access, std::string descript
     platform::CloseHandle(fd);
     return length.status();
   }
-  HostAllocator& host =
-      options.host_allocator ? *options.host_allocator : HostAllocator::System();
-  auto made = HostMakeShared<FdFile>(host, "importing " + description, fd, access, *length,
-                                     description, options);
+  auto made = HostMakeShared<FdFile>(HostAllocatorOf(options), "importing " + description, fd,
+                                     access, *length, description, options);
   if (!made.ok()) {
     platform::CloseHandle(fd);
     return made.status();
@@ -137,7 +140,7 @@ FdFile::FdFile(int fd, MemoryAccess access, uint64_t length, std::string descrip
       length_(length),
       description_(std::move(description)),
       sync_on_close_(options.sync_on_close),
-      host_(options.host_allocator ? *options.host_allocator : HostAllocator::System()),
+      host_(HostAllocatorOf(options)),
       interceptor_(options.interceptor) {}
 
 FdFile::~FdFile() {

@@ -36,7 +36,8 @@ struct ReadGroup {
 
 struct Plan {
   explicit Plan(HostAllocator& host)
-      : groups(HostStdAllocator<ReadGroup>(host)), arena_offsets(HostStdAllocator<uint64_t>(host)) {}
+      : groups(HostStdAllocator<ReadGroup>(host)),
+        arena_offsets(HostStdAllocator<uint64_t>(host)) {}
   HostVector<ReadGroup> groups;
   HostVector<uint64_t> arena_offsets;  // per selected tensor; unused for views
   uint64_t arena_bytes = 0;
@@ -118,17 +119,24 @@ Result<Files> OpenFiles(const ParameterIndex& index, const LoadOptions& options,
   return files;
 }
 
+// "loading <what> from <file> [begin, end)": how load errors name their bytes.
+std::string DescribeLoad(const std::string& what, const FileRef& file, uint64_t begin,
+                         uint64_t end) {
+  return "loading " + what + " from " + file->description() + " [" + std::to_string(begin) +
+         ", " + std::to_string(end) + ")";
+}
+
+std::string DescribeTensor(const ParameterEntry& entry, const FileRef& file) {
+  return DescribeLoad("tensor '" + entry.name + "'", file, entry.offset,
+                      entry.offset + entry.length);
+}
+
 std::string DescribeGroup(const ReadGroup& group, const FileRef& file) {
-  std::string names = "'" + group.tensors.front()->name + "'";
-  if (group.tensors.size() > 1) {
-    names = "tensors " + names + " .. '" + group.tensors.back()->name + "' (" +
-            std::to_string(group.tensors.size()) + " tensors)";
-  } else {
-    names = "tensor " + names;
-  }
-  return "loading " + names + " from " + file->description() + " [" +
-         std::to_string(group.file_offset) + ", " +
-         std::to_string(group.file_offset + group.length) + ")";
+  if (group.tensors.size() == 1) return DescribeTensor(*group.tensors.front(), file);
+  const std::string names = "tensors '" + group.tensors.front()->name + "' .. '" +
+                            group.tensors.back()->name + "' (" +
+                            std::to_string(group.tensors.size()) + " tensors)";
+  return DescribeLoad(names, file, group.file_offset, group.file_offset + group.length);
 }
 
 // Queues the plan's reads, at most max_inflight_bytes at a time, and waits
@@ -207,10 +215,8 @@ class Reader {
         // Out of memory or shut down while re-reading says nothing about the
         // tensor: report the run's own error then.
         if (!IsAboutTheData(alone)) break;
-        return alone.Annotate("loading tensor '" + entry->name + "' from " +
-                              file->description() + " [" + std::to_string(entry->offset) +
-                              ", " + std::to_string(entry->offset + entry->length) +
-                              ") (found by re-reading alone the tensors of a failed read)");
+        return alone.Annotate(DescribeTensor(*entry, file) +
+                              " (found by re-reading alone the tensors of a failed read)");
       }
     }
     return group_error.Annotate(DescribeGroup(group, file));
