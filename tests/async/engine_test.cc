@@ -76,6 +76,20 @@ class EngineTest : public ::testing::TestWithParam<IoBackend> {
     engine_ = MakeEngine(GetParam(), /*ring_entries=*/64);
     ASSERT_NE(engine_, nullptr);
   }
+
+  // Submits one read of `length` bytes at offset 0 of `fd` into `data` and
+  // waits for its completion.
+  Status ReadOnce(int fd, std::byte* data, size_t length) {
+    AsyncRequest request;
+    request.fd = fd;
+    request.data = data;
+    request.length = length;
+    Completions completions;
+    completions.Prepare(&request);
+    engine_->Submit(&request);
+    return completions.WaitFor(1);
+  }
+
   AsyncIoEngineRef engine_;
 };
 
@@ -114,15 +128,7 @@ TEST_P(EngineTest, ShortFileIsOutOfRangeNotSilentZeroes) {
   int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   std::vector<std::byte> out(4096);
-  AsyncRequest request;
-  request.fd = fd;
-  request.offset = 0;
-  request.data = out.data();
-  request.length = out.size();
-  Completions completions;
-  completions.Prepare(&request);
-  engine_->Submit(&request);
-  EXPECT_THAT(completions.WaitFor(1),
+  EXPECT_THAT(ReadOnce(fd, out.data(), out.size()),
               StatusIs(StatusCode::kOutOfRange, HasSubstr("end of file at offset 1000")));
   ::close(fd);
 }
@@ -132,14 +138,7 @@ TEST_P(EngineTest, ReadingAWriteOnlyDescriptorReportsTheErrno) {
   int fd = ::open(file.path().c_str(), O_WRONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   std::vector<std::byte> out(100);
-  AsyncRequest request;
-  request.fd = fd;
-  request.data = out.data();
-  request.length = out.size();
-  Completions completions;
-  completions.Prepare(&request);
-  engine_->Submit(&request);
-  EXPECT_THAT(completions.WaitFor(1),
+  EXPECT_THAT(ReadOnce(fd, out.data(), out.size()),
               StatusIs(StatusCode::kFailedPrecondition, HasSubstr("errno")));
   ::close(fd);
 }
@@ -168,14 +167,7 @@ TEST_P(EngineTest, ReadsASpanLargerThan4GiBFromASparseFile) {
                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   ASSERT_NE(memory, MAP_FAILED);
   auto* bytes = static_cast<std::byte*>(memory);
-  AsyncRequest request;
-  request.fd = fd;
-  request.data = bytes;
-  request.length = kSize;
-  Completions completions;
-  completions.Prepare(&request);
-  engine_->Submit(&request);
-  HALIO_EXPECT_OK(completions.WaitFor(1));
+  HALIO_EXPECT_OK(ReadOnce(fd, bytes, kSize));
   for (size_t i = 0; i < std::size(markers); ++i) {
     EXPECT_EQ(bytes[markers[i]], static_cast<std::byte>(0x40 + i)) << "marker " << i;
   }

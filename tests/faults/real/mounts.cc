@@ -63,7 +63,9 @@ int RunCommand(std::vector<std::string> args, milliseconds timeout) {
   const Clock::time_point deadline = Clock::now() + timeout;
   while (true) {
     int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
     if (Clock::now() >= deadline) {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, &status, 0);
