@@ -9,8 +9,6 @@
 
 #include <chrono>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <mutex>
 #include <string>
@@ -136,14 +134,6 @@ Status ExpectBytes(const BufferRef& buffer, const std::vector<std::byte>& expect
   HALIO_ASSIGN_OR_RETURN(std::vector<std::byte> actual, Contents(buffer, expected.size()));
   if (actual != expected) return DataLossError("buffer bytes differ from the expected ones");
   return Status();
-}
-
-std::vector<std::byte> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<std::byte> bytes(chars.size());
-  std::memcpy(bytes.data(), chars.data(), chars.size());
-  return bytes;
 }
 
 // --- scenarios ---------------------------------------------------------------
@@ -284,7 +274,9 @@ Status LoadShardedParameters(const Context& context) {
   options.file_options.backend = context.param.backend;
   options.max_inflight_bytes = 64;  // several waits in flight
   std::vector<std::vector<std::byte>> shard_bytes;
-  for (const ParameterFile& file : index.files()) shard_bytes.push_back(ReadWholeFile(file.path));
+  for (const ParameterFile& file : index.files()) {
+    shard_bytes.push_back(testing::ReadFileBytes(file.path));
+  }
   if (context.param.file_kind == FileKind::kMemory) {
     for (std::vector<std::byte>& bytes : shard_bytes) {
       HALIO_ASSIGN_OR_RETURN(FileRef file, MemoryFile::Wrap(bytes, MemoryAccess::kRead, {},

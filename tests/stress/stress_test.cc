@@ -72,7 +72,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <mutex>
 #include <ostream>
 #include <random>
@@ -225,15 +224,6 @@ std::vector<std::byte> RandomBytes(size_t length, uint64_t seed) {
   return bytes;
 }
 
-// The file at `path` as stored now, read in one go from outside halio.
-std::vector<std::byte> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  std::vector<std::byte> bytes(in ? static_cast<size_t>(in.tellg()) : 0);
-  in.seekg(0);
-  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  return bytes;
-}
-
 enum class FileKind { kFd, kMemory };
 
 // The file ops go to: a temp file opened with a forced backend, or a memory
@@ -261,7 +251,7 @@ class StressFile {
   // The bytes as stored now (fd files: read back through the kernel).
   std::vector<std::byte> Contents() const {
     if (kind_ == FileKind::kMemory) return std::vector<std::byte>(bytes_.begin(), bytes_.end());
-    return ReadWholeFile(temp_.path());
+    return testing::ReadFileBytes(temp_.path());
   }
 
  private:
@@ -968,7 +958,7 @@ TEST_P(DeviceDestructionTest, EveryOpEndsSignaledWithItsBytesOrFailedWithoutTouc
       target_now.assign(mapping.data(), mapping.data() + mapping.size());
     }
     file.reset();
-    const std::vector<std::byte> file_now = ReadWholeFile(temp.path());
+    const std::vector<std::byte> file_now = testing::ReadFileBytes(temp.path());
     ASSERT_EQ(file_now.size(), file_bytes.size());
 
     for (size_t k = 0; k < kOps; ++k) {

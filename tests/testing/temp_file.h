@@ -13,6 +13,16 @@
 
 namespace halio::testing {
 
+// The bytes of the file at `path` as stored now, read from outside halio
+// (empty when it cannot be opened).
+inline std::vector<std::byte> ReadFileBytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  std::vector<std::byte> bytes(in ? static_cast<size_t>(in.tellg()) : 0);
+  in.seekg(0);
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  return bytes;
+}
+
 class TempFile {
  public:
   TempFile() {
@@ -33,14 +43,7 @@ class TempFile {
     out.write(reinterpret_cast<const char*>(contents.data()),
               static_cast<std::streamsize>(contents.size()));
   }
-  std::vector<std::byte> Read() const {
-    std::ifstream in(path_, std::ios::binary);
-    std::vector<char> chars((std::istreambuf_iterator<char>(in)),
-                            std::istreambuf_iterator<char>());
-    std::vector<std::byte> bytes(chars.size());
-    for (size_t i = 0; i < chars.size(); ++i) bytes[i] = static_cast<std::byte>(chars[i]);
-    return bytes;
-  }
+  std::vector<std::byte> Read() const { return ReadFileBytes(path_); }
   std::string path() const { return path_.string(); }
 
  private:
