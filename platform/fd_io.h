@@ -155,7 +155,10 @@ Status WriteAtDirect(NativeHandle direct, NativeHandle buffered, uint64_t offset
                      const IoSyscalls& sys = SystemIoSyscalls(),
                      HostAllocator& host = HostAllocator::System());
 
-// Opens `path` (close-on-exec always). Errors: mapped errno naming the path.
+// Opens `path` (close-on-exec always) without ever blocking in open: a FIFO,
+// character device, directory or socket is refused. Errors: mapped errno
+// naming the path; FAILED_PRECONDITION when it is not a regular file or
+// block device.
 Result<NativeHandle> OpenPath(const std::string& path, OpenFlags flags);
 // A close-on-exec duplicate. Errors: mapped errno (EBADF ->
 // FAILED_PRECONDITION).

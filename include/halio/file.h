@@ -121,8 +121,10 @@ class FdFile final : public File {
   static Result<FileRef> FromHandle(int fd, MemoryAccess access,
                                     const FdFileOptions& options = {});
   // Opens `path`. Errors: NOT_FOUND, PERMISSION_DENIED, INVALID_ARGUMENT
-  // (mode has neither read nor write) and other mapped errnos, each naming
-  // the path.
+  // (mode has neither read nor write), FAILED_PRECONDITION (the path is not a
+  // regular file or block device: a FIFO, character device, directory or
+  // socket is refused at once, never waited on) and other mapped errnos, each
+  // naming the path.
   static Result<FileRef> Open(const std::string& path, OpenMode mode,
                               const FdFileOptions& options = {});
 

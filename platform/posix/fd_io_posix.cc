@@ -25,6 +25,79 @@ int64_t PosixWriteAt(void*, NativeHandle fd, const void* src, size_t length,
 
 std::string FdText(NativeHandle fd) { return "fd " + std::to_string(fd); }
 
+const char* FileTypeName(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "of an unknown type";
+}
+
+bool IsPositionalFile(mode_t mode) { return S_ISREG(mode) || S_ISBLK(mode); }
+
+// FAILED_PRECONDITION (not INVALID_ARGUMENT, which FdFile::Open reads as
+// "the filesystem refused O_DIRECT") saying what `what` is instead.
+Status NotPositionalError(std::string_view what, mode_t mode, std::string_view detail = "") {
+  return FailedPreconditionError(std::string(what) + " is " + FileTypeName(mode) +
+                                 std::string(detail) +
+                                 ", not a regular file or block device; halio needs one "
+                                 "(positional I/O needs a seekable file)");
+}
+
+bool IsRegularPath(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int OpenRetryingEintr(const std::string& path, int oflags) {
+  int fd;
+  do {
+    fd = ::open(path.c_str(), oflags, 0644);
+  } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+// open(2) with `oflags | O_NONBLOCK`, so a FIFO without a writer (or a
+// device that waits for a carrier) cannot block the caller. For regular
+// files and block devices O_NONBLOCK changes nothing at open (O_DIRECT
+// included) except under a lease, below.
+int OpenNonBlocking(const std::string& path, int oflags) {
+  const int fd = OpenRetryingEintr(path, oflags | O_NONBLOCK);
+  if (fd >= 0 || errno != EWOULDBLOCK) return fd;
+  // Another process holds a lease (fcntl F_SETLEASE) on this regular file:
+  // wait for the lease break as a plain open does.
+  if (IsRegularPath(path)) return OpenRetryingEintr(path, oflags);
+  errno = EWOULDBLOCK;
+  return -1;
+}
+
+// Why open failed. ENXIO is a FIFO opened for writing with no reader, or a
+// socket: say which rather than "no such device or address".
+Status OpenError(int error, const std::string& path) {
+  struct stat st;
+  if (error == ENXIO && ::stat(path.c_str(), &st) == 0 && !IsPositionalFile(st.st_mode)) {
+    return NotPositionalError(path, st.st_mode,
+                              S_ISFIFO(st.st_mode) ? " with no reader" : "");
+  }
+  return ErrnoToStatus(error, "open " + path);
+}
+
+// Refuses anything but a regular file or block device, then clears the
+// O_NONBLOCK of OpenNonBlocking: left set, io_uring would return EAGAIN for
+// reads that miss the page cache instead of waiting for the disk.
+Status CheckOpenedFile(NativeHandle fd, const std::string& path) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return ErrnoToStatus(errno, "fstat " + path);
+  if (!IsPositionalFile(st.st_mode)) {
+    return NotPositionalError(path, st.st_mode);
+  }
+  const int status_flags = ::fcntl(fd, F_GETFL);
+  if (status_flags < 0 || ::fcntl(fd, F_SETFL, status_flags & ~O_NONBLOCK) != 0) {
+    return ErrnoToStatus(errno, "clear O_NONBLOCK on " + path);
+  }
+  return Status();
+}
+
 }  // namespace
 
 const IoSyscalls& SystemIoSyscalls() {
@@ -48,11 +121,13 @@ Result<NativeHandle> OpenPath(const std::string& path, OpenFlags flags) {
   if (flags.create) oflags |= O_CREAT;
   if (flags.truncate) oflags |= O_TRUNC;
   if (flags.direct) oflags |= O_DIRECT;
-  int fd;
-  do {
-    fd = ::open(path.c_str(), oflags, 0644);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return ErrnoToStatus(errno, "open " + path);
+  const int fd = OpenNonBlocking(path, oflags);
+  if (fd < 0) return OpenError(errno, path);
+  Status checked = CheckOpenedFile(fd, path);
+  if (!checked.ok()) {
+    ::close(fd);
+    return checked;
+  }
   return fd;
 }
 
@@ -77,9 +152,7 @@ Result<uint64_t> HandleLength(NativeHandle fd, std::string_view what) {
     if (end < 0) return ErrnoToStatus(errno, "size of block device " + std::string(what));
     return static_cast<uint64_t>(end);
   }
-  return FailedPreconditionError(std::string(what) +
-                                 " is not a regular file or block device; "
-                                 "positional I/O needs a seekable file");
+  return NotPositionalError(what, st.st_mode);
 }
 
 Result<OpenFlags> HandleAccess(NativeHandle fd) {

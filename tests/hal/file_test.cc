@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "halio/hal/allocator.h"
+#include "tests/testing/fifo.h"
 #include "tests/testing/status_matchers.h"
 
 namespace halio {
@@ -158,6 +159,34 @@ TEST_F(FdFileTest, OpenWithoutReadOrWriteIsInvalidArgument) {
   EXPECT_THAT(FdFile::Open(path, OpenMode::kCreate, SyncOptions()),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr(path)));
   EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+// A FIFO with no writer used to block FdFile::Open forever; now every mode
+// (O_DIRECT too, and with the default backend) is refused at once.
+TEST_F(FdFileTest, OpenRefusesAFifoAtOnce) {
+  testing::TempFifo fifo;
+  for (const OpenMode mode : {OpenMode::kRead, OpenMode::kWrite, OpenMode::kReadWrite,
+                              OpenMode::kRead | OpenMode::kDirect}) {
+    for (const FdFileOptions& options : {SyncOptions(), FdFileOptions{}}) {
+      Result<FileRef> file =
+          fifo.OpenWithin([&] { return FdFile::Open(fifo.path(), mode, options); });
+      EXPECT_THAT(file, StatusIs(StatusCode::kFailedPrecondition,
+                                 AllOf(HasSubstr(fifo.path()), HasSubstr("FIFO"),
+                                       HasSubstr("not a regular file or block device"))))
+          << "mode " << static_cast<unsigned>(mode);
+    }
+  }
+}
+
+TEST_F(FdFileTest, OpenRefusesCharacterDevicesAndDirectories) {
+  EXPECT_THAT(FdFile::Open("/dev/null", OpenMode::kRead, SyncOptions()),
+              StatusIs(StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("/dev/null"), HasSubstr("a character device"))));
+  std::string dir = TempPath();
+  ASSERT_TRUE(std::filesystem::create_directory(dir));
+  EXPECT_THAT(FdFile::Open(dir, OpenMode::kRead, SyncOptions()),
+              StatusIs(StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr(dir), HasSubstr("a directory"))));
 }
 
 TEST_F(FdFileTest, SyncBackendHasNoAsyncHandleNorStorageBuffer) {

@@ -5,7 +5,9 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <gmock/gmock.h>
@@ -20,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/testing/fifo.h"
 #include "tests/testing/status_matchers.h"
 
 namespace halio::platform {
@@ -400,6 +403,80 @@ TEST_F(FdIoTest, OpenPathTruncates) {
   EXPECT_EQ(std::filesystem::file_size(path), 0u);
 }
 
+// --- Paths that are not regular files or block devices are refused --------
+
+constexpr char kNeedsAFile[] = "not a regular file or block device";
+
+OpenFlags ReadFlags() { return {.read = true}; }
+OpenFlags WriteFlags() { return {.write = true}; }
+OpenFlags ReadWriteFlags() { return {.read = true, .write = true}; }
+
+// A FIFO with no writer would block open(2) for reading forever; with no
+// reader, open for writing; read-write opens it without waiting. Every
+// direction is refused, at once, naming the path and what it is.
+TEST_F(FdIoTest, OpenPathRefusesAFifoWithoutBlocking) {
+  testing::TempFifo fifo;
+  for (const OpenFlags flags : {ReadFlags(), WriteFlags(), ReadWriteFlags()}) {
+    Result<NativeHandle> fd = fifo.OpenWithin([&] { return OpenPath(fifo.path(), flags); });
+    if (fd.ok()) Track(*fd);
+    EXPECT_THAT(fd, StatusIs(StatusCode::kFailedPrecondition,
+                             AllOf(HasSubstr(fifo.path()), HasSubstr("FIFO"),
+                                   HasSubstr(kNeedsAFile))))
+        << "read " << flags.read << " write " << flags.write;
+  }
+  Result<NativeHandle> writer =
+      fifo.OpenWithin([&] { return OpenPath(fifo.path(), WriteFlags()); });
+  EXPECT_THAT(writer, StatusIs(StatusCode::kFailedPrecondition, HasSubstr("no reader")));
+}
+
+TEST_F(FdIoTest, OpenPathRefusesACharacterDevice) {
+  for (const OpenFlags flags : {ReadFlags(), WriteFlags()}) {
+    EXPECT_THAT(OpenPath("/dev/null", flags),
+                StatusIs(StatusCode::kFailedPrecondition,
+                         AllOf(HasSubstr("/dev/null"), HasSubstr("a character device"),
+                               HasSubstr(kNeedsAFile))));
+  }
+}
+
+TEST_F(FdIoTest, OpenPathRefusesADirectory) {
+  std::string dir = TempPath("_dir");
+  ASSERT_TRUE(std::filesystem::create_directory(dir));
+  EXPECT_THAT(OpenPath(dir, ReadFlags()),
+              StatusIs(StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr(dir), HasSubstr("a directory"), HasSubstr(kNeedsAFile))));
+  // The kernel refuses writing first (EISDIR), in its own words.
+  EXPECT_THAT(OpenPath(dir, WriteFlags()),
+              StatusIs(StatusCode::kFailedPrecondition, HasSubstr(dir)));
+}
+
+TEST_F(FdIoTest, OpenPathRefusesASocket) {
+  std::string path = TempPath("_sock");
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  ASSERT_LT(path.size(), sizeof(address.sun_path));
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  int sock = Track(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_GE(sock, 0);
+  ASSERT_EQ(::bind(sock, reinterpret_cast<const sockaddr*>(&address), sizeof(address)), 0)
+      << std::strerror(errno);
+  EXPECT_THAT(OpenPath(path, ReadFlags()),
+              StatusIs(StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr(path), HasSubstr("a socket"), HasSubstr(kNeedsAFile))));
+}
+
+// The open is non-blocking only until the type is known: later I/O on a
+// regular file must wait for the disk (io_uring would otherwise return
+// EAGAIN for reads that miss the page cache).
+TEST_F(FdIoTest, OpenPathLeavesRegularFilesBlocking) {
+  std::string path;
+  OpenTemp(&path);
+  for (const OpenFlags flags : {ReadFlags(), WriteFlags(), ReadWriteFlags()}) {
+    HALIO_ASSERT_OK_AND_ASSIGN(NativeHandle fd, OpenPath(path, flags));
+    Track(fd);
+    EXPECT_EQ(::fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+  }
+}
+
 TEST_F(FdIoTest, HandleLengthOfRegularFile) {
   int fd = OpenTempWith(Pattern(123, 13));
   HALIO_ASSERT_OK_AND_ASSIGN(uint64_t length, HandleLength(fd, "f"));
@@ -413,7 +490,8 @@ TEST_F(FdIoTest, HandleLengthOfDirectoryIsFailedPrecondition) {
   ASSERT_GE(fd, 0);
   EXPECT_THAT(HandleLength(fd, dir),
               StatusIs(StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr(dir), HasSubstr("not a regular file"))));
+                       AllOf(HasSubstr(dir), HasSubstr("a directory"),
+                             HasSubstr(kNeedsAFile))));
 }
 
 TEST_F(FdIoTest, HandleLengthOfClosedFdIsFailedPrecondition) {

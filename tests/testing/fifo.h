@@ -1,0 +1,51 @@
+// A named pipe (FIFO) with nobody at either end, for checking that opening
+// it is refused at once rather than blocking, and a bounded way to run such
+// an open so a regression fails the test instead of hanging it.
+#ifndef HALIO_TESTS_TESTING_FIFO_H_
+#define HALIO_TESTS_TESTING_FIFO_H_
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <string>
+
+#include "tests/testing/temp_file.h"
+
+namespace halio::testing {
+
+class TempFifo {
+ public:
+  TempFifo() { EXPECT_EQ(::mkfifo(path().c_str(), 0600), 0) << path(); }
+  std::string path() const { return name_.path(); }
+
+  // Runs `open()` (which opens this FIFO) on a thread and returns its result.
+  // If it has not returned within `limit`, opens both ends without blocking,
+  // which releases an open blocked for reading or writing, and fails the test.
+  template <typename Open>
+  auto OpenWithin(Open open, std::chrono::seconds limit = std::chrono::seconds(5)) const {
+    auto opened = std::async(std::launch::async, open);
+    if (opened.wait_for(limit) == std::future_status::timeout) {
+      ADD_FAILURE() << "opening the FIFO " << path() << " blocked for " << limit.count() << " s";
+      const int reader = ::open(path().c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+      const int writer = ::open(path().c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+      auto result = opened.get();
+      if (writer >= 0) ::close(writer);
+      if (reader >= 0) ::close(reader);
+      return result;
+    }
+    return opened.get();
+  }
+
+ private:
+  TempFile name_;  // only its unique name; removed on destruction
+};
+
+}  // namespace halio::testing
+
+#endif  // HALIO_TESTS_TESTING_FIFO_H_
