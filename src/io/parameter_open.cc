@@ -1,9 +1,26 @@
 // OpenParameterIndex: reads parameter-file headers through FdFile (with
 // synchronous I/O: a few small header reads do not need an async engine)
 // and indexes them.
+//
+// Which format a file is, decided before any format's own checks so that a
+// file of neither is told so rather than given one parser's complaint:
+//  - a sharded safetensors set: the path ends in ".json" (the index, e.g.
+//    model.safetensors.index.json);
+//  - GGUF: the file starts with the magic "GGUF", or the path ends in ".gguf";
+//  - safetensors: the path ends in ".safetensors", or the file starts like
+//    one: an 8-byte little-endian header size N with 2 <= N <= 100 MB (the
+//    format's limit), then '{' (the format requires the JSON header to start
+//    so);
+//  - anything else: INVALID_ARGUMENT "not a recognised parameter file",
+//    listing the formats.
+// A name or content that claims a format gets that format's own errors, so a
+// truncated .gguf or a safetensors header that runs past the end of the file
+// says what is wrong with it.
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <memory>
+#include <span>
 
 #include "halio/file.h"
 #include "halio/params.h"
@@ -76,14 +93,50 @@ Result<IndexedFile> ReadGguf(HeaderFile& file, std::vector<std::byte> bytes,
   }
 }
 
-// GGUF by magic (or by name, so a damaged .gguf gets GGUF's errors).
+enum class Format { kGguf, kSafetensors, kUnrecognised };
+
+// Enough of the file to tell the formats apart: a safetensors header size
+// and the '{' after it.
+constexpr uint64_t kSniffBytes = kSafetensorsPrefixSize + 1;
+
+bool StartsLikeSafetensors(std::span<const std::byte> prefix) {
+  if (prefix.size() < kSniffBytes) return false;
+  uint64_t header_size = 0;
+  for (size_t i = kSafetensorsPrefixSize; i-- > 0;) {
+    header_size = header_size << 8 | std::to_integer<uint64_t>(prefix[i]);
+  }
+  return header_size >= 2 && header_size <= kSafetensorsMaxHeaderSize &&
+         prefix[kSafetensorsPrefixSize] == std::byte{'{'};
+}
+
+// The rule in the comment at the top of this file.
+Format Recognise(std::span<const std::byte> prefix, const std::string& path) {
+  const bool gguf_magic = prefix.size() >= 4 && std::memcmp(prefix.data(), "GGUF", 4) == 0;
+  if (gguf_magic || EndsWith(path, ".gguf")) return Format::kGguf;
+  if (EndsWith(path, ".safetensors") || StartsLikeSafetensors(prefix)) {
+    return Format::kSafetensors;
+  }
+  return Format::kUnrecognised;
+}
+
+Status UnrecognisedError(const std::string& path, uint64_t length) {
+  return InvalidArgumentError(
+      path + ": not a recognised parameter file; halio reads safetensors (*.safetensors), "
+      "sharded safetensors (an index named *.safetensors.index.json) and GGUF (*.gguf), and "
+      "this file (" + std::to_string(length) + " bytes) starts with neither GGUF's magic "
+      "\"GGUF\" nor a safetensors header (an 8-byte little-endian header size, then '{')");
+}
+
 Result<IndexedFile> ReadParameterFile(const std::string& path) {
   HALIO_ASSIGN_OR_RETURN(HeaderFile file, HeaderFile::Open(path));
-  std::vector<std::byte> magic;
-  HALIO_RETURN_IF_ERROR(file.ReadPrefix(magic, std::min<uint64_t>(file.length(), 4)));
-  const bool gguf_magic = magic.size() == 4 && std::memcmp(magic.data(), "GGUF", 4) == 0;
-  if (gguf_magic || EndsWith(path, ".gguf")) return ReadGguf(file, std::move(magic), path);
-  return ReadSafetensors(file, path);
+  std::vector<std::byte> prefix;
+  HALIO_RETURN_IF_ERROR(file.ReadPrefix(prefix, std::min(file.length(), kSniffBytes)));
+  switch (Recognise(prefix, path)) {
+    case Format::kGguf: return ReadGguf(file, std::move(prefix), path);
+    case Format::kSafetensors: return ReadSafetensors(file, path);
+    case Format::kUnrecognised: break;
+  }
+  return UnrecognisedError(path, file.length());
 }
 
 Result<SafetensorsShardIndex> ReadShardIndex(const std::string& path) {

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "src/io/parameter_index.h"
@@ -21,6 +22,7 @@ using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using testing::FixturePath;
 using testing::SharedPath;
 
@@ -154,6 +156,59 @@ TEST(OpenParameterIndexTest, ParserErrorsPassThrough) {
               StatusIs(StatusCode::kNotFound, HasSubstr("no_such_file.safetensors")));
   EXPECT_THAT(OpenParameterIndex(FixturePath("gguf_bad_tensor_count_huge.gguf")),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("tensor count")));
+}
+
+std::vector<std::byte> Bytes(std::string_view text) {
+  const auto* begin = reinterpret_cast<const std::byte*>(text.data());
+  return std::vector<std::byte>(begin, begin + text.size());
+}
+
+// A file of neither format is told so (and which formats are), before any
+// one format's detail such as "header size ... exceeds the 100 MB limit".
+TEST(OpenParameterIndexTest, UnrecognisedFilesAreToldSoWithTheFormatsRead) {
+  using namespace std::string_view_literals;
+  for (const std::string_view contents : {
+           "root:x:0:0:root:/root:/bin/bash\nbin:x:2:2:bin:/bin:/usr/sbin/nologin\n"sv, ""sv,
+           "abc"sv,
+           // A plausible safetensors header size (16) without the '{'.
+           "\x10\0\0\0\0\0\0\0[\"not\", \"safetensors\"]"sv,
+           // '{' after a header size over safetensors' 100 MB limit.
+           "\xff\xff\xff\xff\0\0\0\0{\"a\": 1}"sv,
+           // '{' after a header size too small to hold "{}".
+           "\x01\0\0\0\0\0\0\0{}"sv}) {
+    testing::TempFile file(Bytes(contents));
+    EXPECT_THAT(OpenParameterIndex(file.path()),
+                StatusIs(StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr(file.path() + ": not a recognised parameter file"),
+                               HasSubstr("safetensors (*.safetensors)"),
+                               HasSubstr("*.safetensors.index.json"), HasSubstr("GGUF (*.gguf)"),
+                               HasSubstr(std::to_string(contents.size()) + " bytes"),
+                               Not(HasSubstr("exceeds")))))
+        << ::testing::PrintToString(std::string(contents));
+  }
+}
+
+// Content that looks like a format, or a name that says it is one, gets that
+// format's own errors rather than "not recognised".
+TEST(OpenParameterIndexTest, FilesThatLookLikeAFormatKeepItsErrors) {
+  using namespace std::string_view_literals;
+  // The magic and version 3, then the file ends before the tensor count.
+  testing::TempFile truncated_gguf(Bytes("GGUF\x03\0\0\0"sv));
+  EXPECT_THAT(OpenParameterIndex(truncated_gguf.path()),
+              StatusIs(StatusCode::kOutOfRange,
+                       AllOf(HasSubstr(truncated_gguf.path()), HasSubstr("tensor count"),
+                             HasSubstr("truncated"))));
+  // Header size 64, '{', and the file ends 5 bytes into the header.
+  testing::TempFile truncated_safetensors(Bytes("\x40\0\0\0\0\0\0\0{\"a\":"sv));
+  EXPECT_THAT(OpenParameterIndex(truncated_safetensors.path()),
+              StatusIs(StatusCode::kOutOfRange,
+                       AllOf(HasSubstr(truncated_safetensors.path()),
+                             HasSubstr("runs past the end of the file"))));
+  // Names: a .safetensors whose header size is absurd, a .gguf without the magic.
+  EXPECT_THAT(OpenParameterIndex(FixturePath("st_bad_header_too_large.safetensors")),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("exceeds the 100 MB")));
+  EXPECT_THAT(OpenParameterIndex(FixturePath("gguf_bad_magic.gguf")),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("not a GGUF file")));
 }
 
 TEST(OpenParameterIndexTest, LargeGgufHeaderIsReadInSteps) {
