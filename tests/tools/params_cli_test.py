@@ -98,7 +98,8 @@ with tempfile.TemporaryDirectory() as scratch:
     check_refused(scratch, "directory")  # CLI11's check or the library's: both say so
     text = os.path.join(scratch, "passwd")
     with open(text, "w") as f:
-        f.write("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n")
+        f.write("root:x:0:0:root:/root:/bin/bash\n"
+                "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n")
     check_refused(text, *NOT_RECOGNISED)
     assert "exceeds" not in run("info", text, ok=False).stderr  # the parser's detail
     for name, contents in (("empty", b""), ("tiny", b"abc")):
