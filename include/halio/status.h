@@ -122,8 +122,22 @@ HALIO_DECLARE_STATUS_CTOR(Unavailable)
 HALIO_DECLARE_STATUS_CTOR(DataLoss)
 #undef HALIO_DECLARE_STATUS_CTOR
 
+namespace internal {
+// Called by Result<T>'s accessors when there is no value: writes "halio:
+// Result accessed with error: CODE: message [file:line]" to stderr and calls
+// std::abort(). This is the one place the library prints: reading the value
+// of a failed Result is a programming error in the caller (as with Abseil's
+// StatusOr), and stopping loudly beats undefined behaviour. Out of line and
+// cold so the accessors stay one predictable branch on the OK path.
+[[noreturn, gnu::cold, gnu::noinline]] void ResultAccessFailed(const Status& status);
+}  // namespace internal
+
 // Either a T or a non-OK Status. Constructing from an OK Status is a bug and
 // yields INTERNAL, so a Result never claims success without a value.
+//
+// value(), * and -> require ok(): on an error they stop the program with the
+// status on stderr (see internal::ResultAccessFailed). Check ok() first, or
+// use HALIO_ASSIGN_OR_RETURN.
 template <typename T>
 class [[nodiscard]] Result {
  public:
@@ -142,16 +156,27 @@ class [[nodiscard]] Result {
   const Status& status() const& { return status_; }
   Status status() && { return std::move(status_); }
 
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
-  T&& value() && { return std::move(*value_); }
-  T& operator*() & { return *value_; }
-  const T& operator*() const& { return *value_; }
-  T&& operator*() && { return std::move(*value_); }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
+  T& value() & { return CheckedValue(); }
+  const T& value() const& { return CheckedValue(); }
+  T&& value() && { return std::move(CheckedValue()); }
+  T& operator*() & { return CheckedValue(); }
+  const T& operator*() const& { return CheckedValue(); }
+  T&& operator*() && { return std::move(CheckedValue()); }
+  T* operator->() { return &CheckedValue(); }
+  const T* operator->() const { return &CheckedValue(); }
 
  private:
+  // Tests the optional rather than the status: it is the precondition of the
+  // dereference, and also catches a Result whose status was moved out.
+  T& CheckedValue() {
+    if (!value_.has_value()) [[unlikely]] internal::ResultAccessFailed(status_);
+    return *value_;
+  }
+  const T& CheckedValue() const {
+    if (!value_.has_value()) [[unlikely]] internal::ResultAccessFailed(status_);
+    return *value_;
+  }
+
   Status status_;
   std::optional<T> value_;
 };

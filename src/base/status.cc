@@ -1,5 +1,7 @@
 #include "halio/status.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <new>
 
 namespace halio {
@@ -84,6 +86,20 @@ Status JoinStatus(Status primary, const Status& cleanup) {
   message += cleanup.ToString();
   return Status(primary.code(), message, primary.location());
 }
+
+namespace internal {
+
+void ResultAccessFailed(const Status& status) {
+  // An OK status here means the status was moved out of the Result (by
+  // `std::move(result).status()`) and the value then read.
+  const std::string text =
+      status.ok() ? "no value (its status was moved out)" : status.ToString(true);
+  std::fprintf(stderr, "halio: Result accessed with error: %s\n", text.c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+}  // namespace internal
 
 #define HALIO_DEFINE_STATUS_CTOR(Name, Code)                                \
   Status Name##Error(std::string_view message, SourceLocation location) { \

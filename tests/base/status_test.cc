@@ -247,6 +247,33 @@ TEST(ResultTest, MoveOnlyErrorStatusCanBeTaken) {
   EXPECT_THAT(status, StatusIs(StatusCode::kNotFound, "gone"));
 }
 
+// Reading the value of a failed Result is a programming error: it stops the
+// program with the status (and where it was made) on stderr, as Abseil's
+// StatusOr does, instead of dereferencing an empty optional.
+TEST(ResultDeathTest, EveryAccessorOnAnErrorStopsWithTheStatus) {
+  Result<std::string> result = NotFoundError("no tensor matches 'x*'");
+  const Result<std::string>& constant = result;
+  const char* printed =
+      "halio: Result accessed with error: NOT_FOUND: no tensor matches 'x\\*' "
+      "\\[.*status_test.cc:[0-9]+\\]";
+  EXPECT_DEATH(result.value().size(), printed);
+  EXPECT_DEATH(constant.value().size(), printed);
+  EXPECT_DEATH(std::move(result).value().size(), printed);
+  EXPECT_DEATH((*result).size(), printed);
+  EXPECT_DEATH((*constant).size(), printed);
+  EXPECT_DEATH((*std::move(result)).size(), printed);
+  EXPECT_DEATH(result->size(), printed);
+  EXPECT_DEATH(constant->size(), printed);
+}
+
+TEST(ResultDeathTest, ValueAfterTheStatusWasMovedOutStops) {
+  Result<std::unique_ptr<int>> result = NotFoundError("gone");
+  Status taken = std::move(result).status();
+  EXPECT_THAT(taken, StatusIs(StatusCode::kNotFound));
+  EXPECT_DEATH(result->get(), "halio: Result accessed with error: no value \\(its status was "
+                              "moved out\\)");
+}
+
 // --- Macros -----------------------------------------------------------------
 
 Status Check(bool fail, int* reached) {
