@@ -70,7 +70,7 @@ struct LoadedParameters {
   uint64_t bytes = 0;                 // tensor bytes loaded
 };
 
-// Errors: NOT_FOUND when a --select pattern matches nothing (naming it);
+// Errors: NOT_FOUND when a LoadOptions::select glob matches nothing (naming it);
 // RESOURCE_EXHAUSTED when the arena cannot be allocated; the open errors of
 // the files; and any read error, annotated with the tensor names and range.
 Result<LoadedParameters> LoadParameters(Device& device, const ParameterIndex& index,

@@ -56,8 +56,9 @@ Result<Entries> Select(const ParameterIndex& index, const std::vector<std::strin
   for (const std::string& pattern : patterns) {
     std::vector<const ParameterEntry*> matches = index.Match(pattern);
     if (matches.empty()) {
-      return NotFoundError("--select '" + pattern + "' matches none of the " +
-                           std::to_string(index.size()) + " tensors");
+      return NotFoundError("LoadOptions::select glob '" + pattern + "' matches none of the " +
+                           std::to_string(index.size()) +
+                           " tensors in the index; ParameterIndex::entries() lists their names");
     }
     chosen.insert(matches.begin(), matches.end());
   }

@@ -120,9 +120,24 @@ std::string Hex(uint64_t value) {
   return text;
 }
 
+// LoadParameters refuses the same globs, in the library's words
+// (LoadOptions::select); a command-line user knows the flag instead.
+Status CheckSelectsMatch(const ParameterIndex& index, const std::vector<std::string>& globs,
+                         const std::string& path) {
+  for (const std::string& glob : globs) {
+    if (index.Match(glob).empty()) {
+      return NotFoundError("--select '" + glob + "' matches none of the " +
+                           std::to_string(index.size()) + " tensors of " + path +
+                           "; 'halio info " + path + "' lists their names");
+    }
+  }
+  return Status();
+}
+
 Status LoadOne(const LoadCliOptions& options, const std::string& path, std::ostream& out,
                std::ostream& err) {
   HALIO_ASSIGN_OR_RETURN(ParameterIndex index, OpenParameterIndex(path));
+  HALIO_RETURN_IF_ERROR(CheckSelectsMatch(index, options.select, path));
   HALIO_ASSIGN_OR_RETURN(IoBackend backend, ParseIoBackend(options.backend));
   HALIO_ASSIGN_OR_RETURN(std::unique_ptr<Device> device, CreateDevice(options.device));
   LoadOptions load;

@@ -13,13 +13,16 @@
 #include "halio/drivers.h"
 #include "halio/loader.h"
 #include "tests/cts/cts_util.h"
+#include "tests/io/io_test_util.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_file.h"
 
 namespace halio {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 struct Tensor {
   std::string name;
@@ -116,8 +119,11 @@ TEST_P(LoaderTest, SelectsByGlobAndRejectsPatternsThatMatchNothing) {
   EXPECT_EQ(loaded.tensors[1].entry->name, "layer.1.w");
   ExpectBytesMatchFile(loaded);
   options.select = {"decoder.*"};
+  // In the library's terms (LoadOptions::select), not the CLI's --select.
   EXPECT_THAT(LoadParameters(*device_, index_, options),
-              StatusIs(StatusCode::kNotFound, HasSubstr("decoder.*")));
+              StatusIs(StatusCode::kNotFound,
+                       AllOf(HasSubstr("LoadOptions::select glob 'decoder.*' matches none"),
+                             Not(HasSubstr("--select")))));
 }
 
 TEST_P(LoaderTest, TinyInflightAndReadLimitsStillLoadEverything) {
@@ -200,6 +206,27 @@ TEST(LoaderRealFilesTest, LoadThirdPartyFilesWithTheirListedValues) {
       }
     }
   }
+}
+
+// The README's loading example as written there, with a glob that matches
+// nothing: LoadParameters says so, naming the glob and LoadOptions::select,
+// and the example's next step (reading loaded->tensors without checking)
+// stops the program with that message instead of crashing.
+TEST(LoaderReadmeExampleTest, SelectMatchingNothingIsAClearError) {
+  auto index = OpenParameterIndex(testing::FixturePath("st_sharded.safetensors.index.json"));
+  ASSERT_THAT(index, IsOk());
+  auto device = CreateDevice("local_async");
+  ASSERT_THAT(device, IsOk());
+  LoadOptions options;
+  options.select = {"model.layers.*"};
+  auto loaded = LoadParameters(**device, *index, options);
+  EXPECT_THAT(loaded, StatusIs(StatusCode::kNotFound,
+                               AllOf(HasSubstr("LoadOptions::select glob 'model.layers.*'"),
+                                     HasSubstr("none of the 4 tensors"))));
+  GTEST_FLAG_SET(death_test_style, "threadsafe");  // the device has worker threads
+  EXPECT_DEATH(static_cast<void>(loaded->tensors.size()),
+               "halio: Result accessed with error: NOT_FOUND: LoadOptions::select glob "
+               "'model\\.layers\\.\\*'");
 }
 
 TEST(LoaderMemoryFileTest, WrongNumberOfFilesIsInvalidArgument) {
