@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "halio/hal/allocator.h"
-#include "tests/testing/fifo.h"
-#include "tests/testing/status_matchers.h"
+#include "testing/fifo.h"
+#include "testing/status_matchers.h"
 
 namespace halio {
 namespace {

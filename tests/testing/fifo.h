@@ -15,7 +15,7 @@
 #include <future>
 #include <string>
 
-#include "tests/testing/temp_file.h"
+#include "testing/temp_file.h"
 
 namespace halio::testing {
 
