@@ -7,6 +7,7 @@
 
 #include "halio/file.h"
 #include "halio/params.h"
+#include "src/hal/fd_transfer.h"
 #include "src/io/formats/safetensors/safetensors_index.h"
 #include "src/io/parameter_index.h"
 
@@ -37,7 +38,7 @@ class HeaderFile {
     const uint64_t have = bytes.size();
     if (size <= have) return Status::Ok();
     bytes.resize(size);
-    return file_->ReadBytes(have, std::span(bytes).subspan(have));
+    return FdTransfer::ReadBytes(*file_, have, std::span(bytes).subspan(have));
   }
 
  private:

@@ -14,6 +14,7 @@
 
 #include "halio/file.h"
 #include "src/async/async_io.h"
+#include "src/hal/fd_transfer.h"
 #include "tests/cts/cts_util.h"
 #include "tests/testing/sanitizers.h"
 #include "tests/testing/param_names.h"
@@ -271,7 +272,7 @@ TEST(FdFileImportTest, ImportsIntoTheRequestedBackend) {
                                FdFile::Open(file.path(), OpenMode::kRead, options));
     auto* fd_file = static_cast<FdFile*>(opened.get());
     EXPECT_EQ(fd_file->io_backend(), backend);
-    EXPECT_NE(fd_file->async_handle(), nullptr);
+    EXPECT_NE(FdTransfer::async_file(*fd_file), nullptr);
     EXPECT_EQ(fd_file->async_fallback_reason(), "");
   }
 }
@@ -284,7 +285,7 @@ TEST(FdFileImportTest, SyncBackendLeavesNoAsyncHandleAndSaysWhy) {
   options.log = [&](std::string_view line) { logged.emplace_back(line); };
   HALIO_ASSERT_OK_AND_ASSIGN(FileRef opened, FdFile::Open(file.path(), OpenMode::kRead, options));
   auto* fd_file = static_cast<FdFile*>(opened.get());
-  EXPECT_EQ(fd_file->async_handle(), nullptr);
+  EXPECT_EQ(FdTransfer::async_file(*fd_file), nullptr);
   EXPECT_EQ(fd_file->io_backend(), IoBackend::kSync);
   EXPECT_THAT(fd_file->async_fallback_reason(), HasSubstr("sync"));
   ASSERT_EQ(logged.size(), 1u);
