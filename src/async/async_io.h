@@ -5,8 +5,9 @@
 // splits it into calls the kernel accepts (0x7ffff000 bytes; sqe->len is 32
 // bits), resubmits the remainder of short transfers, retries EINTR/EAGAIN,
 // and reports 0 bytes before the end as OUT_OF_RANGE (reads) or
-// RESOURCE_EXHAUSTED (writes). The completion runs exactly once, on an
-// engine thread, with OK only when every byte moved.
+// RESOURCE_EXHAUSTED (writes): each call's result goes to the request's
+// TransferStep (platform/transfer_step.h), as ReadAt's do. The completion
+// runs exactly once, on an engine thread, with OK only when every byte moved.
 //
 // Ownership: the caller owns the request and its memory until the completion
 // has been called; the engine never frees it. Submit never fails for lack of

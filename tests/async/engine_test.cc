@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "halio/file.h"
+#include "platform/fd_io.h"
 #include "src/async/async_io.h"
 #include "src/hal/fd_transfer.h"
 #include "tests/cts/cts_util.h"
@@ -131,6 +132,32 @@ TEST_P(EngineTest, ShortFileIsOutOfRangeNotSilentZeroes) {
   std::vector<std::byte> out(4096);
   EXPECT_THAT(ReadOnce(fd, out.data(), out.size()),
               StatusIs(StatusCode::kOutOfRange, HasSubstr("end of file at offset 1000")));
+  ::close(fd);
+}
+
+// The engines' completions and the platform's ReadAt word the end of the
+// file alike: the same TransferStep decides both.
+TEST_P(EngineTest, EndOfFileIsWordedAsReadAtWordsIt) {
+  testing::TempFile file(cts::PatternBytes(1000, 24));
+  int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  const std::string name = file.path();
+  std::vector<std::byte> out(3000);
+  AsyncRequest request;
+  request.fd = fd;
+  request.offset = 500;
+  request.data = out.data();
+  request.length = out.size();
+  request.description = &name;
+  Completions completions;
+  completions.Prepare(&request);
+  engine_->Submit(&request);
+  const Status completed = completions.WaitFor(1);
+  const Status read_at = platform::ReadAt(fd, 500, out, name);
+  EXPECT_THAT(completed, StatusIs(StatusCode::kOutOfRange,
+                                  HasSubstr("end of file at offset 1000 during read of " + name +
+                                            " [500, 3500)")));
+  EXPECT_EQ(completed.message(), read_at.message());
   ::close(fd);
 }
 
