@@ -6,8 +6,8 @@
 #include <new>
 #include <string>
 
-#include "platform/fd_io.h"
-#include "platform/transfer_step.h"
+#include "fd_io.h"
+#include "transfer_step.h"
 
 namespace halio::platform {
 namespace {

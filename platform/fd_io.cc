@@ -1,8 +1,8 @@
 // The chunked transfer loops, shared by every OS: only IoSyscalls differ.
 // What each call's result means is TransferStep's to say.
-#include "platform/fd_io.h"
+#include "fd_io.h"
 
-#include "platform/transfer_step.h"
+#include "transfer_step.h"
 
 namespace halio::platform {
 namespace {

@@ -1,10 +1,10 @@
 // The one interpretation of a positional call's result (see the header).
-#include "platform/transfer_step.h"
+#include "transfer_step.h"
 
 #include <cerrno>
 #include <string>
 
-#include "src/base/errno_status.h"
+#include "errno_status.h"
 
 namespace halio::platform {
 

@@ -26,7 +26,7 @@
 #include <string_view>
 
 #include "halio/status.h"
-#include "platform/fd_io.h"
+#include "fd_io.h"
 
 namespace halio::platform {
 

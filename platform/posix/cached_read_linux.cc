@@ -3,8 +3,8 @@
 
 #include <cerrno>
 
-#include "platform/fd_io.h"
-#include "platform/transfer_step.h"
+#include "fd_io.h"
+#include "transfer_step.h"
 
 namespace halio::platform {
 namespace {

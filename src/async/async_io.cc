@@ -1,5 +1,5 @@
 // Engine selection and the transfer bookkeeping every engine shares.
-#include "src/async/async_io.h"
+#include "async_io.h"
 
 #include <unistd.h>
 
@@ -9,7 +9,7 @@
 #include <mutex>
 #include <string>
 
-#include "platform/fd_io.h"
+#include "fd_io.h"
 
 namespace halio {
 namespace {

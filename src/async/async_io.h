@@ -22,9 +22,9 @@
 
 #include "halio/io_backend.h"
 #include "halio/status.h"
-#include "platform/fd_io.h"
-#include "platform/transfer_step.h"
-#include "src/base/host_new.h"
+#include "fd_io.h"
+#include "transfer_step.h"
+#include "host_new.h"
 
 namespace halio {
 

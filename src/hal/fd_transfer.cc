@@ -1,9 +1,9 @@
 // FdFile's transfers and the routing of a device's chunks (see the header).
-#include "src/hal/fd_transfer.h"
+#include "fd_transfer.h"
 
 #include <cstdint>
 
-#include "platform/fd_io.h"
+#include "fd_io.h"
 
 namespace halio {
 namespace {

@@ -18,7 +18,7 @@
 
 #include "halio/file.h"
 #include "halio/status.h"
-#include "src/async/async_io.h"
+#include "async_io.h"
 
 namespace halio {
 

@@ -5,10 +5,10 @@
 #include <string>
 
 #include "halio/hal/transfer.h"
-#include "platform/fd_io.h"
-#include "src/async/async_io.h"
-#include "src/base/host_new.h"
-#include "src/hal/fd_transfer.h"
+#include "fd_io.h"
+#include "async_io.h"
+#include "host_new.h"
+#include "fd_transfer.h"
 
 namespace halio {
 namespace {

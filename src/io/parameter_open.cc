@@ -7,9 +7,9 @@
 
 #include "halio/file.h"
 #include "halio/params.h"
-#include "src/hal/fd_transfer.h"
-#include "src/io/formats/safetensors/safetensors_index.h"
-#include "src/io/parameter_index.h"
+#include "fd_transfer.h"
+#include "safetensors/safetensors_index.h"
+#include "parameter_index.h"
 
 namespace halio {
 namespace {

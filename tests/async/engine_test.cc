@@ -13,14 +13,14 @@
 #include <vector>
 
 #include "halio/file.h"
-#include "platform/fd_io.h"
-#include "src/async/async_io.h"
-#include "src/hal/fd_transfer.h"
-#include "tests/cts/cts_util.h"
-#include "tests/testing/sanitizers.h"
-#include "tests/testing/param_names.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/temp_file.h"
+#include "fd_io.h"
+#include "async_io.h"
+#include "fd_transfer.h"
+#include "cts/cts_util.h"
+#include "testing/sanitizers.h"
+#include "testing/param_names.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_file.h"
 
 namespace halio {
 namespace {

@@ -1,7 +1,7 @@
 // FdTransfer: which files it recognises, what it puts in a chunk's request,
 // where each chunk goes (engine, page cache first, worker, O_DIRECT on a
 // worker) and what a worker does with one.
-#include "src/hal/fd_transfer.h"
+#include "fd_transfer.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "halio/hal/allocator.h"
-#include "platform/fd_io.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/temp_file.h"
+#include "fd_io.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_file.h"
 
 namespace halio {
 namespace {

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "halio/hal/allocator.h"
-#include "src/hal/fd_transfer.h"
-#include "tests/testing/status_matchers.h"
+#include "fd_transfer.h"
+#include "testing/status_matchers.h"
 
 namespace halio {
 namespace {

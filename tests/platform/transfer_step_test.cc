@@ -1,7 +1,7 @@
 // TransferStep: the one interpretation of a positional call's result, driven
 // directly and through ReadAt/WriteAt/ReadAtDirect with a fake IoSyscalls
 // table that serves an in-memory file and scripts each call's result.
-#include "platform/transfer_step.h"
+#include "transfer_step.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -16,9 +16,9 @@
 #include <optional>
 #include <vector>
 
-#include "platform/fd_io.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/temp_file.h"
+#include "fd_io.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_file.h"
 
 namespace halio::platform {
 namespace {

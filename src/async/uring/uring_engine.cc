@@ -20,10 +20,10 @@
 #include <thread>
 #include <type_traits>
 
-#include "platform/fd_io.h"
-#include "src/async/async_io.h"
-#include "src/async/core_engine.h"
-#include "src/base/errno_status.h"
+#include "fd_io.h"
+#include "async_io.h"
+#include "core_engine.h"
+#include "errno_status.h"
 
 namespace halio {
 namespace {
