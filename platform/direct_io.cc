@@ -8,6 +8,7 @@
 
 #include "fd_io.h"
 #include "transfer_step.h"
+#include "errno_status.h"
 
 namespace halio::platform {
 namespace {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "fd_io.h"
+#include "errno_status.h"
 
 namespace halio {
 namespace {

@@ -20,6 +20,7 @@
 
 #include "halio/drivers.h"
 #include "halio/hal/transfer.h"
+#include "fd_io.h"
 #include "async_io.h"
 #include "host_new.h"
 #include "inline_array.h"
