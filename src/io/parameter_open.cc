@@ -24,6 +24,7 @@
 
 #include "halio/file.h"
 #include "halio/params.h"
+#include "fd_transfer.h"
 #include "safetensors/safetensors_index.h"
 #include "parameter_index.h"
 
@@ -54,7 +55,7 @@ class HeaderFile {
     const uint64_t have = bytes.size();
     if (size <= have) return Status::Ok();
     bytes.resize(size);
-    return file_->ReadBytes(have, std::span(bytes).subspan(have));
+    return FdTransfer::ReadBytes(*file_, have, std::span(bytes).subspan(have));
   }
 
  private:
