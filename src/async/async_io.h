@@ -63,7 +63,7 @@ using AsyncIoEngineRef = std::shared_ptr<AsyncIoEngine>;
 // fix it) when the backend cannot run here, and other errors as they come.
 Result<AsyncIoEngineRef> CreateUringEngine(const IoEngineOptions& options);
 Result<AsyncIoEngineRef> CreateAsioEngine(const IoEngineOptions& options);
-Result<AsyncIoEngineRef> CreateSyncEngine(const IoEngineOptions& options);
+Result<AsyncIoEngineRef> CreateBlockingEngine(const IoEngineOptions& options);
 
 // The request's TransferStep::Advance, naming the file by its description
 // (or "fd N"), so every engine reports the same way. Returns true if the
@@ -88,9 +88,9 @@ platform::IoSyscalls InterceptedSyscalls(IoInterceptor* interceptor);
 
 // A file imported into an engine: what File::async_handle() points to.
 // Allocated from the file's HostAllocator.
-class AsyncFile : public HostAllocated {
+class EngineFile : public HostAllocated {
  public:
-  AsyncFile(AsyncIoEngineRef engine, platform::NativeHandle handle,
+  EngineFile(AsyncIoEngineRef engine, platform::NativeHandle handle,
             const std::string* description)
       : engine_(std::move(engine)), handle_(handle), description_(description) {}
   AsyncIoEngine& engine() const { return *engine_; }
