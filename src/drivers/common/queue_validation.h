@@ -1,8 +1,9 @@
 // The checks every device runs on a queue call before touching any
 // semaphore: null arguments, semaphore lists, access rights and ranges.
-// Shared so local_sync and local_async reject exactly the same requests.
-#ifndef HALIO_SRC_DRIVERS_QUEUE_VALIDATION_H_
-#define HALIO_SRC_DRIVERS_QUEUE_VALIDATION_H_
+// Shared so every device rejects exactly the same requests; CoreDevice
+// (core_device.h) runs them before handing an op to its scheduler.
+#ifndef HALIO_SRC_DRIVERS_COMMON_QUEUE_VALIDATION_H_
+#define HALIO_SRC_DRIVERS_COMMON_QUEUE_VALIDATION_H_
 
 #include <cstdint>
 #include <span>
@@ -28,11 +29,6 @@ Status ValidateQueueDispatch(const ExecutableRef& executable, uint32_t entry_poi
                              std::span<const BufferBinding> bindings);
 Status ValidateQueueExecute(const CommandBufferRef& command_buffer);
 
-// Reads file bytes into the buffer on the calling thread: a buffer copy for
-// memory files, the file's synchronous read otherwise.
-Status ReadFileInline(File& source, uint64_t source_offset, Buffer& target,
-                      uint64_t target_offset, uint64_t length);
-
 }  // namespace halio
 
-#endif  // HALIO_SRC_DRIVERS_QUEUE_VALIDATION_H_
+#endif  // HALIO_SRC_DRIVERS_COMMON_QUEUE_VALIDATION_H_

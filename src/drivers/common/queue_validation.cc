@@ -1,4 +1,4 @@
-#include "src/drivers/queue_validation.h"
+#include "src/drivers/common/queue_validation.h"
 
 #include <string>
 
@@ -66,16 +66,6 @@ Status ValidateQueueExecute(const CommandBufferRef& command_buffer) {
     return FailedPreconditionError("command buffer must be finalized before execution");
   }
   return Status();
-}
-
-Status ReadFileInline(File& source, uint64_t source_offset, Buffer& target,
-                      uint64_t target_offset, uint64_t length) {
-  if (length == 0) return Status();
-  // Memory files: a plain buffer copy, no file-interface detour.
-  if (const BufferRef& storage = source.storage_buffer()) {
-    return CopyInline(*storage, source_offset, target, target_offset, length);
-  }
-  return source.Read(source_offset, target, target_offset, length);
 }
 
 }  // namespace halio

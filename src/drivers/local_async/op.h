@@ -1,0 +1,149 @@
+// A local_async operation's lifecycle. Internal.
+//
+//   CaptureLists -> Start (one timepoint per wait point) -> ready (the last
+//   wait resolved: AsyncScheduler::BecomeReady queues it) -> Execute on a
+//   worker or an engine thread -> Finish (signal or fail the signal list,
+//   delete the op, tell the scheduler).
+//
+// Op is the base; BodyOp runs a common body (op_bodies.h), UpdateOp carries
+// an update's bytes, FileOp (file_op.h) splits reads and writes into chunks.
+//
+// Ownership: an op is allocated from the device's HostAllocator and deletes
+// itself in Finish(). It retains its semaphores (and, in subclasses, the
+// buffers and files it uses) until then.
+// Thread-safety: the wait callbacks may run on any thread; Execute runs once.
+#ifndef HALIO_SRC_DRIVERS_LOCAL_ASYNC_OP_H_
+#define HALIO_SRC_DRIVERS_LOCAL_ASYNC_OP_H_
+
+#include <atomic>
+#include <cstring>
+#include <mutex>
+#include <span>
+
+#include "halio/hal/semaphore.h"
+#include "halio/hal/transfer.h"
+#include "src/base/host_new.h"
+#include "src/base/inline_array.h"
+#include "src/drivers/common/op_bodies.h"
+#include "src/drivers/local_async/worker_pool.h"
+
+namespace halio::local_async {
+
+class AsyncScheduler;
+
+// True while an I/O engine thread runs a completion of a local_async op: ops
+// it makes ready that only submit I/O may start right there (BecomeReady).
+bool InIoCompletion();
+// Marks the current thread as running an engine completion for its lifetime.
+class IoCompletionScope {
+ public:
+  IoCompletionScope();
+  ~IoCompletionScope();
+  IoCompletionScope(const IoCompletionScope&) = delete;
+  IoCompletionScope& operator=(const IoCompletionScope&) = delete;
+
+ private:
+  bool was_in_completion_;
+};
+
+// A queued operation. Subclasses implement Execute(), which must end with
+// exactly one call to Finish() (possibly later, from an engine thread).
+class Op : public HostAllocated {
+ public:
+  explicit Op(AsyncScheduler* device) : device_(device) {
+    task_.run = &Op::RunTask;
+    task_.owner = this;
+  }
+  virtual ~Op() = default;
+
+  // Copies and retains the lists. Errors: RESOURCE_EXHAUSTED for lists too
+  // long to keep inline without memory, INVALID_ARGUMENT for a semaphore not
+  // created by Semaphore::Create.
+  Status CaptureLists(SemaphoreList wait, SemaphoreList signal);
+  // Registers the wait timepoints; the op becomes ready when all are reached.
+  void Start();
+  // Cancels wait timepoints still pending (device shutdown).
+  void CancelWaits();
+  // Takes a guard count unless the op is already on its way to the queue.
+  bool TryRetain() {
+    int value = pending.load(std::memory_order_acquire);
+    while (value > 0 && !pending.compare_exchange_weak(value, value + 1)) {
+    }
+    return value > 0;
+  }
+  // Signals (or fails) the signal list, then deletes the op.
+  void Finish(Status status);
+
+  Task* task() { return &task_; }
+  // The device's allocator, for what the op allocates.
+  HostAllocator& host() const;
+  // Runs the op now on the calling thread (it is ready).
+  void RunNow() { RunTask(&task_); }
+  // True when Execute only submits I/O to an engine (it never blocks or
+  // copies on the calling thread), so it may run on an engine thread.
+  virtual bool SubmitsIoOnly() const { return false; }
+  Op* prev_waiting = nullptr;
+  Op* next_waiting = nullptr;
+  Op* next_cancelled = nullptr;  // shutdown's list of ops to cancel
+  // 1 + unresolved wait points; the op is ready when it drops to 0.
+  std::atomic<int> pending{1};
+
+ protected:
+  virtual void Execute() = 0;
+  AsyncScheduler* device_;  // the scheduler of the device that queued the op
+
+ private:
+  struct WaitPoint {
+    SemaphoreRef semaphore;
+    SemaphoreTimepoint timepoint;
+    Op* op = nullptr;
+  };
+  static void RunTask(Task* task);
+  static void OnWaitResolved(void* user_data, Status status);
+  void ResolveOne(Status status);
+
+  Task task_;
+  // Almost every op waits on and signals one or two semaphores: inline.
+  InlineArray<WaitPoint, 2> waits_;
+  InlineArray<SemaphoreRef, 2> signal_refs_;
+  InlineArray<SemaphorePoint, 2> signals_;
+  std::mutex failure_mutex_;
+  Status wait_failure_;
+};
+
+// Runs an owned body (op_bodies.h) on a worker: the memory ops, barriers,
+// dispatch and execute.
+template <typename Body>
+class BodyOp final : public Op {
+ public:
+  BodyOp(AsyncScheduler* device, Body body) : Op(device), body_(std::move(body)) {}
+  void Execute() override { Finish(body_.Run()); }
+
+ private:
+  Body body_;
+};
+
+// queue_update: the captured bytes live right after the op, in its own
+// allocation (HostNewWithTrailing), so an update costs one allocation.
+class UpdateOp final : public Op {
+ public:
+  UpdateOp(AsyncScheduler* device, const UpdateBody& body)
+      : Op(device), target_(body.target), target_offset_(body.target_offset),
+        length_(body.source.size()) {
+    if (length_ > 0) std::memcpy(payload(), body.source.data(), length_);
+  }
+  void Execute() override {
+    Finish(UpdateBody{{payload(), length_}, target_, target_offset_}.Run());
+  }
+
+ private:
+  std::byte* payload() { return reinterpret_cast<std::byte*>(this + 1); }
+
+  const BufferRef target_;
+  const uint64_t target_offset_;
+  const size_t length_;
+};
+
+}  // namespace halio::local_async
+
+#endif  // HALIO_SRC_DRIVERS_LOCAL_ASYNC_OP_H_
