@@ -90,7 +90,8 @@ struct Fixture {
 
   // ns per op of the op's unavoidable work: its memset/memcpy/pread on the
   // same buffers plus one signal of an uncontended semaphore.
-  double FloorNanoseconds(OpKind kind, size_t size, int64_t ops) {
+  // Not inlined, so bench/queue_ops_callgrind.sh can subtract it.
+  [[gnu::noinline]] double FloorNanoseconds(OpKind kind, size_t size, int64_t ops) {
     std::byte* to = (*target->Map(MemoryAccess::kWrite)).data();
     std::byte* from = (*source->Map(MemoryAccess::kRead)).data();
     SemaphoreRef floor_semaphore = *Semaphore::Create(0);

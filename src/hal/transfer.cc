@@ -15,21 +15,36 @@ void FillPattern(std::byte* dst, uint64_t length, uint32_t pattern) {
 
 }  // namespace
 
+namespace {
+
+// ValidateFill's errors, cold and out of line so the check stays small.
+[[gnu::cold, gnu::noinline]] Status BadPatternLength(uint32_t pattern_length) {
+  return InvalidArgumentError("fill pattern length must be 1, 2 or 4 bytes, not " +
+                              std::to_string(pattern_length));
+}
+
+[[gnu::cold, gnu::noinline]] Status NotPatternMultiple(uint64_t length,
+                                                       uint32_t pattern_length) {
+  return InvalidArgumentError("fill length " + std::to_string(length) +
+                              " is not a multiple of the " + std::to_string(pattern_length) +
+                              "-byte pattern");
+}
+
+}  // namespace
+
 Status ValidateFill(const Buffer& target, uint64_t offset, uint64_t length,
                     uint32_t pattern_length) {
   if (pattern_length != 1 && pattern_length != 2 && pattern_length != 4) [[unlikely]] {
-    return InvalidArgumentError("fill pattern length must be 1, 2 or 4 bytes, not " +
-                                std::to_string(pattern_length));
+    return BadPatternLength(pattern_length);
   }
   // kWholeBuffer means "to the end": check the resolved length's multiple
   // (an out-of-range offset is left for Validate to report).
   if (length == kWholeBuffer && offset <= target.byte_length()) {
     length = target.byte_length() - offset;
   }
-  if (length != kWholeBuffer && length % pattern_length != 0) [[unlikely]] {
-    return InvalidArgumentError("fill length " + std::to_string(length) +
-                                " is not a multiple of the " +
-                                std::to_string(pattern_length) + "-byte pattern");
+  // pattern_length is a power of two: a mask, not a division.
+  if (length != kWholeBuffer && (length & (pattern_length - 1)) != 0) [[unlikely]] {
+    return NotPatternMultiple(length, pattern_length);
   }
   return target.Validate(MemoryAccess::kWrite, offset, length);
 }

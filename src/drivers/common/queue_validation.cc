@@ -11,7 +11,7 @@ Status Null(const char* what) { return InvalidArgumentError(std::string(what) + 
 
 }  // namespace
 
-Status ValidateQueueLists(SemaphoreList wait, SemaphoreList signal) {
+Status SemaphoreListError(SemaphoreList wait, SemaphoreList signal) {
   HALIO_RETURN_IF_ERROR(ValidateSemaphoreList(wait, "wait"));
   return ValidateSemaphoreList(signal, "signal");
 }

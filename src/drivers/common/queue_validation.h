@@ -12,7 +12,22 @@
 
 namespace halio {
 
-Status ValidateQueueLists(SemaphoreList wait, SemaphoreList signal);
+// Both lists name no null semaphore. Inline: every queue call runs it, and
+// the lists are nearly always one or two points long.
+inline bool HasNullSemaphore(SemaphoreList points) {
+  for (const SemaphorePoint& point : points) {
+    if (point.semaphore == nullptr) [[unlikely]] return true;
+  }
+  return false;
+}
+// The INVALID_ARGUMENT naming the first null entry of `wait` or `signal`.
+Status SemaphoreListError(SemaphoreList wait, SemaphoreList signal);
+inline Status ValidateQueueLists(SemaphoreList wait, SemaphoreList signal) {
+  if (HasNullSemaphore(wait) || HasNullSemaphore(signal)) [[unlikely]] {
+    return SemaphoreListError(wait, signal);
+  }
+  return Status();
+}
 Status ValidateQueueDealloca(const BufferRef& buffer);
 Status ValidateQueueFill(const BufferRef& target, uint64_t offset, uint64_t length,
                          uint32_t pattern_length);
