@@ -32,6 +32,7 @@ AsyncScheduler::AsyncScheduler(HeapAllocator& allocator, const DeviceOptions& op
     : allocator_(allocator),
       queue_depth_(options.queue_depth),
       chunk_size_(options.chunk_size),
+      op_pool_(allocator.host_allocator()),
       workers_(allocator.host_allocator()) {}
 
 Status AsyncScheduler::OutOfMemoryFor(const char* name) {

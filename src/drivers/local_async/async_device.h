@@ -77,7 +77,7 @@ class AsyncScheduler {
                 Args&&... args) {
     OpType* op = nullptr;
     try {
-      op = new (host(), trailing) OpType(this, std::forward<Args>(args)...);
+      op = new (op_pool_, trailing) OpType(this, std::forward<Args>(args)...);
     } catch (const std::bad_alloc&) {
     }
     if (op == nullptr) return OutOfMemoryFor(name);
@@ -98,6 +98,7 @@ class AsyncScheduler {
   // Ops queued and not yet finished. Atomic so finishing an op takes no lock
   // unless it was the last one (then WaitIdle may be sleeping).
   std::atomic<uint64_t> live_ops_{0};
+  OpPool op_pool_;  // before workers_: ops finish (and free) on the workers
   WorkerPool workers_;
 };
 

@@ -8,14 +8,16 @@
 // Op is the base; BodyOp runs a common body (op_bodies.h), UpdateOp carries
 // an update's bytes, FileOp (file_op.h) splits reads and writes into chunks.
 //
-// Ownership: an op is allocated from the device's HostAllocator and deletes
-// itself in Finish(). It retains its semaphores (and, in subclasses, the
+// Ownership: an op is allocated from the device's OpPool and deletes itself
+// in Finish(). It retains its semaphores (and, in subclasses, the
 // buffers and files it uses) until then.
 // Thread-safety: the wait callbacks may run on any thread; Execute runs once.
 #ifndef HALIO_SRC_DRIVERS_LOCAL_ASYNC_OP_H_
 #define HALIO_SRC_DRIVERS_LOCAL_ASYNC_OP_H_
 
 #include <atomic>
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <span>
@@ -46,10 +48,72 @@ class IoCompletionScope {
   bool was_in_completion_;
 };
 
+// Recycles op blocks, per power-of-two size class from 256 B to 64 KiB, so a
+// steady stream of ops allocates nothing after warm-up (and an op freed on a
+// worker does not go back through malloc's arena lock). Each class keeps at
+// most ~1 MiB (at least 16 blocks); larger ops and the excess go to the host.
+//
+// Ownership: the pool owns the blocks it caches and frees them in its
+// destructor; every block handed out must have been freed by then.
+// Thread-safety: Allocate and Free may be called from any thread. Free is a
+// lock-free push; Allocate takes a mutex that only allocating threads use,
+// and refills from the freed blocks with one exchange, so the stack is never
+// popped one node at a time (no ABA).
+class OpPool {
+ public:
+  explicit OpPool(HostAllocator& host) : host_(host) {}
+  ~OpPool();
+  OpPool(const OpPool&) = delete;
+  OpPool& operator=(const OpPool&) = delete;
+
+  // `bytes` aligned to max_align_t, or null when the host has no memory.
+  void* Allocate(std::size_t bytes) noexcept;
+  // Returns a block from Allocate to the pool it came from.
+  static void Free(void* object) noexcept;
+
+ private:
+  struct alignas(std::max_align_t) Header {
+    OpPool* pool;
+    std::size_t bytes;  // the block's size, header included
+    int size_class;     // kNoClass for blocks that bypass the cache
+  };
+  struct FreeBlock {
+    FreeBlock* next;
+  };
+  struct SizeClass {
+    std::atomic<FreeBlock*> freed{nullptr};  // pushed by Free
+    std::atomic<uint32_t> count{0};          // blocks cached (freed + cached)
+    std::mutex mutex;                        // guards cached
+    FreeBlock* cached = nullptr;             // refilled from freed
+  };
+  static constexpr int kClasses = 9;  // 256 B << 0..8
+  static constexpr int kNoClass = -1;
+  static int ClassOf(std::size_t bytes);
+  static std::size_t ClassBytes(int size_class) { return std::size_t{256} << size_class; }
+  static uint32_t MaxCached(int size_class);
+  FreeBlock* TakeCached(SizeClass& size_class);
+  void Release(Header* header) noexcept;
+
+  HostAllocator& host_;
+  SizeClass classes_[kClasses];
+};
+
 // A queued operation. Subclasses implement Execute(), which must end with
 // exactly one call to Finish() (possibly later, from an engine thread).
-class Op : public HostAllocated {
+class Op {
  public:
+  // `new (pool, trailing) T(...)`: from the device's OpPool, with `trailing`
+  // payload bytes right after the object; null (no constructor run) when out
+  // of memory.
+  static void* operator new(std::size_t size, OpPool& pool, std::size_t trailing) noexcept {
+    if (trailing > static_cast<std::size_t>(-1) / 2) return nullptr;
+    return pool.Allocate(size + trailing);
+  }
+  static void operator delete(void* object, OpPool&, std::size_t) noexcept {
+    OpPool::Free(object);
+  }
+  static void operator delete(void* object) noexcept { OpPool::Free(object); }
+
   explicit Op(AsyncScheduler* device) : device_(device) {
     task_.run = &Op::RunTask;
     task_.owner = this;
@@ -107,6 +171,8 @@ class Op : public HostAllocated {
   InlineArray<WaitPoint, 2> waits_;
   InlineArray<SemaphoreRef, 2> signal_refs_;
   InlineArray<SemaphorePoint, 2> signals_;
+  // Set (release) after wait_failure_ is, so RunTask locks only on failure.
+  std::atomic<bool> wait_failed_{false};
   std::mutex failure_mutex_;
   Status wait_failure_;
 };
