@@ -121,13 +121,24 @@ Status Op::CaptureLists(SemaphoreList wait, SemaphoreList signal) {
     waiter.timepoint.callback = &Op::OnWaitResolved;
   }
   for (size_t i = 0; i < signal.size(); ++i) {
+    signals_[i] = signal[i];
+    // A semaphore the op also waits on (a timeline advanced op by op) is
+    // kept alive by that wait's reference: taking a second one would only
+    // add a contended atomic per op.
+    if (IsWaitedOn(signal[i].semaphore)) continue;
     signal_refs_[i] = signal[i].semaphore->weak_from_this().lock();
     if (!signal_refs_[i]) {
       return InvalidArgumentError("signal semaphore was not created by Semaphore::Create");
     }
-    signals_[i] = signal[i];
   }
   return Status();
+}
+
+bool Op::IsWaitedOn(const Semaphore* semaphore) {
+  for (const WaitPoint& waiter : waits_) {
+    if (waiter.semaphore.get() == semaphore) return true;
+  }
+  return false;
 }
 
 void Op::Start() {

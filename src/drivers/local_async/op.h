@@ -162,6 +162,7 @@ class Op {
     SemaphoreTimepoint timepoint;
     Op* op = nullptr;
   };
+  bool IsWaitedOn(const Semaphore* semaphore);
   static void RunTask(Task* task);
   static void OnWaitResolved(void* user_data, Status status);
   void ResolveOne(Status status);
@@ -169,7 +170,7 @@ class Op {
   Task task_;
   // Almost every op waits on and signals one or two semaphores: inline.
   InlineArray<WaitPoint, 2> waits_;
-  InlineArray<SemaphoreRef, 2> signal_refs_;
+  InlineArray<SemaphoreRef, 2> signal_refs_;  // null where a wait holds it
   InlineArray<SemaphorePoint, 2> signals_;
   // Set (release) after wait_failure_ is, so RunTask locks only on failure.
   std::atomic<bool> wait_failed_{false};

@@ -6,7 +6,9 @@
 //
 // Ownership: the pool owns its threads; Stop() (or the destructor) drains the
 // queue and joins them. Tasks are owned by whoever queued them.
-// Thread-safety: Enqueue may be called from any thread, including a task.
+// Thread-safety: Enqueue may be called from any thread, including a task; a
+// task's first Enqueue from a worker goes to that worker's private next-task
+// slot (no lock), the rest to the shared mutex-protected queue.
 #ifndef HALIO_SRC_DRIVERS_LOCAL_ASYNC_WORKER_POOL_H_
 #define HALIO_SRC_DRIVERS_LOCAL_ASYNC_WORKER_POOL_H_
 
@@ -51,6 +53,8 @@ class WorkerPool {
   };
   Status StartWorker(uint32_t index, uint32_t count);
   void WorkerLoop();
+  // Runs `task`, then each task it handed to this worker directly (Enqueue).
+  void RunChain(Task* task);
   // Appends to the queue; returns whether an idle worker should wake.
   bool PushLocked(Task* task);
 
