@@ -5,11 +5,10 @@
 #include "halio/hal/transfer.h"
 
 namespace halio {
-namespace {
 
-Status Null(const char* what) { return InvalidArgumentError(std::string(what) + " is null"); }
-
-}  // namespace
+Status NullArgumentError(const char* what) {
+  return InvalidArgumentError(std::string(what) + " is null");
+}
 
 Status SemaphoreListError(SemaphoreList wait, SemaphoreList signal) {
   HALIO_RETURN_IF_ERROR(ValidateSemaphoreList(wait, "wait"));
@@ -17,51 +16,32 @@ Status SemaphoreListError(SemaphoreList wait, SemaphoreList signal) {
 }
 
 Status ValidateQueueDealloca(const BufferRef& buffer) {
-  return buffer ? Status() : Null("dealloca buffer");
-}
-
-Status ValidateQueueFill(const BufferRef& target, uint64_t offset, uint64_t length,
-                         uint32_t pattern_length) {
-  if (!target) return Null("fill target");
-  return ValidateFill(*target, offset, length, pattern_length);
-}
-
-Status ValidateQueueUpdate(std::span<const std::byte> source, const BufferRef& target,
-                           uint64_t target_offset) {
-  if (!target) return Null("update target");
-  return ValidateUpdate(*target, target_offset, source.size());
-}
-
-Status ValidateQueueCopy(const BufferRef& source, uint64_t source_offset,
-                         const BufferRef& target, uint64_t target_offset, uint64_t length) {
-  if (!source) return Null("copy source");
-  if (!target) return Null("copy target");
-  return ValidateCopy(*source, source_offset, *target, target_offset, length);
+  return buffer ? Status() : NullArgumentError("dealloca buffer");
 }
 
 Status ValidateQueueRead(const FileRef& source, uint64_t source_offset,
                          const BufferRef& target, uint64_t target_offset, uint64_t length) {
-  if (!source) return Null("read source file");
-  if (!target) return Null("read target buffer");
+  if (!source) return NullArgumentError("read source file");
+  if (!target) return NullArgumentError("read target buffer");
   return ValidateFileRead(*source, source_offset, *target, target_offset, length);
 }
 
 Status ValidateQueueWrite(const BufferRef& source, uint64_t source_offset,
                           const FileRef& target, uint64_t target_offset, uint64_t length) {
-  if (!source) return Null("write source buffer");
-  if (!target) return Null("write target file");
+  if (!source) return NullArgumentError("write source buffer");
+  if (!target) return NullArgumentError("write target file");
   return ValidateFileWrite(*target, target_offset, *source, source_offset, length);
 }
 
 Status ValidateQueueDispatch(const ExecutableRef& executable, uint32_t entry_point,
                              WorkgroupCount workgroup_count,
                              std::span<const BufferBinding> bindings) {
-  if (!executable) return Null("dispatch executable");
+  if (!executable) return NullArgumentError("dispatch executable");
   return executable->ValidateDispatch(entry_point, workgroup_count, bindings);
 }
 
 Status ValidateQueueExecute(const CommandBufferRef& command_buffer) {
-  if (!command_buffer) return Null("command buffer");
+  if (!command_buffer) return NullArgumentError("command buffer");
   if (!command_buffer->finalized()) {
     return FailedPreconditionError("command buffer must be finalized before execution");
   }

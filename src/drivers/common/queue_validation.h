@@ -9,6 +9,7 @@
 #include <span>
 
 #include "halio/hal/device.h"
+#include "halio/hal/transfer.h"
 
 namespace halio {
 
@@ -29,12 +30,28 @@ inline Status ValidateQueueLists(SemaphoreList wait, SemaphoreList signal) {
   return Status();
 }
 Status ValidateQueueDealloca(const BufferRef& buffer);
-Status ValidateQueueFill(const BufferRef& target, uint64_t offset, uint64_t length,
-                         uint32_t pattern_length);
-Status ValidateQueueUpdate(std::span<const std::byte> source, const BufferRef& target,
-                           uint64_t target_offset);
-Status ValidateQueueCopy(const BufferRef& source, uint64_t source_offset,
-                         const BufferRef& target, uint64_t target_offset, uint64_t length);
+// The INVALID_ARGUMENT "<what> is null".
+Status NullArgumentError(const char* what);
+
+// The memory ops are inline: a null check in front of transfer.h's check,
+// with no extra call and Status return per queue call.
+inline Status ValidateQueueFill(const BufferRef& target, uint64_t offset, uint64_t length,
+                                uint32_t pattern_length) {
+  if (!target) [[unlikely]] return NullArgumentError("fill target");
+  return ValidateFill(*target, offset, length, pattern_length);
+}
+inline Status ValidateQueueUpdate(std::span<const std::byte> source, const BufferRef& target,
+                                  uint64_t target_offset) {
+  if (!target) [[unlikely]] return NullArgumentError("update target");
+  return ValidateUpdate(*target, target_offset, source.size());
+}
+inline Status ValidateQueueCopy(const BufferRef& source, uint64_t source_offset,
+                                const BufferRef& target, uint64_t target_offset,
+                                uint64_t length) {
+  if (!source) [[unlikely]] return NullArgumentError("copy source");
+  if (!target) [[unlikely]] return NullArgumentError("copy target");
+  return ValidateCopy(*source, source_offset, *target, target_offset, length);
+}
 Status ValidateQueueRead(const FileRef& source, uint64_t source_offset,
                          const BufferRef& target, uint64_t target_offset, uint64_t length);
 Status ValidateQueueWrite(const BufferRef& source, uint64_t source_offset,
