@@ -83,8 +83,11 @@ class OpPool {
   struct SizeClass {
     std::atomic<FreeBlock*> freed{nullptr};  // pushed by Free
     std::atomic<uint32_t> count{0};          // blocks cached (freed + cached)
-    std::mutex mutex;                        // guards cached
-    FreeBlock* cached = nullptr;             // refilled from freed
+    // Keeps what allocating threads touch off the freeing threads' cache
+    // line (padding, not alignas: the device is only max_align_t aligned).
+    char separation[64];
+    std::mutex mutex;             // guards cached
+    FreeBlock* cached = nullptr;  // refilled from freed
   };
   static constexpr int kClasses = 9;  // 256 B << 0..8
   static constexpr int kNoClass = -1;
