@@ -48,7 +48,7 @@ class IoCompletionScope {
   bool was_in_completion_;
 };
 
-// Recycles op blocks, per power-of-two size class from 256 B to 64 KiB, so a
+// Recycles op blocks, per size class from 256 B to 64 KiB, so a
 // steady stream of ops allocates nothing after warm-up (and an op freed on a
 // worker does not go back through malloc's arena lock). Each class keeps at
 // most ~1 MiB (at least 16 blocks); larger ops and the excess go to the host.
@@ -89,10 +89,15 @@ class OpPool {
     std::mutex mutex;             // guards cached
     FreeBlock* cached = nullptr;  // refilled from freed
   };
-  static constexpr int kClasses = 9;  // 256 B << 0..8
+  // 256, 384, 512, 768, ... 64 KiB: steps of 1.5x and 1.33x, so a block
+  // wastes at most a third of itself (an update's payload makes ops of any
+  // size).
+  static constexpr int kClasses = 17;
   static constexpr int kNoClass = -1;
   static int ClassOf(std::size_t bytes);
-  static std::size_t ClassBytes(int size_class) { return std::size_t{256} << size_class; }
+  static std::size_t ClassBytes(int size_class) {
+    return std::size_t{size_class % 2 == 0 ? 256u : 384u} << (size_class / 2);
+  }
   static uint32_t MaxCached(int size_class);
   FreeBlock* TakeCached(SizeClass& size_class);
   void Release(Header* header) noexcept;
