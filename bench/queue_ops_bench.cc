@@ -31,7 +31,7 @@
 #include <string>
 #include <vector>
 
-#include "bench/alloc_counter.h"
+#include "alloc_counter.h"
 #include "halio/drivers.h"
 
 namespace halio {

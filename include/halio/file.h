@@ -32,7 +32,7 @@ namespace halio {
 
 // Opaque handle for files imported into an async backend (io_uring, asio).
 // Always null until an async backend is attached.
-class AsyncFile;
+class EngineFile;
 
 class File;
 using FileRef = std::shared_ptr<File>;
@@ -49,7 +49,7 @@ class File {
   // The file's bytes as a buffer (memory files), or null.
   virtual const BufferRef& storage_buffer() const = 0;
   // Async backend handle, or null when the file uses synchronous I/O.
-  virtual AsyncFile* async_handle() const { return nullptr; }
+  virtual EngineFile* async_handle() const { return nullptr; }
   virtual bool supports_synchronous_io() const = 0;
   // For messages: the path, "fd N" or "memory file".
   virtual const std::string& description() const = 0;
@@ -133,7 +133,7 @@ class FdFile final : public File {
   uint64_t length() const override { return length_.load(std::memory_order_acquire); }
   MemoryAccess allowed_access() const override { return access_; }
   const BufferRef& storage_buffer() const override;
-  AsyncFile* async_handle() const override { return async_file_.get(); }
+  EngineFile* async_handle() const override { return async_file_.get(); }
   bool supports_synchronous_io() const override { return true; }
   const std::string& description() const override { return description_; }
   Status Read(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset,
@@ -179,7 +179,7 @@ class FdFile final : public File {
   bool sync_on_close_;
   IoBackend backend_ = IoBackend::kSync;
   std::string fallback_reason_;
-  std::unique_ptr<AsyncFile> async_file_;
+  std::unique_ptr<EngineFile> async_file_;
   // O_DIRECT state: a second, buffered descriptor for partial-block writes.
   int buffered_fd_ = -1;
   uint32_t direct_offset_alignment_ = 0;
@@ -204,7 +204,7 @@ class MemoryFile final : public File {
   // INVALID_ARGUMENT (no access bits), RESOURCE_EXHAUSTED.
   static Result<FileRef> Wrap(std::span<std::byte> memory, MemoryAccess access,
                               ReleaseCallback release = {},
-                              HeapAllocator allocator = HeapAllocator());
+                              BufferAllocator allocator = BufferAllocator());
 
   MemoryFile(BufferRef storage, MemoryAccess access);
 

@@ -34,13 +34,13 @@ class HostAllocator {
 // returns RESOURCE_EXHAUSTED. The HostAllocator must outlive every
 // container or object using it.
 template <typename T>
-class HostStdAllocator {
+class HostAllocatorAdapter {
  public:
   using value_type = T;
 
-  explicit HostStdAllocator(HostAllocator& host) noexcept : host_(&host) {}
+  explicit HostAllocatorAdapter(HostAllocator& host) noexcept : host_(&host) {}
   template <typename U>
-  HostStdAllocator(const HostStdAllocator<U>& other) noexcept : host_(&other.host()) {}
+  HostAllocatorAdapter(const HostAllocatorAdapter<U>& other) noexcept : host_(&other.host()) {}
 
   T* allocate(std::size_t count) {
     if (count > static_cast<std::size_t>(-1) / sizeof(T)) throw std::bad_alloc();
@@ -54,7 +54,7 @@ class HostStdAllocator {
   HostAllocator& host() const noexcept { return *host_; }
 
   template <typename U>
-  bool operator==(const HostStdAllocator<U>& other) const noexcept {
+  bool operator==(const HostAllocatorAdapter<U>& other) const noexcept {
     return host_ == &other.host();
   }
 

@@ -1,5 +1,5 @@
 // Engine selection and the transfer bookkeeping every engine shares.
-#include "src/async/async_io.h"
+#include "async_io.h"
 
 #include <unistd.h>
 
@@ -9,8 +9,8 @@
 #include <mutex>
 #include <string>
 
-#include "platform/fd_io.h"
-#include "src/base/errno_status.h"
+#include "fd_io.h"
+#include "errno_status.h"
 
 namespace halio {
 namespace {
@@ -112,7 +112,7 @@ namespace {
 // Runs each request to completion on the submitting thread with chunked
 // pread/pwrite. Files using it have no async handle; the async device gives
 // their requests to its workers instead.
-class SyncEngine final : public AsyncIoEngine {
+class BlockingEngine final : public AsyncIoEngine {
  public:
   IoBackend backend() const override { return IoBackend::kSync; }
   bool is_async() const override { return false; }
@@ -148,7 +148,7 @@ Result<AsyncIoEngineRef> CreateEngine(IoBackend backend, const IoEngineOptions& 
   switch (backend) {
     case IoBackend::kIoUring: return CreateUringEngine(options);
     case IoBackend::kAsio: return CreateAsioEngine(options);
-    case IoBackend::kSync: return CreateSyncEngine(options);
+    case IoBackend::kSync: return CreateBlockingEngine(options);
     case IoBackend::kAuto: break;
   }
   return InternalError("no engine for backend 'auto'");
@@ -156,9 +156,9 @@ Result<AsyncIoEngineRef> CreateEngine(IoBackend backend, const IoEngineOptions& 
 
 }  // namespace
 
-Result<AsyncIoEngineRef> CreateSyncEngine(const IoEngineOptions&) {
+Result<AsyncIoEngineRef> CreateBlockingEngine(const IoEngineOptions&) {
   try {
-    return AsyncIoEngineRef(std::make_shared<SyncEngine>());
+    return AsyncIoEngineRef(std::make_shared<BlockingEngine>());
   } catch (const std::bad_alloc&) {
     return ResourceExhaustedError("out of memory creating the sync I/O engine");
   }

@@ -22,8 +22,8 @@
 
 #include "halio/io_backend.h"
 #include "halio/status.h"
-#include "platform/fd_io.h"
-#include "src/base/host_new.h"
+#include "fd_io.h"
+#include "host_new.h"
 
 namespace halio {
 
@@ -64,7 +64,7 @@ using AsyncIoEngineRef = std::shared_ptr<AsyncIoEngine>;
 // fix it) when the backend cannot run here, and other errors as they come.
 Result<AsyncIoEngineRef> CreateUringEngine(const IoEngineOptions& options);
 Result<AsyncIoEngineRef> CreateAsioEngine(const IoEngineOptions& options);
-Result<AsyncIoEngineRef> CreateSyncEngine(const IoEngineOptions& options);
+Result<AsyncIoEngineRef> CreateBlockingEngine(const IoEngineOptions& options);
 
 // Shared pieces of the transfer loop, so every engine reports the same way.
 // Returns true if the request needs another call (short transfer, EINTR,
@@ -95,9 +95,9 @@ platform::IoSyscalls InterceptedSyscalls(IoInterceptor* interceptor);
 
 // A file imported into an engine: what File::async_handle() points to.
 // Allocated from the file's HostAllocator.
-class AsyncFile : public HostAllocated {
+class EngineFile : public HostAllocated {
  public:
-  AsyncFile(AsyncIoEngineRef engine, int fd, const std::string* description)
+  EngineFile(AsyncIoEngineRef engine, int fd, const std::string* description)
       : engine_(std::move(engine)), fd_(fd), description_(description) {}
   AsyncIoEngine& engine() const { return *engine_; }
   int fd() const { return fd_; }

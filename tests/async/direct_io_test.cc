@@ -13,10 +13,10 @@
 #include <fstream>
 
 #include "halio/drivers.h"
-#include "tests/cts/cts_util.h"
-#include "tests/testing/param_names.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/temp_file.h"
+#include "cts/cts_util.h"
+#include "testing/param_names.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_file.h"
 
 namespace halio {
 namespace {
@@ -43,7 +43,7 @@ class DirectIoTest : public ::testing::Test {
     return *opened;
   }
   BufferRef NewBuffer(size_t length) {
-    return *HeapAllocator().Allocate({}, length);
+    return *BufferAllocator().Allocate({}, length);
   }
   static std::vector<std::byte> Slice(const BufferRef& buffer, size_t offset, size_t length) {
     auto mapping = buffer->Map(MemoryAccess::kRead, offset, length);

@@ -19,9 +19,9 @@
 #include "halio/file.h"
 #include "halio/loader.h"
 #include "halio/params.h"
-#include "tests/cts/cts_util.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/temp_file.h"
+#include "cts/cts_util.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_file.h"
 
 namespace halio::cts {
 namespace {
@@ -107,7 +107,7 @@ Result<std::unique_ptr<Device>> NewDevice(const Context& context) {
 
 Result<FileRef> NewFile(const Context& context, MemoryAccess access, bool direct = false) {
   if (context.param.file_kind == FileKind::kMemory) {
-    return MemoryFile::Wrap(context.memory, access, {}, HeapAllocator(context.host));
+    return MemoryFile::Wrap(context.memory, access, {}, BufferAllocator(context.host));
   }
   FdFileOptions options;
   options.backend = context.param.backend;
@@ -280,7 +280,7 @@ Status LoadShardedParameters(const Context& context) {
   if (context.param.file_kind == FileKind::kMemory) {
     for (std::vector<std::byte>& bytes : shard_bytes) {
       HALIO_ASSIGN_OR_RETURN(FileRef file, MemoryFile::Wrap(bytes, MemoryAccess::kRead, {},
-                                                           HeapAllocator(context.host)));
+                                                           BufferAllocator(context.host)));
       options.files.push_back(std::move(file));
     }
   }

@@ -11,8 +11,8 @@
 
 #include "halio/drivers.h"
 #include "halio/hal/transfer.h"
-#include "tests/cts/cts_util.h"
-#include "tests/testing/status_matchers.h"
+#include "cts/cts_util.h"
+#include "testing/status_matchers.h"
 
 namespace halio::cts {
 namespace {

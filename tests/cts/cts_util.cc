@@ -1,4 +1,4 @@
-#include "tests/cts/cts_util.h"
+#include "cts/cts_util.h"
 
 #include <unistd.h>
 

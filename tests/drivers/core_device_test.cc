@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "halio/drivers.h"
-#include "src/drivers/common/core_device.h"
-#include "src/drivers/local_async/op.h"
-#include "tests/testing/status_matchers.h"
+#include "common/core_device.h"
+#include "local_async/op.h"
+#include "testing/status_matchers.h"
 
 namespace halio {
 namespace {
@@ -19,7 +19,7 @@ namespace {
 // Runs each op inline and counts what it was handed.
 class CountingScheduler {
  public:
-  explicit CountingScheduler(HeapAllocator&) {}
+  explicit CountingScheduler(BufferAllocator&) {}
   template <typename Body>
   Status Schedule(SemaphoreList wait, SemaphoreList signal, const Body& body) {
     ++scheduled;

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "halio/hal/allocator.h"
-#include "tests/testing/status_matchers.h"
+#include "testing/status_matchers.h"
 
 namespace halio {
 namespace {
@@ -41,7 +41,7 @@ class CommandBufferTest : public ::testing::Test {
     return buffer.ok() ? std::move(buffer).value() : nullptr;
   }
 
-  HeapAllocator allocator_;
+  BufferAllocator allocator_;
   CommandBufferRef cb_;
 };
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "halio/hal/allocator.h"
-#include "tests/testing/status_matchers.h"
+#include "testing/status_matchers.h"
 
 namespace halio {
 namespace {
@@ -33,7 +33,7 @@ ExecutableRef MakeExecutable(HostKernel kernel, const char* name = "kernel") {
 BufferRef MakeBuffer(uint64_t size, MemoryAccess access = MemoryAccess::kAll) {
   BufferParams params;
   params.access = access;
-  Result<BufferRef> buffer = HeapAllocator().Allocate(params, size);
+  Result<BufferRef> buffer = BufferAllocator().Allocate(params, size);
   EXPECT_THAT(buffer, IsOk());
   return buffer.ok() ? std::move(buffer).value() : nullptr;
 }
@@ -194,7 +194,7 @@ TEST(InlineDispatchTest, KernelErrorStopsAndNamesTheWorkgroup) {
 TEST(InlineDispatchTest, DecommittedBindingIsFailedPrecondition) {
   ExecutableRef executable = MakeExecutable(Noop());
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef transient,
-                             HeapAllocator().Allocate({}, 16, /*transient=*/true));
+                             BufferAllocator().Allocate({}, 16, /*transient=*/true));
   transient->Decommit();
   const BufferBinding bindings[] = {{transient}};
   EXPECT_THAT(InlineDispatch(*executable, 0, {1, 1, 1}, {}, bindings),

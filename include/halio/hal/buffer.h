@@ -2,7 +2,7 @@
 //
 // Buffers are reference counted (std::shared_ptr): a queue operation, a
 // command buffer or a view keeps the memory alive as long as it holds a
-// reference. Storage is either allocated by a HeapAllocator or imported from
+// reference. Storage is either allocated by a BufferAllocator or imported from
 // the caller; imported storage calls the caller's release callback exactly
 // once, when the last reference is dropped.
 //
@@ -139,7 +139,7 @@ class MappedMemory {
 
 class Buffer : public std::enable_shared_from_this<Buffer> {
  public:
-  // Use HeapAllocator to create buffers; this is public for make_shared.
+  // Use BufferAllocator to create buffers; this is public for make_shared.
   Buffer(std::shared_ptr<BufferStorage> storage, uint64_t byte_offset,
          uint64_t byte_length, const BufferParams& params, bool transient);
   ~Buffer();

@@ -7,7 +7,7 @@
 // provides:
 //
 //   // `allocator` is the device's; it outlives the scheduler.
-//   explicit Scheduler(HeapAllocator& allocator, ...);
+//   explicit Scheduler(BufferAllocator& allocator, ...);
 //   // Runs `body` once every wait point is reached, then signals `signal`,
 //   // or fails `signal` with the wait's or the body's error. The lists and
 //   // the body were validated. Returns what the device's contract says:
@@ -32,9 +32,9 @@
 #include <utility>
 
 #include "halio/hal/device.h"
-#include "src/base/host_new.h"
-#include "src/drivers/common/op_bodies.h"
-#include "src/drivers/common/queue_validation.h"
+#include "host_new.h"
+#include "common/op_bodies.h"
+#include "common/queue_validation.h"
 
 namespace halio {
 
@@ -46,7 +46,7 @@ class CoreDevice final : public Device, public HostAllocated {
       : id_(id), allocator_(host), scheduler_(allocator_, std::forward<SchedulerArgs>(args)...) {}
 
   const std::string& id() const override { return id_; }
-  HeapAllocator& allocator() override { return allocator_; }
+  BufferAllocator& allocator() override { return allocator_; }
   Scheduler& scheduler() { return scheduler_; }
 
   Result<BufferRef> QueueAlloca(SemaphoreList wait, SemaphoreList signal,
@@ -141,7 +141,7 @@ class CoreDevice final : public Device, public HostAllocated {
 
  private:
   const std::string id_;
-  HeapAllocator allocator_;
+  BufferAllocator allocator_;
   Scheduler scheduler_;  // after allocator_: destroyed (and drained) first
 };
 

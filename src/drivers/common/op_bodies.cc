@@ -1,4 +1,4 @@
-#include "src/drivers/common/op_bodies.h"
+#include "common/op_bodies.h"
 
 namespace halio {
 

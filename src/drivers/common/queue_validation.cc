@@ -1,4 +1,4 @@
-#include "src/drivers/common/queue_validation.h"
+#include "common/queue_validation.h"
 
 #include <string>
 

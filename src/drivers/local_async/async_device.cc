@@ -1,13 +1,13 @@
-#include "src/drivers/local_async/async_device.h"
+#include "local_async/async_device.h"
 
 #include <algorithm>
 #include <memory>
 #include <string>
 #include <thread>
 
-#include "src/base/host_new.h"
-#include "src/drivers/common/core_device.h"
-#include "src/drivers/local_async/file_op.h"
+#include "host_new.h"
+#include "common/core_device.h"
+#include "local_async/file_op.h"
 
 namespace halio::local_async {
 namespace {
@@ -28,7 +28,7 @@ struct OwnedDispatch {
 
 }  // namespace
 
-AsyncScheduler::AsyncScheduler(HeapAllocator& allocator, const DeviceOptions& options)
+AsyncScheduler::AsyncScheduler(BufferAllocator& allocator, const DeviceOptions& options)
     : allocator_(allocator),
       queue_depth_(options.queue_depth),
       chunk_size_(options.chunk_size),
@@ -71,8 +71,8 @@ Status AsyncScheduler::Schedule(SemaphoreList wait, SemaphoreList signal,
 Status AsyncScheduler::Schedule(SemaphoreList wait, SemaphoreList signal,
                                 const DispatchBody& body) {
   OwnedDispatch owned{body.executable, body.entry_point, body.workgroup_count,
-                      HostVector<uint32_t>(HostStdAllocator<uint32_t>(host())),
-                      HostVector<BufferBinding>(HostStdAllocator<BufferBinding>(host()))};
+                      HostVector<uint32_t>(HostAllocatorAdapter<uint32_t>(host())),
+                      HostVector<BufferBinding>(HostAllocatorAdapter<BufferBinding>(host()))};
   try {
     owned.push_constants.assign(body.push_constants.begin(), body.push_constants.end());
     owned.bindings.assign(body.bindings.begin(), body.bindings.end());

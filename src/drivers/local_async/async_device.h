@@ -28,15 +28,15 @@
 #include <utility>
 
 #include "halio/drivers.h"
-#include "src/drivers/common/op_bodies.h"
-#include "src/drivers/local_async/op.h"
-#include "src/drivers/local_async/worker_pool.h"
+#include "common/op_bodies.h"
+#include "local_async/op.h"
+#include "local_async/worker_pool.h"
 
 namespace halio::local_async {
 
 class AsyncScheduler {
  public:
-  AsyncScheduler(HeapAllocator& allocator, const DeviceOptions& options);
+  AsyncScheduler(BufferAllocator& allocator, const DeviceOptions& options);
   ~AsyncScheduler() { Shutdown(); }
   AsyncScheduler(const AsyncScheduler&) = delete;
   AsyncScheduler& operator=(const AsyncScheduler&) = delete;
@@ -88,7 +88,7 @@ class AsyncScheduler {
   Status Start(Op* op, SemaphoreList wait, SemaphoreList signal);
   void Shutdown();
 
-  HeapAllocator& allocator_;
+  BufferAllocator& allocator_;
   const uint32_t queue_depth_;
   const uint64_t chunk_size_;
 

@@ -1,13 +1,13 @@
-#include "src/drivers/local_async/file_op.h"
+#include "local_async/file_op.h"
 
 #include <algorithm>
 #include <new>
 #include <string>
 
 #include "halio/hal/transfer.h"
-#include "platform/fd_io.h"
-#include "src/drivers/common/op_bodies.h"
-#include "src/drivers/local_async/async_device.h"
+#include "fd_io.h"
+#include "common/op_bodies.h"
+#include "local_async/async_device.h"
 
 namespace halio::local_async {
 

@@ -15,9 +15,9 @@
 #include <mutex>
 
 #include "halio/file.h"
-#include "src/async/async_io.h"
-#include "src/base/host_new.h"
-#include "src/drivers/local_async/op.h"
+#include "async_io.h"
+#include "host_new.h"
+#include "local_async/op.h"
 
 namespace halio::local_async {
 
@@ -65,8 +65,8 @@ class FileOp final : public Op {
   const uint64_t length_;
   std::byte* data_ = nullptr;
   FdFile* fd_file_ = nullptr;
-  AsyncFile* async_ = nullptr;
-  HostVector<Slot> slots_{HostStdAllocator<Slot>(host())};
+  EngineFile* async_ = nullptr;
+  HostVector<Slot> slots_{HostAllocatorAdapter<Slot>(host())};
   std::mutex mutex_;
   uint64_t next_ = 0;      // bytes handed out
   size_t in_flight_ = 0;   // slots submitted and not completed

@@ -1,10 +1,10 @@
-#include "src/drivers/local_async/op.h"
+#include "local_async/op.h"
 
 #include <algorithm>
 #include <new>
 #include <string>
 
-#include "src/drivers/local_async/async_device.h"
+#include "local_async/async_device.h"
 
 namespace halio::local_async {
 namespace {

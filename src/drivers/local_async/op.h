@@ -24,10 +24,10 @@
 
 #include "halio/hal/semaphore.h"
 #include "halio/hal/transfer.h"
-#include "src/base/host_new.h"
-#include "src/base/inline_array.h"
-#include "src/drivers/common/op_bodies.h"
-#include "src/drivers/local_async/worker_pool.h"
+#include "host_new.h"
+#include "small_array.h"
+#include "common/op_bodies.h"
+#include "local_async/worker_pool.h"
 
 namespace halio::local_async {
 
@@ -177,9 +177,9 @@ class Op {
 
   Task task_;
   // Almost every op waits on and signals one or two semaphores: inline.
-  InlineArray<WaitPoint, 2> waits_;
-  InlineArray<SemaphoreRef, 2> signal_refs_;  // null where a wait holds it
-  InlineArray<SemaphorePoint, 2> signals_;
+  SmallArray<WaitPoint, 2> waits_;
+  SmallArray<SemaphoreRef, 2> signal_refs_;  // null where a wait holds it
+  SmallArray<SemaphorePoint, 2> signals_;
   // Set (release) after wait_failure_ is, so RunTask locks only on failure.
   std::atomic<bool> wait_failed_{false};
   std::mutex failure_mutex_;

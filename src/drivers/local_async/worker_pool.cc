@@ -1,4 +1,4 @@
-#include "src/drivers/local_async/worker_pool.h"
+#include "local_async/worker_pool.h"
 
 #include <new>
 #include <string>
@@ -21,7 +21,7 @@ constexpr uint32_t kMaxNextTaskRun = 64;
 }  // namespace
 
 WorkerPool::WorkerPool(HostAllocator& host)
-    : host_(host), workers_(HostStdAllocator<std::unique_ptr<Worker>>(host)) {}
+    : host_(host), workers_(HostAllocatorAdapter<std::unique_ptr<Worker>>(host)) {}
 
 Status WorkerPool::Start(uint32_t count) {
   try {

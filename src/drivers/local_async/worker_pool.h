@@ -19,7 +19,7 @@
 #include <thread>
 
 #include "halio/status.h"
-#include "src/base/host_new.h"
+#include "host_new.h"
 
 namespace halio::local_async {
 

@@ -10,15 +10,15 @@
 #include <memory>
 
 #include "halio/drivers.h"
-#include "src/base/host_new.h"
-#include "src/drivers/common/core_device.h"
+#include "host_new.h"
+#include "common/core_device.h"
 
 namespace halio {
 namespace {
 
 class SyncScheduler {
  public:
-  explicit SyncScheduler(HeapAllocator& /*allocator*/) {}
+  explicit SyncScheduler(BufferAllocator& /*allocator*/) {}
 
   // queue_op_begin -> body -> queue_op_end. A failed wait skips the body and
   // fails the signal list with the wait's status.

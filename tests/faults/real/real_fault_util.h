@@ -18,7 +18,7 @@
 #include "halio/file.h"
 #include "halio/hal/device.h"
 #include "halio/status.h"
-#include "tests/faults/real/fault_fs_layout.h"
+#include "faults/real/fault_fs_layout.h"
 
 namespace halio::testing {
 
