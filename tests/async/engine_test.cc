@@ -14,7 +14,7 @@
 
 #include "halio/file.h"
 #include "src/async/async_io.h"
-#include "tests/cts/cts_util.h"
+#include "tests/testing/matrix.h"
 #include "tests/testing/sanitizers.h"
 #include "tests/testing/param_names.h"
 #include "tests/testing/status_matchers.h"
@@ -98,7 +98,7 @@ TEST_P(EngineTest, ReportsItsBackend) { EXPECT_EQ(engine_->backend(), GetParam()
 TEST_P(EngineTest, CompletesThousandsOfReadsSubmittedAtOnce) {
   constexpr size_t kRequests = 4096;
   constexpr size_t kBlock = 4096;
-  auto contents = cts::PatternBytes(kRequests * kBlock, 21);
+  auto contents = testing::PatternBytes(kRequests * kBlock, 21);
   testing::TempFile file(contents);
   int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
@@ -124,7 +124,7 @@ TEST_P(EngineTest, CompletesThousandsOfReadsSubmittedAtOnce) {
 }
 
 TEST_P(EngineTest, ShortFileIsOutOfRangeNotSilentZeroes) {
-  testing::TempFile file(cts::PatternBytes(1000, 22));
+  testing::TempFile file(testing::PatternBytes(1000, 22));
   int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   std::vector<std::byte> out(4096);
@@ -134,7 +134,7 @@ TEST_P(EngineTest, ShortFileIsOutOfRangeNotSilentZeroes) {
 }
 
 TEST_P(EngineTest, ReadingAWriteOnlyDescriptorReportsTheErrno) {
-  testing::TempFile file(cts::PatternBytes(100, 23));
+  testing::TempFile file(testing::PatternBytes(100, 23));
   int fd = ::open(file.path().c_str(), O_WRONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   std::vector<std::byte> out(100);
@@ -180,7 +180,7 @@ TEST_P(EngineTest, ReadsASpanLargerThan4GiBFromASparseFile) {
 // its last read finishes): the engine must shut down on its own thread
 // without deadlocking or freeing state the thread still uses.
 TEST_P(EngineTest, CompletionMayDropTheLastEngineReference) {
-  testing::TempFile file(cts::PatternBytes(4096, 26));
+  testing::TempFile file(testing::PatternBytes(4096, 26));
   int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   std::vector<std::byte> out(4096);
@@ -262,7 +262,7 @@ TEST_F(EnvironmentTest, BadHalioBackendIsAnError) {
 }
 
 TEST(FdFileImportTest, ImportsIntoTheRequestedBackend) {
-  testing::TempFile file(cts::PatternBytes(64, 24));
+  testing::TempFile file(testing::PatternBytes(64, 24));
   for (IoBackend backend : {IoBackend::kIoUring, IoBackend::kAsio}) {
     if (!IoEngine::Probe(backend).status.ok()) continue;
     FdFileOptions options;
@@ -277,7 +277,7 @@ TEST(FdFileImportTest, ImportsIntoTheRequestedBackend) {
 }
 
 TEST(FdFileImportTest, SyncBackendLeavesNoAsyncHandleAndSaysWhy) {
-  testing::TempFile file(cts::PatternBytes(64, 25));
+  testing::TempFile file(testing::PatternBytes(64, 25));
   std::vector<std::string> logged;
   FdFileOptions options;
   options.backend = IoBackend::kSync;
