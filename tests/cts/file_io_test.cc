@@ -106,6 +106,26 @@ TEST_P(FileTest, RoundTrips256KiBPlus31Bytes) {
   EXPECT_EQ(Bytes(target), data);
 }
 
+// Several of local_async's 1 MiB chunks at file and buffer offset 0: the
+// middle chunks are block-aligned, so an O_DIRECT file's go straight to the
+// engine and only the tail takes the bounce path (the other cases are
+// unaligned throughout).
+TEST_P(FileTest, RoundTripsAlignedMultiChunkRange) {
+  constexpr size_t kLength = (3 << 20) + 123;
+  FileRef file = MakeFile(std::vector<std::byte>(kLength), MemoryAccess::kReadWrite);
+  auto data = PatternBytes(kLength, 18);
+  BufferRef source = NewBufferWith(data);
+  BufferRef target = NewBuffer(kLength);
+  auto timeline = NewSemaphore();
+  SemaphorePoint written[] = {{timeline.get(), 1}};
+  SemaphorePoint read[] = {{timeline.get(), 2}};
+  HALIO_ASSERT_OK(device_->QueueWrite({}, written, source, 0, file, 0, kLength));
+  HALIO_ASSERT_OK(QueueFileRead(written, read, file, 0, target, 0, kLength));
+  HALIO_ASSERT_OK(Await(timeline, 2));
+  EXPECT_EQ(Bytes(target), data);
+  EXPECT_EQ(files_.Contents(), data);
+}
+
 TEST_P(FdFileTest, FailingReadFailsSignalsWithFileAndRange) {
   auto contents = PatternBytes(8192, 14);
   FileRef file = MakeFile(contents);
