@@ -597,8 +597,8 @@ void RandomDagStressTest::RunPlan(uint64_t seed, const StressCounts& counts,
   const Plan plan = MakePlan(seed, counts.lanes, counts.ops_per_lane);
   const Model model = RunModel(plan);
 
-  // The file ops go to: outlives the device (a memory file does not own its
-  // memory).
+  // Where the file ops go; outlives the device (a memory file does not own
+  // its memory).
   testing::TestFiles file(param.file_kind, param.backend);
   HALIO_ASSERT_OK_AND_ASSIGN(FileRef stress_file,
                              file.Make(plan.initial[kFileStore], MemoryAccess::kReadWrite));

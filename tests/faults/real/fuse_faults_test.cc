@@ -36,8 +36,9 @@ using ::testing::AllOf;
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 
-// Longer than RunRead's deadline (testing::kOpDeadline, 60 s): an op that hangs fails its test
-// first, then the watchdog frees the device's stuck request.
+// Longer than RunRead's deadline (testing::kOpDeadline, 60 s): an op that
+// hangs fails its test first, then the watchdog frees the device's stuck
+// request.
 constexpr auto kWatchdogLimit = 90s;
 
 testing::FuseMount* g_fault_fs = nullptr;
