@@ -385,7 +385,7 @@ void ExpectFailsWhileRunning(std::string_view device, const Status& returned, Se
 
 void MatrixTest::SetUp() {
   HALIO_SKIP_IF_UNAVAILABLE(GetParam());
-  HALIO_ASSERT_OK_AND_ASSIGN(device_, CreateDevice(GetParam().device, TestDeviceOptions()));
+  HALIO_ASSERT_OK_AND_ASSIGN(device_, CreateDevice(GetParam().device));
 }
 
 FdFileOptions MatrixTest::FileOptions() const {

@@ -195,12 +195,11 @@ void ExpectFailsWhileRunning(std::string_view device, const Status& returned, Se
 
 // --- the fixture ------------------------------------------------------------------
 
-// Skips what cannot run here, then creates the parameter's device with
-// TestDeviceOptions().
+// Skips what cannot run here, then creates the parameter's device (default
+// DeviceOptions).
 class MatrixTest : public ::testing::TestWithParam<MatrixParam> {
  protected:
   void SetUp() override;
-  virtual DeviceOptions TestDeviceOptions() const { return {}; }
   // Options for an FdFile on the parameter's backend (forced, never a
   // fallback).
   FdFileOptions FileOptions() const;
