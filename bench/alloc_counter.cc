@@ -1,6 +1,6 @@
 // glibc exports its allocator as __libc_*; defining malloc & co. here makes
 // every allocation in the process pass through a counter first.
-#include "bench/alloc_counter.h"
+#include "alloc_counter.h"
 
 #include <atomic>
 #include <cstddef>

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "halio/drivers.h"
-#include "src/async/async_io.h"
+#include "async_io.h"
 
 namespace halio {
 namespace {

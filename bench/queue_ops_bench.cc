@@ -18,7 +18,7 @@
 #include <fstream>
 #include <vector>
 
-#include "bench/alloc_counter.h"
+#include "alloc_counter.h"
 #include "halio/drivers.h"
 
 namespace halio {

@@ -10,9 +10,9 @@
 #include <cstdint>
 #include <span>
 
-#include "fuzz/fuzz_checks.h"
-#include "src/io/formats/gguf/gguf_parser.h"
-#include "src/io/parameter_index.h"
+#include "fuzz_checks.h"
+#include "gguf/gguf_parser.h"
+#include "parameter_index.h"
 
 namespace {
 

@@ -8,10 +8,10 @@
 #include <span>
 #include <utility>
 
-#include "fuzz/fuzz_checks.h"
-#include "src/io/formats/safetensors/safetensors_index.h"
-#include "src/io/formats/safetensors/safetensors_parser.h"
-#include "src/io/parameter_index.h"
+#include "fuzz_checks.h"
+#include "safetensors/safetensors_index.h"
+#include "safetensors/safetensors_parser.h"
+#include "parameter_index.h"
 
 namespace {
 

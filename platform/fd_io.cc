@@ -1,11 +1,11 @@
 // The chunked transfer loops, shared by every OS: only IoSyscalls differ.
-#include "platform/fd_io.h"
+#include "fd_io.h"
 
 #include <algorithm>
 #include <cerrno>
 #include <string>
 
-#include "src/base/errno_status.h"
+#include "errno_status.h"
 
 namespace halio::platform {
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "halio/status.h"
-#include "platform/fd_io.h"
+#include "fd_io.h"
 
 namespace halio::platform {
 

@@ -4,8 +4,8 @@
 #include <cerrno>
 #include <string>
 
-#include "platform/fd_io.h"
-#include "src/base/errno_status.h"
+#include "fd_io.h"
+#include "errno_status.h"
 
 namespace halio::platform {
 

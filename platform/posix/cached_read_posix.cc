@@ -1,5 +1,5 @@
 // Without RWF_NOWAIT nothing can be read without risking a wait.
-#include "platform/fd_io.h"
+#include "fd_io.h"
 
 namespace halio::platform {
 

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <new>
 
-#include "platform/fd_io.h"
+#include "fd_io.h"
 
 namespace halio::platform {
 namespace {

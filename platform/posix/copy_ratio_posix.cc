@@ -1,5 +1,5 @@
 // Without memfd the penalty is not measured: never realign.
-#include "platform/fd_io.h"
+#include "fd_io.h"
 
 namespace halio::platform {
 

@@ -9,8 +9,8 @@
 #include <fcntl.h>
 #include <string>
 
-#include "platform/fd_io.h"
-#include "src/base/errno_status.h"
+#include "fd_io.h"
+#include "errno_status.h"
 
 namespace halio::platform {
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <thread>
 
-#include "platform/system_info.h"
-#include "src/base/errno_status.h"
+#include "system_info.h"
+#include "errno_status.h"
 
 namespace halio::platform {
 namespace {

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "platform/fd_io.h"
+#include "fd_io.h"
 
 namespace halio::platform {
 namespace {

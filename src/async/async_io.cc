@@ -1,5 +1,5 @@
 // Engine selection and the transfer bookkeeping every engine shares.
-#include "src/async/async_io.h"
+#include "async_io.h"
 
 #include <unistd.h>
 
@@ -9,8 +9,8 @@
 #include <mutex>
 #include <string>
 
-#include "platform/fd_io.h"
-#include "src/base/errno_status.h"
+#include "fd_io.h"
+#include "errno_status.h"
 
 namespace halio {
 namespace {

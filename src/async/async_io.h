@@ -22,8 +22,8 @@
 
 #include "halio/io_backend.h"
 #include "halio/status.h"
-#include "platform/fd_io.h"
-#include "src/base/host_new.h"
+#include "fd_io.h"
+#include "host_new.h"
 
 namespace halio {
 

@@ -9,7 +9,7 @@
 #include <new>
 #include <string>
 
-#include "src/async/async_io.h"
+#include "async_io.h"
 
 namespace halio {
 

@@ -1,4 +1,4 @@
-#include "src/base/errno_status.h"
+#include "errno_status.h"
 
 #include <cerrno>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include "src/drivers/queue_validation.h"
+#include "queue_validation.h"
 
 #include <string>
 

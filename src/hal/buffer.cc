@@ -2,8 +2,8 @@
 
 #include <string>
 
-#include "src/base/host_new.h"
-#include "src/hal/buffer_storage.h"
+#include "host_new.h"
+#include "buffer_storage.h"
 
 namespace halio {
 

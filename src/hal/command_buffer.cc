@@ -5,7 +5,7 @@
 #include <string>
 
 #include "halio/hal/transfer.h"
-#include "src/base/host_new.h"
+#include "host_new.h"
 
 namespace halio {
 

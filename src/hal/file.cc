@@ -5,9 +5,9 @@
 #include <string>
 
 #include "halio/hal/transfer.h"
-#include "platform/fd_io.h"
-#include "src/async/async_io.h"
-#include "src/base/host_new.h"
+#include "fd_io.h"
+#include "async_io.h"
+#include "host_new.h"
 
 namespace halio {
 namespace {

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "src/base/host_new.h"
+#include "host_new.h"
 
 namespace halio {
 

@@ -1,4 +1,4 @@
-#include "src/io/glob.h"
+#include "glob.h"
 
 #include <cctype>
 #include <cstddef>

@@ -6,7 +6,7 @@
 #include <set>
 #include <string>
 
-#include "src/base/host_new.h"
+#include "host_new.h"
 
 namespace halio {
 namespace {

@@ -1,9 +1,9 @@
-#include "src/io/parameter_index.h"
+#include "parameter_index.h"
 
 #include <algorithm>
 #include <unordered_set>
 
-#include "src/io/glob.h"
+#include "glob.h"
 
 namespace halio {
 namespace {

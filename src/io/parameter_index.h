@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "halio/params.h"
-#include "src/io/formats/gguf/gguf_parser.h"
-#include "src/io/formats/safetensors/safetensors_parser.h"
+#include "gguf/gguf_parser.h"
+#include "safetensors/safetensors_parser.h"
 
 namespace halio {
 

@@ -7,8 +7,8 @@
 
 #include "halio/file.h"
 #include "halio/params.h"
-#include "src/io/formats/safetensors/safetensors_index.h"
-#include "src/io/parameter_index.h"
+#include "safetensors/safetensors_index.h"
+#include "parameter_index.h"
 
 namespace halio {
 namespace {

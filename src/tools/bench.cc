@@ -1,4 +1,4 @@
-#include "src/tools/bench.h"
+#include "bench.h"
 
 #include <algorithm>
 #include <chrono>
@@ -18,10 +18,10 @@
 
 #include "halio/drivers.h"
 #include "halio_config.h"
-#include "platform/fd_io.h"
-#include "platform/system_info.h"
-#include "src/tools/json_writer.h"
-#include "src/tools/shell_quote.h"
+#include "fd_io.h"
+#include "system_info.h"
+#include "json_writer.h"
+#include "shell_quote.h"
 
 namespace halio::tools {
 namespace {

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "halio_config.h"
-#include "src/tools/bench.h"
-#include "src/tools/params_cli.h"
-#include "src/tools/probe.h"
+#include "bench.h"
+#include "params_cli.h"
+#include "probe.h"
 
 namespace {
 

@@ -22,10 +22,10 @@
 #include "halio/drivers.h"
 #include "halio/loader.h"
 #include "halio_config.h"
-#include "platform/system_info.h"
-#include "src/tools/bench.h"
-#include "src/tools/params_cli.h"
-#include "src/tools/shell_quote.h"
+#include "system_info.h"
+#include "bench.h"
+#include "params_cli.h"
+#include "shell_quote.h"
 
 namespace halio::tools {
 namespace {

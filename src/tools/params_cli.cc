@@ -1,4 +1,4 @@
-#include "src/tools/params_cli.h"
+#include "params_cli.h"
 
 #include <xxhash.h>
 
@@ -10,8 +10,8 @@
 #include "halio/drivers.h"
 #include "halio/loader.h"
 #include "halio/params.h"
-#include "platform/system_info.h"
-#include "src/tools/json_writer.h"
+#include "system_info.h"
+#include "json_writer.h"
 
 namespace halio::tools {
 namespace {

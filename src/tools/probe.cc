@@ -33,9 +33,9 @@
 //   auto_backend                            "io_uring", "asio" or "sync";
 //                                           null when none could start
 //   auto_reason                             string: why that one (or none)
-#include "src/tools/probe.h"
+#include "probe.h"
 
-#include "src/tools/json_writer.h"
+#include "json_writer.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -49,8 +49,8 @@
 #include "halio/drivers.h"
 #include "halio/io_backend.h"
 #include "halio_config.h"
-#include "platform/fd_io.h"
-#include "platform/system_info.h"
+#include "fd_io.h"
+#include "system_info.h"
 
 namespace halio::tools {
 namespace {

@@ -13,10 +13,10 @@
 #include <fstream>
 
 #include "halio/drivers.h"
-#include "tests/testing/matrix.h"
-#include "tests/testing/param_names.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/temp_file.h"
+#include "testing/matrix.h"
+#include "testing/param_names.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_file.h"
 
 namespace halio {
 namespace {

@@ -13,12 +13,12 @@
 #include <vector>
 
 #include "halio/file.h"
-#include "src/async/async_io.h"
-#include "tests/testing/matrix.h"
-#include "tests/testing/sanitizers.h"
-#include "tests/testing/param_names.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/temp_file.h"
+#include "async_io.h"
+#include "testing/matrix.h"
+#include "testing/sanitizers.h"
+#include "testing/param_names.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_file.h"
 
 namespace halio {
 namespace {

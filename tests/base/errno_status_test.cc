@@ -1,5 +1,5 @@
 // The one errno -> Status mapping.
-#include "src/base/errno_status.h"
+#include "errno_status.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <string>
 
-#include "tests/testing/status_matchers.h"
+#include "testing/status_matchers.h"
 
 namespace halio {
 namespace {

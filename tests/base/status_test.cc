@@ -9,7 +9,7 @@
 #include <string>
 #include <utility>
 
-#include "tests/testing/status_matchers.h"
+#include "testing/status_matchers.h"
 
 namespace halio {
 namespace {

@@ -19,9 +19,9 @@
 #include "halio/file.h"
 #include "halio/loader.h"
 #include "halio/params.h"
-#include "tests/testing/matrix.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/temp_file.h"
+#include "testing/matrix.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_file.h"
 
 namespace halio {
 namespace {

@@ -1,10 +1,10 @@
-#include "tests/cts/conformance.h"
+#include "cts/conformance.h"
 
 #include <cstring>
 #include <string>
 #include <utility>
 
-#include "tests/testing/status_matchers.h"
+#include "testing/status_matchers.h"
 
 namespace halio::cts {
 namespace {

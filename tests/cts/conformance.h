@@ -25,7 +25,7 @@
 #include "halio/drivers.h"
 #include "halio/file.h"
 #include "halio/hal/device.h"
-#include "tests/testing/matrix.h"
+#include "testing/matrix.h"
 
 namespace halio::cts {
 

@@ -4,7 +4,7 @@
 #ifndef HALIO_TESTS_CTS_CTS_UTIL_H_
 #define HALIO_TESTS_CTS_CTS_UTIL_H_
 
-#include "tests/testing/matrix.h"
+#include "testing/matrix.h"
 
 namespace halio::cts {
 

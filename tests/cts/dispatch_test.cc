@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "halio/hal/transfer.h"
-#include "tests/cts/conformance.h"
-#include "tests/testing/status_matchers.h"
+#include "cts/conformance.h"
+#include "testing/status_matchers.h"
 
 namespace halio::cts {
 namespace {

@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "tests/cts/conformance.h"
-#include "tests/testing/status_matchers.h"
+#include "cts/conformance.h"
+#include "testing/status_matchers.h"
 
 namespace halio::cts {
 namespace {

@@ -15,11 +15,11 @@
 #include <vector>
 
 #include "halio/drivers.h"
-#include "tests/testing/matrix.h"
-#include "tests/testing/param_names.h"
-#include "tests/testing/sanitizers.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/temp_file.h"
+#include "testing/matrix.h"
+#include "testing/param_names.h"
+#include "testing/sanitizers.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_file.h"
 
 namespace halio {
 namespace {

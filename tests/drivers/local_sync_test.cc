@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "halio/drivers.h"
-#include "tests/testing/matrix.h"
-#include "tests/testing/status_matchers.h"
+#include "testing/matrix.h"
+#include "testing/status_matchers.h"
 
 // Counts every operator new in this test binary while counting is enabled.
 // malloc/free back it; gcc cannot see that they pair up.

@@ -14,7 +14,7 @@
 
 #include "halio/hal/allocator.h"
 #include "halio/host_allocator.h"
-#include "tests/testing/status_matchers.h"
+#include "testing/status_matchers.h"
 
 namespace halio {
 namespace {

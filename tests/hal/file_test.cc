@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "halio/hal/allocator.h"
-#include "tests/testing/status_matchers.h"
+#include "testing/status_matchers.h"
 
 namespace halio {
 namespace {

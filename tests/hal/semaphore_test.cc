@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/testing/status_matchers.h"
+#include "testing/status_matchers.h"
 
 namespace halio {
 namespace {

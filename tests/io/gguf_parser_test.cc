@@ -1,7 +1,7 @@
 // GGUF header parsing: the real files written by the gguf package, the
 // v2/v3 fixtures (quantized types, every metadata value type, nested
 // arrays), every malformed case, prefixes and truncation at every byte.
-#include "src/io/formats/gguf/gguf_parser.h"
+#include "gguf/gguf_parser.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "tests/io/io_test_util.h"
-#include "tests/testing/status_matchers.h"
+#include "io/io_test_util.h"
+#include "testing/status_matchers.h"
 
 namespace halio {
 namespace {

@@ -1,6 +1,6 @@
 // Glob matching: fnmatch(3) semantics without flags, checked case by case
 // and against the C library's fnmatch on generated patterns and names.
-#include "src/io/glob.h"
+#include "glob.h"
 
 #include <fnmatch.h>
 #include <gtest/gtest.h>

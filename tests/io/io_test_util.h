@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "halio/status.h"
-#include "tests/testing/status_matchers.h"
+#include "testing/status_matchers.h"
 
 namespace halio::testing {
 

@@ -12,9 +12,9 @@
 
 #include "halio/drivers.h"
 #include "halio/loader.h"
-#include "tests/cts/cts_util.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/temp_file.h"
+#include "cts/cts_util.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_file.h"
 
 namespace halio {
 namespace {

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "src/io/parameter_index.h"
-#include "tests/io/io_test_util.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/temp_file.h"
+#include "parameter_index.h"
+#include "io/io_test_util.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_file.h"
 
 namespace halio {
 namespace {

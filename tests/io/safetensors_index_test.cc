@@ -1,6 +1,6 @@
 // Sharded-checkpoint indexes (*.safetensors.index.json): weight_map, shard
 // resolution against the index's directory, and refused shard names.
-#include "src/io/formats/safetensors/safetensors_index.h"
+#include "safetensors/safetensors_index.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "tests/io/io_test_util.h"
-#include "tests/testing/status_matchers.h"
+#include "io/io_test_util.h"
+#include "testing/status_matchers.h"
 
 namespace halio {
 namespace {

@@ -1,7 +1,7 @@
 // safetensors header parsing: the real files written by the safetensors
 // package, every fixture from generate_fixtures.py, every malformed case,
 // and truncation at every byte.
-#include "src/io/formats/safetensors/safetensors_parser.h"
+#include "safetensors/safetensors_parser.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "tests/io/io_test_util.h"
-#include "tests/testing/status_matchers.h"
+#include "io/io_test_util.h"
+#include "testing/status_matchers.h"
 
 namespace halio {
 namespace {

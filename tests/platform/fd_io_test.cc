@@ -1,7 +1,7 @@
 // Positional file I/O: the chunked ReadAt/WriteAt loops (through wrapped
 // IoSyscalls tables that inject short counts, EINTR, EAGAIN and errors) and
 // the POSIX open/dup/fstat/fcntl/fsync wrappers, on real temp files.
-#include "platform/fd_io.h"
+#include "fd_io.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/testing/status_matchers.h"
+#include "testing/status_matchers.h"
 
 namespace halio::platform {
 namespace {

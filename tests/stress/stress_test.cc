@@ -86,10 +86,10 @@
 #include "halio/hal/device.h"
 #include "halio/hal/semaphore.h"
 #include "halio/io_backend.h"
-#include "tests/testing/matrix.h"
-#include "tests/testing/sanitizers.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/temp_file.h"
+#include "testing/matrix.h"
+#include "testing/sanitizers.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_file.h"
 
 namespace halio {
 namespace {

@@ -1,4 +1,4 @@
-#include "tests/testing/fault_injector.h"
+#include "testing/fault_injector.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,4 +1,4 @@
-#include "tests/testing/matrix.h"
+#include "testing/matrix.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -14,8 +14,8 @@
 #include <mutex>
 
 #include "halio/hal/semaphore.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/temp_file.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_file.h"
 
 namespace halio::testing {
 namespace {

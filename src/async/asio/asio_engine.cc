@@ -17,9 +17,9 @@
 #include <thread>
 #include <vector>
 
-#include "platform/fd_io.h"
-#include "src/async/async_io.h"
-#include "src/async/core_engine.h"
+#include "fd_io.h"
+#include "async_io.h"
+#include "core_engine.h"
 
 namespace halio {
 namespace {

@@ -1,5 +1,5 @@
 // Built when asio is not found: asio reports UNAVAILABLE so `auto` moves on.
-#include "src/async/async_io.h"
+#include "async_io.h"
 
 namespace halio {
 

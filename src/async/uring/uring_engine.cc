@@ -19,10 +19,10 @@
 #include <system_error>
 #include <thread>
 
-#include "platform/fd_io.h"
-#include "src/async/async_io.h"
-#include "src/async/core_engine.h"
-#include "src/base/errno_status.h"
+#include "fd_io.h"
+#include "async_io.h"
+#include "core_engine.h"
+#include "errno_status.h"
 
 namespace halio {
 namespace {

@@ -1,6 +1,6 @@
 // Built when liburing is not found: io_uring reports UNAVAILABLE so `auto`
 // moves on to the next backend.
-#include "src/async/async_io.h"
+#include "async_io.h"
 
 namespace halio {
 

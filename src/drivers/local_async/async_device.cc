@@ -20,11 +20,11 @@
 
 #include "halio/drivers.h"
 #include "halio/hal/transfer.h"
-#include "platform/fd_io.h"
-#include "src/async/async_io.h"
-#include "src/base/host_new.h"
-#include "src/base/inline_array.h"
-#include "src/drivers/queue_validation.h"
+#include "fd_io.h"
+#include "async_io.h"
+#include "host_new.h"
+#include "inline_array.h"
+#include "queue_validation.h"
 
 namespace halio {
 namespace {

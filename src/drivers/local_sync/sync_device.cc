@@ -11,8 +11,8 @@
 
 #include "halio/drivers.h"
 #include "halio/hal/transfer.h"
-#include "src/base/host_new.h"
-#include "src/drivers/queue_validation.h"
+#include "host_new.h"
+#include "queue_validation.h"
 
 namespace halio {
 namespace {

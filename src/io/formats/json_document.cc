@@ -1,4 +1,4 @@
-#include "src/io/formats/json_document.h"
+#include "json_document.h"
 
 #include <unordered_set>
 

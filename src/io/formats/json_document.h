@@ -23,7 +23,7 @@
 #include <string_view>
 
 #include "halio/status.h"
-#include "src/io/formats/string_map.h"
+#include "string_map.h"
 
 namespace halio {
 

@@ -1,4 +1,4 @@
-#include "src/io/formats/tensor_ranges.h"
+#include "tensor_ranges.h"
 
 #include <algorithm>
 

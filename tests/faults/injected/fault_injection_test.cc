@@ -18,10 +18,10 @@
 
 #include "halio/drivers.h"
 #include "halio/loader.h"
-#include "tests/testing/fault_injector.h"
-#include "tests/testing/matrix.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/temp_file.h"
+#include "testing/fault_injector.h"
+#include "testing/matrix.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_file.h"
 
 namespace halio {
 namespace {

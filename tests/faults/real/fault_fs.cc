@@ -22,7 +22,7 @@
 #include <cstring>
 #include <thread>
 
-#include "tests/faults/real/fault_fs_layout.h"
+#include "faults/real/fault_fs_layout.h"
 
 namespace halio::faultfs {
 namespace {

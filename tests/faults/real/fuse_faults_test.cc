@@ -23,11 +23,11 @@
 
 #include "halio/loader.h"
 #include "halio/params.h"
-#include "tests/faults/real/fault_fs_layout.h"
-#include "tests/faults/real/mounts.h"
-#include "tests/faults/real/real_fault_util.h"
-#include "tests/testing/sanitizers.h"
-#include "tests/testing/status_matchers.h"
+#include "faults/real/fault_fs_layout.h"
+#include "faults/real/mounts.h"
+#include "faults/real/real_fault_util.h"
+#include "testing/sanitizers.h"
+#include "testing/status_matchers.h"
 
 namespace halio {
 namespace {

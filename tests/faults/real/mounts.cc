@@ -1,4 +1,4 @@
-#include "tests/faults/real/mounts.h"
+#include "faults/real/mounts.h"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -1,4 +1,4 @@
-#include "tests/faults/real/real_fault_util.h"
+#include "faults/real/real_fault_util.h"
 
 #include <cinttypes>
 #include <cstdio>

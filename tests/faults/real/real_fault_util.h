@@ -14,8 +14,8 @@
 
 #include "halio/hal/device.h"
 #include "halio/status.h"
-#include "tests/faults/real/fault_fs_layout.h"
-#include "tests/testing/matrix.h"
+#include "faults/real/fault_fs_layout.h"
+#include "testing/matrix.h"
 
 namespace halio::testing {
 

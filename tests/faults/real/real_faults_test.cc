@@ -20,11 +20,11 @@
 
 #include "halio/loader.h"
 #include "halio/params.h"
-#include "tests/faults/real/fault_fs_layout.h"
-#include "tests/faults/real/mounts.h"
-#include "tests/faults/real/real_fault_util.h"
-#include "tests/testing/status_matchers.h"
-#include "tests/testing/temp_file.h"
+#include "faults/real/fault_fs_layout.h"
+#include "faults/real/mounts.h"
+#include "faults/real/real_fault_util.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_file.h"
 
 namespace halio {
 namespace {

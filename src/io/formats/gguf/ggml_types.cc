@@ -7,7 +7,7 @@
 // GGML_TYPE_COUNT = 40). QK_K = 256.
 #include <array>
 
-#include "src/io/formats/gguf/gguf_parser.h"
+#include "gguf/gguf_parser.h"
 
 namespace halio {
 namespace {

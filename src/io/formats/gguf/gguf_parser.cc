@@ -1,4 +1,4 @@
-#include "src/io/formats/gguf/gguf_parser.h"
+#include "gguf/gguf_parser.h"
 
 #include <algorithm>
 #include <bit>
@@ -7,7 +7,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "src/io/formats/tensor_ranges.h"
+#include "tensor_ranges.h"
 
 namespace halio {
 namespace {

@@ -1,8 +1,8 @@
-#include "src/io/formats/safetensors/safetensors_index.h"
+#include "safetensors/safetensors_index.h"
 
 #include <algorithm>
 
-#include "src/io/formats/json_document.h"
+#include "json_document.h"
 
 namespace halio {
 namespace {

@@ -1,10 +1,10 @@
-#include "src/io/formats/safetensors/safetensors_parser.h"
+#include "safetensors/safetensors_parser.h"
 
 #include <algorithm>
 #include <array>
 
-#include "src/io/formats/json_document.h"
-#include "src/io/formats/tensor_ranges.h"
+#include "json_document.h"
+#include "tensor_ranges.h"
 
 namespace halio {
 namespace {

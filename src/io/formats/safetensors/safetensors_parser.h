@@ -35,7 +35,7 @@
 #include <vector>
 
 #include "halio/status.h"
-#include "src/io/formats/string_map.h"
+#include "string_map.h"
 
 namespace halio {
 
