@@ -15,6 +15,8 @@
 #include "halio/file.h"
 #include "async_io.h"
 #include "testing/matrix.h"
+#include "fd_io.h"
+#include "fd_transfer.h"
 #include "testing/sanitizers.h"
 #include "testing/param_names.h"
 #include "testing/status_matchers.h"
@@ -130,6 +132,32 @@ TEST_P(EngineTest, ShortFileIsOutOfRangeNotSilentZeroes) {
   std::vector<std::byte> out(4096);
   EXPECT_THAT(ReadOnce(fd, out.data(), out.size()),
               StatusIs(StatusCode::kOutOfRange, HasSubstr("end of file at offset 1000")));
+  ::close(fd);
+}
+
+// The engines' completions and the platform's ReadAt word the end of the
+// file alike: the same TransferStep decides both.
+TEST_P(EngineTest, EndOfFileIsWordedAsReadAtWordsIt) {
+  testing::TempFile file(cts::PatternBytes(1000, 24));
+  int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  const std::string name = file.path();
+  std::vector<std::byte> out(3000);
+  AsyncRequest request;
+  request.fd = fd;
+  request.offset = 500;
+  request.data = out.data();
+  request.length = out.size();
+  request.description = &name;
+  Completions completions;
+  completions.Prepare(&request);
+  engine_->Submit(&request);
+  const Status completed = completions.WaitFor(1);
+  const Status read_at = platform::ReadAt(fd, 500, out, name);
+  EXPECT_THAT(completed, StatusIs(StatusCode::kOutOfRange,
+                                  HasSubstr("end of file at offset 1000 during read of " + name +
+                                            " [500, 3500)")));
+  EXPECT_EQ(completed.message(), read_at.message());
   ::close(fd);
 }
 
@@ -271,7 +299,7 @@ TEST(FdFileImportTest, ImportsIntoTheRequestedBackend) {
                                FdFile::Open(file.path(), OpenMode::kRead, options));
     auto* fd_file = static_cast<FdFile*>(opened.get());
     EXPECT_EQ(fd_file->io_backend(), backend);
-    EXPECT_NE(fd_file->async_handle(), nullptr);
+    EXPECT_NE(FdTransfer::async_file(*fd_file), nullptr);
     EXPECT_EQ(fd_file->async_fallback_reason(), "");
   }
 }
@@ -284,7 +312,7 @@ TEST(FdFileImportTest, SyncBackendLeavesNoAsyncHandleAndSaysWhy) {
   options.log = [&](std::string_view line) { logged.emplace_back(line); };
   HALIO_ASSERT_OK_AND_ASSIGN(FileRef opened, FdFile::Open(file.path(), OpenMode::kRead, options));
   auto* fd_file = static_cast<FdFile*>(opened.get());
-  EXPECT_EQ(fd_file->async_handle(), nullptr);
+  EXPECT_EQ(FdTransfer::async_file(*fd_file), nullptr);
   EXPECT_EQ(fd_file->io_backend(), IoBackend::kSync);
   EXPECT_THAT(fd_file->async_fallback_reason(), HasSubstr("sync"));
   ASSERT_EQ(logged.size(), 1u);

@@ -17,6 +17,7 @@
 #include "halio/io_backend.h"
 #include "halio_config.h"
 #include "testing/matrix.h"
+#include "fd_transfer.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_file.h"
 
@@ -99,7 +100,7 @@ TEST_F(UringBlockedTest, DefaultFdFileIsImportedIntoTheFallback) {
   HALIO_ASSERT_OK_AND_ASSIGN(FileRef opened, FdFile::Open(file.path(), OpenMode::kRead));
   auto* fd_file = static_cast<FdFile*>(opened.get());
   EXPECT_EQ(fd_file->io_backend(), kExpectedFallback);
-  EXPECT_EQ(fd_file->async_handle() != nullptr, kExpectedFallback != IoBackend::kSync);
+  EXPECT_EQ(FdTransfer::async_file(*fd_file) != nullptr, kExpectedFallback != IoBackend::kSync);
 }
 
 TEST_F(UringBlockedTest, FdFileForcedOntoIoUringFailsNamingThePath) {
