@@ -138,7 +138,7 @@ TEST_P(EngineTest, ShortFileIsOutOfRangeNotSilentZeroes) {
 // The engines' completions and the platform's ReadAt word the end of the
 // file alike: the same TransferStep decides both.
 TEST_P(EngineTest, EndOfFileIsWordedAsReadAtWordsIt) {
-  testing::TempFile file(cts::PatternBytes(1000, 24));
+  testing::TempFile file(testing::PatternBytes(1000, 24));
   int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   const std::string name = file.path();
