@@ -3,6 +3,8 @@
 #include <cstring>
 #include <string>
 
+#include "transfer_validated.h"
+
 namespace halio {
 namespace {
 

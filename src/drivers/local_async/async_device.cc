@@ -19,12 +19,12 @@
 #include <vector>
 
 #include "halio/drivers.h"
-#include "halio/hal/transfer.h"
 #include "fd_io.h"
 #include "async_io.h"
 #include "host_new.h"
 #include "inline_array.h"
 #include "queue_validation.h"
+#include "transfer_validated.h"
 
 namespace halio {
 namespace {

@@ -10,9 +10,9 @@
 #include <string>
 
 #include "halio/drivers.h"
-#include "halio/hal/transfer.h"
 #include "host_new.h"
 #include "queue_validation.h"
+#include "transfer_validated.h"
 
 namespace halio {
 namespace {
