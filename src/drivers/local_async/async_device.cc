@@ -21,6 +21,7 @@
 #include "halio/drivers.h"
 #include "fd_io.h"
 #include "async_io.h"
+#include "buffer_internals.h"
 #include "host_new.h"
 #include "inline_array.h"
 #include "queue_validation.h"
@@ -728,7 +729,7 @@ Status AsyncDevice::QueueDealloca(SemaphoreList wait, SemaphoreList signal,
   HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
   HALIO_RETURN_IF_ERROR(ValidateQueueDealloca(buffer));
   auto body = [buffer] {
-    buffer->Decommit();
+    BufferInternals::Decommit(*buffer);
     return Status();
   };
   return Submit<InlineOp<decltype(body)>>("queue_dealloca on local_async",
