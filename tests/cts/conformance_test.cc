@@ -12,6 +12,7 @@
 #include "halio/drivers.h"
 #include "halio/hal/transfer.h"
 #include "cts/cts_util.h"
+#include "semaphore_impl.h"
 #include "testing/status_matchers.h"
 
 namespace halio::cts {
@@ -352,7 +353,7 @@ TEST_P(ConformanceTest, BarrierOrdersLaterWorkAfterItsWaits) {
     auto value = c->start->Query();
     c->flag->store(status.ok() && value.ok() && *value >= 1);
   };
-  middle->AddTimepoint(&on_middle);
+  Impl(*middle).AddTimepoint(&on_middle);
   SemaphorePoint wait_start[] = {{start.get(), 1}};
   SemaphorePoint signal_middle[] = {{middle.get(), 1}};
   SemaphorePoint signal_done[] = {{done.get(), 1}};

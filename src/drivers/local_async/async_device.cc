@@ -25,6 +25,7 @@
 #include "host_new.h"
 #include "inline_array.h"
 #include "queue_validation.h"
+#include "semaphore_impl.h"
 #include "transfer_validated.h"
 
 namespace halio {
@@ -238,7 +239,7 @@ void Op::Start() {
   device_->AddWaiting(this);
   for (WaitPoint& waiter : waits_) {
     waiter.timepoint.user_data = &waiter;
-    waiter.semaphore->AddTimepoint(&waiter.timepoint);
+    Impl(*waiter.semaphore).AddTimepoint(&waiter.timepoint);
   }
   ResolveOne(Status());  // drop the guard count taken above
 }
@@ -257,7 +258,7 @@ void Op::ResolveOne(Status status) {
 
 void Op::CancelWaits() {
   for (WaitPoint& waiter : waits_) {
-    if (waiter.semaphore->CancelTimepoint(&waiter.timepoint)) {
+    if (Impl(*waiter.semaphore).CancelTimepoint(&waiter.timepoint)) {
       ResolveOne(CancelledError("the device was destroyed before this operation's waits "
                                 "were reached"));
     }
