@@ -29,6 +29,8 @@ using ::testing::HasSubstr;
 static_assert(!std::is_constructible_v<Buffer, std::shared_ptr<BufferStorage>, uint64_t,
                                        uint64_t, const BufferParams&, bool>);
 static_assert(!std::is_copy_constructible_v<Buffer>);
+static_assert(!std::is_constructible_v<MappedMemory, BufferRef, std::span<std::byte>,
+                                       MemoryAccess>);
 
 uintptr_t Address(const void* p) { return reinterpret_cast<uintptr_t>(p); }
 

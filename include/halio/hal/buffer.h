@@ -14,12 +14,12 @@
 #ifndef HALIO_HAL_BUFFER_H_
 #define HALIO_HAL_BUFFER_H_
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 
 #include "halio/status.h"
 
@@ -115,12 +115,11 @@ class BufferInternals;
 
 // A mapped range of a buffer. Unmap() (or destruction) ends the mapping; for
 // host memory there is nothing to flush, but callers must still treat the
-// span as invalid afterwards so device memory can be added later.
+// span as invalid afterwards so device memory can be added later. Made by
+// Buffer::Map only (a default-constructed one maps nothing).
 class MappedMemory {
  public:
   MappedMemory() = default;
-  MappedMemory(BufferRef buffer, std::span<std::byte> bytes, MemoryAccess access)
-      : buffer_(std::move(buffer)), bytes_(bytes), access_(access) {}
   MappedMemory(MappedMemory&&) noexcept = default;
   MappedMemory& operator=(MappedMemory&&) noexcept = default;
   ~MappedMemory() { Unmap(); }
@@ -135,6 +134,10 @@ class MappedMemory {
   }
 
  private:
+  friend class Buffer;
+  MappedMemory(BufferRef buffer, std::span<std::byte> bytes, MemoryAccess access)
+      : buffer_(std::move(buffer)), bytes_(bytes), access_(access) {}
+
   BufferRef buffer_;
   std::span<std::byte> bytes_;
   MemoryAccess access_ = MemoryAccess::kNone;
