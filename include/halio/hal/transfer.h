@@ -4,12 +4,11 @@
 // User API: an application may use them to prepare or inspect host buffers
 // with the same checks the queue operations apply; command buffers run their
 // commands through them. Validate* check access rights and ranges
-// (overflow-safe) and touch no memory; the *Inline functions validate and
-// then do the work; the *Inline functions also return FAILED_PRECONDITION
-// for a transient buffer that queue_dealloca freed. None of them allocates
-// on success. (Devices validate
-// before any semaphore work and then run the pre-validated forms, which are
-// internal: src/hal/transfer_validated.h.)
+// (overflow-safe) and touch no memory. The *Inline functions validate, then
+// do the work; they also return FAILED_PRECONDITION for a transient buffer
+// that queue_dealloca freed. None of them allocates on success. (Devices
+// validate before any semaphore work and then run the pre-validated forms,
+// which are internal: src/hal/transfer_validated.h.)
 //
 // Thread-safety: safe on distinct or read-only-overlapping memory; ordering
 // writers is the caller's job.
