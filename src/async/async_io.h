@@ -49,7 +49,10 @@ struct AsyncRequest : platform::TransferStep {
   AsyncRequest* next_ = nullptr;
 };
 
-// The IoEngine interface plus submission, for halio's own layers.
+// The IoEngine interface plus submission, for halio's own layers. The only
+// class IoEngine lets derive from it (it is IoEngine's friend), so every
+// IoEngineRef points to an AsyncIoEngine and static_pointer_cast to it is
+// sound.
 class AsyncIoEngine : public IoEngine {
  public:
   // False for the sync engine: files using it have no async handle.

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
+#include <type_traits>
 #include <vector>
 
 #include "halio/file.h"
@@ -26,6 +27,17 @@ namespace halio {
 namespace {
 
 using ::testing::HasSubstr;
+
+// IoEngine is not for subclassing (halio/io_backend.h): a user's engine type
+// may be declared but never constructed, neither from scratch nor by copying
+// one of halio's engines.
+class UserEngine : public IoEngine {
+ public:
+  IoBackend backend() const override { return IoBackend::kSync; }
+};
+static_assert(!std::is_default_constructible_v<UserEngine>);
+static_assert(!std::is_copy_constructible_v<UserEngine>);
+static_assert(!std::is_move_constructible_v<UserEngine>);
 
 // Collects completions of requests submitted to an engine.
 class Completions {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cts/conformance.h"
+#include "semaphore_impl.h"
 #include "testing/status_matchers.h"
 
 namespace halio::cts {
@@ -52,7 +53,7 @@ TEST_P(QueueTest, BarrierOrdersLaterWorkAfterItsWaits) {
     auto value = c->start->Query();
     c->flag->store(status.ok() && value.ok() && *value >= 1);
   };
-  middle->AddTimepoint(&on_middle);
+  Impl(*middle).AddTimepoint(&on_middle);
   SemaphorePoint wait_start[] = {{start.get(), 1}};
   SemaphorePoint signal_middle[] = {{middle.get(), 1}};
   SemaphorePoint signal_done[] = {{done.get(), 1}};

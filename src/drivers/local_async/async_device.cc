@@ -19,13 +19,15 @@
 #include <vector>
 
 #include "halio/drivers.h"
-#include "halio/hal/transfer.h"
 #include "fd_io.h"
 #include "async_io.h"
+#include "buffer_internals.h"
 #include "host_new.h"
 #include "inline_array.h"
 #include "queue_validation.h"
 #include "fd_transfer.h"
+#include "semaphore_impl.h"
+#include "transfer_validated.h"
 
 namespace halio {
 namespace {
@@ -238,7 +240,7 @@ void Op::Start() {
   device_->AddWaiting(this);
   for (WaitPoint& waiter : waits_) {
     waiter.timepoint.user_data = &waiter;
-    waiter.semaphore->AddTimepoint(&waiter.timepoint);
+    Impl(*waiter.semaphore).AddTimepoint(&waiter.timepoint);
   }
   ResolveOne(Status());  // drop the guard count taken above
 }
@@ -257,7 +259,7 @@ void Op::ResolveOne(Status status) {
 
 void Op::CancelWaits() {
   for (WaitPoint& waiter : waits_) {
-    if (waiter.semaphore->CancelTimepoint(&waiter.timepoint)) {
+    if (Impl(*waiter.semaphore).CancelTimepoint(&waiter.timepoint)) {
       ResolveOne(CancelledError("the device was destroyed before this operation's waits "
                                 "were reached"));
     }
@@ -674,7 +676,7 @@ Status AsyncDevice::QueueDealloca(SemaphoreList wait, SemaphoreList signal,
   HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
   HALIO_RETURN_IF_ERROR(ValidateQueueDealloca(buffer));
   auto body = [buffer] {
-    buffer->Decommit();
+    BufferInternals::Decommit(*buffer);
     return Status();
   };
   return Submit<InlineOp<decltype(body)>>("queue_dealloca on local_async",

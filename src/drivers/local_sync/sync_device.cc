@@ -10,9 +10,10 @@
 #include <string>
 
 #include "halio/drivers.h"
-#include "halio/hal/transfer.h"
+#include "buffer_internals.h"
 #include "host_new.h"
 #include "queue_validation.h"
+#include "transfer_validated.h"
 
 namespace halio {
 namespace {
@@ -42,7 +43,7 @@ class SyncDevice final : public Device, public HostAllocated {
     HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
     HALIO_RETURN_IF_ERROR(ValidateQueueDealloca(buffer));
     return RunOp(wait, signal, [&] {
-      buffer->Decommit();
+      BufferInternals::Decommit(*buffer);
       return Status();
     });
   }
