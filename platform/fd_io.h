@@ -44,7 +44,7 @@ inline constexpr size_t kMaxIoBytesPerCall = kLinuxMaxIoBytes;
 #endif
 
 // The handle every function here takes; FdFile keeps one of these, and the
-// engines convert it to what their API wants (AsyncFile, async_io.h).
+// engines convert it to what their API wants (EngineFile, async_io.h).
 using halio::NativeHandle;
 using halio::kInvalidHandle;
 

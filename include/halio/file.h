@@ -34,7 +34,7 @@ namespace halio {
 class File;
 using FileRef = std::shared_ptr<File>;
 class FdTransfer;  // halio's own: how an FdFile's bytes move
-class AsyncFile;   // halio's own: an FdFile's import into an async engine
+class EngineFile;   // halio's own: an FdFile's import into an async engine
 
 class File {
  public:
@@ -179,7 +179,7 @@ class FdFile final : public File {
   bool sync_on_close_;
   IoBackend backend_ = IoBackend::kSync;
   std::string fallback_reason_;
-  std::unique_ptr<AsyncFile> async_file_;
+  std::unique_ptr<EngineFile> async_file_;
   // O_DIRECT state: a second, buffered descriptor for partial-block writes.
   NativeHandle buffered_fd_ = kInvalidHandle;
   uint32_t direct_offset_alignment_ = 0;
@@ -205,7 +205,7 @@ class MemoryFile final : public File {
   // INVALID_ARGUMENT (no access bits), RESOURCE_EXHAUSTED.
   static Result<FileRef> Wrap(std::span<std::byte> memory, MemoryAccess access,
                               ReleaseCallback release = {},
-                              HeapAllocator allocator = HeapAllocator());
+                              BufferAllocator allocator = BufferAllocator());
 
   MemoryFile(BufferRef storage, MemoryAccess access);
 

@@ -1,5 +1,8 @@
 // I/O backends: how FdFile moves bytes. io_uring (liburing) and asio are
-// asynchronous; sync is chunked pread/pwrite on the calling thread.
+// asynchronous; sync is blocking, chunked pread/pwrite on the thread that
+// does the transfer (a local_async worker, or the caller of local_sync). The
+// backend is the file's; the device (local_sync, local_async) decides which
+// thread runs a queue operation - "sync" in one says nothing of the other.
 //
 // An IoEngine is one instance of a backend: one io_uring ring plus the thread
 // that reaps its completions, or one asio thread pool. Files imported into an

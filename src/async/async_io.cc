@@ -74,14 +74,16 @@ bool AdvanceRequest(AsyncRequest* request, int64_t result, Status* final) {
   return next == platform::StepResult::kContinue;
 }
 
-// --- sync engine --------------------------------------------------------------
+// --- the sync backend: BlockingEngine ------------------------------------------
 
 namespace {
 
-// Runs each request to completion on the submitting thread with chunked
-// pread/pwrite. Files using it have no async handle; the async device gives
-// their requests to its workers instead.
-class SyncEngine final : public AsyncIoEngine {
+// The `sync` backend (IoBackend::kSync): runs each request to completion on
+// the submitting thread with blocking, chunked pread/pwrite. Files attached
+// to it get no EngineFile; the local_async device hands their chunks to its
+// workers instead. Not to be confused with the local_sync device, which runs
+// queue operations on the calling thread whatever the file's backend.
+class BlockingEngine final : public AsyncIoEngine {
  public:
   IoBackend backend() const override { return IoBackend::kSync; }
   bool is_async() const override { return false; }
@@ -117,7 +119,7 @@ Result<AsyncIoEngineRef> CreateEngine(IoBackend backend, const IoEngineOptions& 
   switch (backend) {
     case IoBackend::kIoUring: return CreateUringEngine(options);
     case IoBackend::kAsio: return CreateAsioEngine(options);
-    case IoBackend::kSync: return CreateSyncEngine(options);
+    case IoBackend::kSync: return CreateBlockingEngine(options);
     case IoBackend::kAuto: break;
   }
   return InternalError("no engine for backend 'auto'");
@@ -125,9 +127,9 @@ Result<AsyncIoEngineRef> CreateEngine(IoBackend backend, const IoEngineOptions& 
 
 }  // namespace
 
-Result<AsyncIoEngineRef> CreateSyncEngine(const IoEngineOptions&) {
+Result<AsyncIoEngineRef> CreateBlockingEngine(const IoEngineOptions&) {
   try {
-    return AsyncIoEngineRef(std::make_shared<SyncEngine>());
+    return AsyncIoEngineRef(std::make_shared<BlockingEngine>());
   } catch (const std::bad_alloc&) {
     return ResourceExhaustedError("out of memory creating the sync I/O engine");
   }

@@ -55,7 +55,8 @@ struct AsyncRequest : platform::TransferStep {
 // sound.
 class AsyncIoEngine : public IoEngine {
  public:
-  // False for the sync engine: files using it have no async handle.
+  // False for the sync backend's BlockingEngine: files using it get no
+  // EngineFile.
   virtual bool is_async() const = 0;
   // Queues `request` (see the file comment). Thread-safe.
   virtual void Submit(AsyncRequest* request) = 0;
@@ -66,7 +67,7 @@ using AsyncIoEngineRef = std::shared_ptr<AsyncIoEngine>;
 // fix it) when the backend cannot run here, and other errors as they come.
 Result<AsyncIoEngineRef> CreateUringEngine(const IoEngineOptions& options);
 Result<AsyncIoEngineRef> CreateAsioEngine(const IoEngineOptions& options);
-Result<AsyncIoEngineRef> CreateSyncEngine(const IoEngineOptions& options);
+Result<AsyncIoEngineRef> CreateBlockingEngine(const IoEngineOptions& options);
 
 // The request's TransferStep::Advance, naming the file by its description
 // (or "fd N"), so every engine reports the same way. Returns true if the
@@ -89,11 +90,13 @@ int64_t ApplyInterceptor(IoInterceptor& interceptor, const IoCall& call, int64_t
 // platform transfer loops; the system's own table when `interceptor` is null.
 platform::IoSyscalls InterceptedSyscalls(IoInterceptor* interceptor);
 
-// A file imported into an engine: what File::async_handle() points to.
-// Allocated from the file's HostAllocator.
-class AsyncFile : public HostAllocated {
+// A file imported into an asynchronous engine (io_uring, asio): the engine
+// and the handle its requests use. Not an asynchronous File: FdFile owns one
+// when its backend is asynchronous (FdTransfer::async_file). Allocated from
+// the file's HostAllocator.
+class EngineFile : public HostAllocated {
  public:
-  AsyncFile(AsyncIoEngineRef engine, platform::NativeHandle handle,
+  EngineFile(AsyncIoEngineRef engine, platform::NativeHandle handle,
             const std::string* description)
       : engine_(std::move(engine)), handle_(handle), description_(description) {}
   AsyncIoEngine& engine() const { return *engine_; }

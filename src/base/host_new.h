@@ -98,7 +98,7 @@ template <typename T, typename... Args>
 Result<std::shared_ptr<T>> HostMakeShared(HostAllocator& host, std::string_view what,
                                           Args&&... args) {
   try {
-    return std::allocate_shared<T>(HostStdAllocator<T>(host), std::forward<Args>(args)...);
+    return std::allocate_shared<T>(HostAllocatorAdapter<T>(host), std::forward<Args>(args)...);
   } catch (const std::bad_alloc&) {
     return ResourceExhaustedError("out of host memory for " + std::string(what));
   }
@@ -106,7 +106,7 @@ Result<std::shared_ptr<T>> HostMakeShared(HostAllocator& host, std::string_view 
 
 // A std::vector whose memory comes from a HostAllocator.
 template <typename T>
-using HostVector = std::vector<T, HostStdAllocator<T>>;
+using HostVector = std::vector<T, HostAllocatorAdapter<T>>;
 
 }  // namespace halio
 

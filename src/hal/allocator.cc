@@ -11,7 +11,7 @@
 
 namespace halio {
 
-Result<BufferRef> HeapAllocator::Allocate(const BufferParams& params,
+Result<BufferRef> BufferAllocator::Allocate(const BufferParams& params,
                                           uint64_t byte_length, bool transient) {
   if (AnySet(params.type, MemoryType::kDeviceLocal) &&
       !AnySet(params.type, MemoryType::kHostVisible)) {
@@ -44,7 +44,7 @@ Result<BufferRef> HeapAllocator::Allocate(const BufferParams& params,
                                  byte_length, params, transient);
 }
 
-Result<BufferRef> HeapAllocator::Import(const BufferParams& params,
+Result<BufferRef> BufferAllocator::Import(const BufferParams& params,
                                         std::span<std::byte> memory,
                                         ReleaseCallback release) {
   const auto address = reinterpret_cast<uintptr_t>(memory.data());

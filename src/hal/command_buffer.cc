@@ -83,7 +83,7 @@ Status CommandBuffer::Dispatch(const ExecutableRef& executable, uint32_t entry_p
     DispatchCmd command{executable, entry_point, workgroup_count, constants_offset,
                         push_constants.size(),
                         {bindings.begin(), bindings.end(),
-                         HostStdAllocator<BufferBinding>(commands_.get_allocator().host())}};
+                         HostAllocatorAdapter<BufferBinding>(commands_.get_allocator().host())}};
     commands_.reserve(commands_.size() + 1);
     constants_.insert(constants_.end(), push_constants.begin(), push_constants.end());
     commands_.emplace_back(std::move(command));

@@ -21,7 +21,7 @@ bool DirectAligned(const FdFile& file, const AsyncRequest& request) {
 
 }  // namespace
 
-AsyncFile* FdTransfer::async_file(const File& file) {
+EngineFile* FdTransfer::async_file(const File& file) {
   const FdFile* fd_file = Of(file);
   return fd_file != nullptr ? fd_file->async_file_.get() : nullptr;
 }

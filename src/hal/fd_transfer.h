@@ -50,7 +50,7 @@ class FdTransfer {
   }
   // The file's import into an async engine, or null (another kind of file,
   // or an FdFile using synchronous I/O).
-  static AsyncFile* async_file(const File& file);
+  static EngineFile* async_file(const File& file);
   // FdFileOptions::interceptor, or null; valid while the file lives.
   static IoInterceptor* interceptor(const FdFile& file) { return file.interceptor_.get(); }
 

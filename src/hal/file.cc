@@ -118,8 +118,8 @@ Status FdFile::AttachEngine(const FdFileOptions& options) {
     auto async = std::static_pointer_cast<AsyncIoEngine>(engine);  // every engine is one
     backend_ = async->backend();
     if (async->is_async()) {
-      HALIO_ASSIGN_OR_RETURN(AsyncFile * handle,
-                             HostNew<AsyncFile>(host_, "importing " + description_,
+      HALIO_ASSIGN_OR_RETURN(EngineFile * handle,
+                             HostNew<EngineFile>(host_, "importing " + description_,
                                                 std::move(async), fd_, &description_));
       async_file_.reset(handle);
       return Status();
@@ -248,7 +248,7 @@ MemoryFile::MemoryFile(BufferRef storage, MemoryAccess access)
     : storage_(std::move(storage)), access_(access), description_("memory file") {}
 
 Result<FileRef> MemoryFile::Wrap(std::span<std::byte> memory, MemoryAccess access,
-                                 ReleaseCallback release, HeapAllocator allocator) {
+                                 ReleaseCallback release, BufferAllocator allocator) {
   access = access & MemoryAccess::kReadWrite;
   if (access == MemoryAccess::kNone) {
     return InvalidArgumentError("a memory file needs read and/or write access");

@@ -36,8 +36,8 @@ struct ReadGroup {
 
 struct Plan {
   explicit Plan(HostAllocator& host)
-      : groups(HostStdAllocator<ReadGroup>(host)),
-        arena_offsets(HostStdAllocator<uint64_t>(host)) {}
+      : groups(HostAllocatorAdapter<ReadGroup>(host)),
+        arena_offsets(HostAllocatorAdapter<uint64_t>(host)) {}
   HostVector<ReadGroup> groups;
   HostVector<uint64_t> arena_offsets;  // per selected tensor; unused for views
   uint64_t arena_bytes = 0;
@@ -45,14 +45,14 @@ struct Plan {
 
 Result<Entries> Select(const ParameterIndex& index, const std::vector<std::string>& patterns,
                        HostAllocator& host) {
-  Entries selected{HostStdAllocator<const ParameterEntry*>(host)};
+  Entries selected{HostAllocatorAdapter<const ParameterEntry*>(host)};
   if (patterns.empty()) {
     selected.reserve(index.entries().size());
     for (const ParameterEntry& entry : index.entries()) selected.push_back(&entry);
     return selected;
   }
-  std::set<const ParameterEntry*, std::less<>, HostStdAllocator<const ParameterEntry*>> chosen{
-      HostStdAllocator<const ParameterEntry*>(host)};
+  std::set<const ParameterEntry*, std::less<>, HostAllocatorAdapter<const ParameterEntry*>> chosen{
+      HostAllocatorAdapter<const ParameterEntry*>(host)};
   for (const std::string& pattern : patterns) {
     std::vector<const ParameterEntry*> matches = index.Match(pattern);
     if (matches.empty()) {
@@ -84,7 +84,7 @@ Plan MakePlan(const Entries& selected, const Files& files, uint64_t max_read_byt
     if (plan.groups.empty() || !Extends(plan.groups.back(), entry, max_read_bytes)) {
       plan.groups.push_back({entry.file_index, entry.offset, 0,
                              AlignUp(plan.arena_bytes, kTensorAlignment),
-                             Entries(HostStdAllocator<const ParameterEntry*>(host))});
+                             Entries(HostAllocatorAdapter<const ParameterEntry*>(host))});
     }
     ReadGroup& group = plan.groups.back();
     plan.arena_offsets[i] = group.arena_offset + (entry.offset - group.file_offset);
@@ -97,7 +97,7 @@ Plan MakePlan(const Entries& selected, const Files& files, uint64_t max_read_byt
 
 Result<Files> OpenFiles(const ParameterIndex& index, const LoadOptions& options,
                         HostAllocator& host) {
-  Files files{HostStdAllocator<FileRef>(host)};
+  Files files{HostAllocatorAdapter<FileRef>(host)};
   if (!options.files.empty()) {
     if (options.files.size() != index.files().size()) {
       return InvalidArgumentError("LoadOptions::files has " +
@@ -151,7 +151,7 @@ class Reader {
         arena_(arena),
         options_(options),
         progress_(progress),
-        inflight_(HostStdAllocator<InFlight>(host())) {}
+        inflight_(HostAllocatorAdapter<InFlight>(host())) {}
   // Reads still queued when an exception (std::bad_alloc) unwinds past Run
   // are waited for: none may outlive the load. Only waited for: a destructor
   // must not allocate, queue more reads or call back into the caller.
@@ -259,7 +259,7 @@ class Reader {
   const BufferRef& arena_;
   const LoadOptions& options_;
   LoadProgress* progress_;
-  std::deque<InFlight, HostStdAllocator<InFlight>> inflight_;
+  std::deque<InFlight, HostAllocatorAdapter<InFlight>> inflight_;
   uint64_t inflight_bytes_ = 0;
   Status first_error_;
 };

@@ -43,7 +43,7 @@ class DirectIoTest : public ::testing::Test {
     return *opened;
   }
   BufferRef NewBuffer(size_t length) {
-    return *HeapAllocator().Allocate({}, length);
+    return *BufferAllocator().Allocate({}, length);
   }
   static std::vector<std::byte> Slice(const BufferRef& buffer, size_t offset, size_t length) {
     auto mapping = buffer->Map(MemoryAccess::kRead, offset, length);

@@ -108,7 +108,7 @@ Result<std::unique_ptr<Device>> NewDevice(const Context& context) {
 
 Result<FileRef> NewFile(const Context& context, MemoryAccess access, bool direct = false) {
   if (context.param.file_kind == FileKind::kMemory) {
-    return MemoryFile::Wrap(context.memory, access, {}, HeapAllocator(context.host));
+    return MemoryFile::Wrap(context.memory, access, {}, BufferAllocator(context.host));
   }
   FdFileOptions options;
   options.backend = context.param.backend;
@@ -279,7 +279,7 @@ Status LoadShardedParameters(const Context& context) {
   if (context.param.file_kind == FileKind::kMemory) {
     for (std::vector<std::byte>& bytes : shard_bytes) {
       HALIO_ASSIGN_OR_RETURN(FileRef file, MemoryFile::Wrap(bytes, MemoryAccess::kRead, {},
-                                                           HeapAllocator(context.host)));
+                                                           BufferAllocator(context.host)));
       options.files.push_back(std::move(file));
     }
   }

@@ -1,4 +1,4 @@
-// Buffers: HeapAllocator allocation and import, Map validation, views,
+// Buffers: BufferAllocator allocation and import, Map validation, views,
 // release callbacks and transient decommit.
 #include "halio/hal/buffer.h"
 
@@ -24,7 +24,7 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-// Users create buffers through HeapAllocator and Subspan only: the
+// Users create buffers through BufferAllocator and Subspan only: the
 // constructor needs a key that only BufferInternals can make.
 static_assert(!std::is_constructible_v<Buffer, std::shared_ptr<BufferStorage>, uint64_t,
                                        uint64_t, const BufferParams&, bool>);
@@ -99,7 +99,7 @@ class CountingHostAllocator final : public HostAllocator {
 // --- Allocate ---------------------------------------------------------------
 
 TEST(HeapAllocatorTest, SmallBuffersAre64ByteAligned) {
-  HeapAllocator allocator;
+  BufferAllocator allocator;
   for (uint64_t size : {1u, 63u, 64u, 100u, 4095u}) {
     HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, allocator.Allocate({}, size));
     HALIO_ASSERT_OK_AND_ASSIGN(MappedMemory mapped, buffer->Map(MemoryAccess::kRead));
@@ -109,18 +109,18 @@ TEST(HeapAllocatorTest, SmallBuffersAre64ByteAligned) {
 }
 
 TEST(HeapAllocatorTest, PageSizedBuffersArePageAligned) {
-  HeapAllocator allocator;
+  BufferAllocator allocator;
   for (uint64_t size : {4096u, 4097u, 65536u}) {
     HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, allocator.Allocate({}, size));
     HALIO_ASSERT_OK_AND_ASSIGN(MappedMemory mapped, buffer->Map(MemoryAccess::kRead));
     EXPECT_EQ(Address(mapped.data()) % kPageAlignment, 0u) << size;
   }
-  EXPECT_EQ(HeapAllocator::AlignmentFor(4095), kMinBufferAlignment);
-  EXPECT_EQ(HeapAllocator::AlignmentFor(4096), kPageAlignment);
+  EXPECT_EQ(BufferAllocator::AlignmentFor(4095), kMinBufferAlignment);
+  EXPECT_EQ(BufferAllocator::AlignmentFor(4096), kPageAlignment);
 }
 
 TEST(HeapAllocatorTest, AllocatedBuffersAreZeroFilled) {
-  HeapAllocator allocator;
+  BufferAllocator allocator;
   // Dirty memory first so a recycled block would show old bytes.
   {
     HALIO_ASSERT_OK_AND_ASSIGN(BufferRef dirty, allocator.Allocate({}, 8192));
@@ -135,7 +135,7 @@ TEST(HeapAllocatorTest, AllocatedBuffersAreZeroFilled) {
 }
 
 TEST(HeapAllocatorTest, ZeroLengthIsAllowed) {
-  HeapAllocator allocator;
+  BufferAllocator allocator;
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, allocator.Allocate({}, 0));
   EXPECT_EQ(buffer->byte_length(), 0u);
   HALIO_ASSERT_OK_AND_ASSIGN(MappedMemory mapped, buffer->Map(MemoryAccess::kReadWrite));
@@ -144,7 +144,7 @@ TEST(HeapAllocatorTest, ZeroLengthIsAllowed) {
 }
 
 TEST(HeapAllocatorTest, KeepsParams) {
-  HeapAllocator allocator;
+  BufferAllocator allocator;
   BufferParams params;
   params.usage = BufferUsage::kTransferSource;
   params.access = MemoryAccess::kRead;
@@ -157,7 +157,7 @@ TEST(HeapAllocatorTest, KeepsParams) {
 }
 
 TEST(HeapAllocatorTest, DeviceLocalOnlyIsInvalidArgument) {
-  HeapAllocator allocator;
+  BufferAllocator allocator;
   BufferParams params;
   params.type = MemoryType::kDeviceLocal;
   EXPECT_THAT(allocator.Allocate(params, 16),
@@ -166,7 +166,7 @@ TEST(HeapAllocatorTest, DeviceLocalOnlyIsInvalidArgument) {
 
 TEST(HeapAllocatorTest, NullHostAllocatorIsResourceExhausted) {
   NullHostAllocator host;
-  HeapAllocator allocator(host);
+  BufferAllocator allocator(host);
   EXPECT_THAT(allocator.Allocate({}, 1024),
               StatusIs(StatusCode::kResourceExhausted, HasSubstr("1024 bytes")));
   EXPECT_EQ(host.frees, 0);
@@ -174,7 +174,7 @@ TEST(HeapAllocatorTest, NullHostAllocatorIsResourceExhausted) {
 
 TEST(HeapAllocatorTest, HugeLengthIsResourceExhausted) {
   CountingHostAllocator host;
-  HeapAllocator allocator(host);
+  BufferAllocator allocator(host);
   EXPECT_THAT(allocator.Allocate({}, UINT64_MAX - 1),
               StatusIs(StatusCode::kResourceExhausted));
   EXPECT_EQ(host.allocations, 0);
@@ -182,7 +182,7 @@ TEST(HeapAllocatorTest, HugeLengthIsResourceExhausted) {
 
 TEST(HeapAllocatorTest, HostAllocatorSeesMatchingAllocateAndFree) {
   CountingHostAllocator host;
-  HeapAllocator allocator(host);
+  BufferAllocator allocator(host);
   EXPECT_EQ(&allocator.host_allocator(), &host);
   {
     HALIO_ASSERT_OK_AND_ASSIGN(BufferRef small, allocator.Allocate({}, 100));
@@ -202,7 +202,7 @@ TEST(HeapAllocatorTest, HostAllocatorSeesMatchingAllocateAndFree) {
 // --- Map --------------------------------------------------------------------
 
 TEST(BufferMapTest, ReadOnlyBufferMappedForWriteIsPermissionDenied) {
-  HeapAllocator allocator;
+  BufferAllocator allocator;
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer,
                              allocator.Allocate(ParamsWith(MemoryAccess::kRead), 64));
   EXPECT_THAT(buffer->Map(MemoryAccess::kWrite),
@@ -214,7 +214,7 @@ TEST(BufferMapTest, ReadOnlyBufferMappedForWriteIsPermissionDenied) {
 }
 
 TEST(BufferMapTest, WriteOnlyBufferMappedForReadIsPermissionDenied) {
-  HeapAllocator allocator;
+  BufferAllocator allocator;
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer,
                              allocator.Allocate(ParamsWith(MemoryAccess::kWrite), 64));
   EXPECT_THAT(buffer->Map(MemoryAccess::kRead), StatusIs(StatusCode::kPermissionDenied));
@@ -222,7 +222,7 @@ TEST(BufferMapTest, WriteOnlyBufferMappedForReadIsPermissionDenied) {
 }
 
 TEST(BufferMapTest, OffsetPlusLengthOverflowIsOutOfRange) {
-  HeapAllocator allocator;
+  BufferAllocator allocator;
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, allocator.Allocate({}, 64));
   EXPECT_THAT(buffer->Map(MemoryAccess::kRead, 8, UINT64_MAX - 4),
               StatusIs(StatusCode::kOutOfRange, HasSubstr("overflows")));
@@ -231,7 +231,7 @@ TEST(BufferMapTest, OffsetPlusLengthOverflowIsOutOfRange) {
 }
 
 TEST(BufferMapTest, RangePastEndIsOutOfRange) {
-  HeapAllocator allocator;
+  BufferAllocator allocator;
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, allocator.Allocate({}, 64));
   EXPECT_THAT(buffer->Map(MemoryAccess::kRead, 60, 8),
               StatusIs(StatusCode::kOutOfRange,
@@ -243,7 +243,7 @@ TEST(BufferMapTest, RangePastEndIsOutOfRange) {
 }
 
 TEST(BufferMapTest, WholeBufferResolvesToTheRest) {
-  HeapAllocator allocator;
+  BufferAllocator allocator;
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, allocator.Allocate({}, 64));
   HALIO_ASSERT_OK_AND_ASSIGN(MappedMemory all, buffer->Map(MemoryAccess::kRead));
   HALIO_ASSERT_OK_AND_ASSIGN(MappedMemory rest,
@@ -255,7 +255,7 @@ TEST(BufferMapTest, WholeBufferResolvesToTheRest) {
 }
 
 TEST(BufferMapTest, MappedMemoryKeepsAccessAndUnmaps) {
-  HeapAllocator allocator;
+  BufferAllocator allocator;
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, allocator.Allocate({}, 32));
   HALIO_ASSERT_OK_AND_ASSIGN(MappedMemory mapped,
                              buffer->Map(MemoryAccess::kReadWrite, 8, 16));
@@ -279,7 +279,7 @@ TEST(BufferMapTest, CheckRangeResolvesWholeBuffer) {
 // --- Subspan ----------------------------------------------------------------
 
 TEST(BufferSubspanTest, ViewAliasesParentBytes) {
-  HeapAllocator allocator;
+  BufferAllocator allocator;
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef parent, allocator.Allocate({}, 64));
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef view, parent->Subspan(16, 8));
   EXPECT_EQ(view->byte_offset(), 16u);
@@ -297,7 +297,7 @@ TEST(BufferSubspanTest, ViewAliasesParentBytes) {
 }
 
 TEST(BufferSubspanTest, ViewOfViewAddsOffsets) {
-  HeapAllocator allocator;
+  BufferAllocator allocator;
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef parent, allocator.Allocate({}, 64));
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef view, parent->Subspan(16, kWholeBuffer));
   EXPECT_EQ(view->byte_length(), 48u);
@@ -311,7 +311,7 @@ TEST(BufferSubspanTest, ViewOfViewAddsOffsets) {
 }
 
 TEST(BufferSubspanTest, ValidatesRange) {
-  HeapAllocator allocator;
+  BufferAllocator allocator;
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef parent, allocator.Allocate({}, 64));
   EXPECT_THAT(parent->Subspan(60, 8),
               StatusIs(StatusCode::kOutOfRange, HasSubstr("[60, 68)")));
@@ -324,7 +324,7 @@ TEST(BufferSubspanTest, ValidatesRange) {
 
 TEST(BufferImportTest, AlignedPointerImports) {
   Arena arena;
-  HeapAllocator allocator;
+  BufferAllocator allocator;
   std::span<std::byte> memory(arena.bytes, 128);
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, allocator.Import({}, memory, {}));
   EXPECT_EQ(buffer->byte_length(), 128u);
@@ -334,7 +334,7 @@ TEST(BufferImportTest, AlignedPointerImports) {
 
 TEST(BufferImportTest, UnalignedPointerWithoutFlagIsOutOfRange) {
   Arena arena;
-  HeapAllocator allocator;
+  BufferAllocator allocator;
   ReleaseRecord release;
   std::span<std::byte> memory(arena.bytes + 16, 64);
   EXPECT_THAT(allocator.Import({}, memory, release.callback()),
@@ -346,7 +346,7 @@ TEST(BufferImportTest, UnalignedPointerWithoutFlagIsOutOfRange) {
 
 TEST(BufferImportTest, UnalignedPointerWithFlagMapsToThatPointer) {
   Arena arena;
-  HeapAllocator allocator;
+  BufferAllocator allocator;
   std::span<std::byte> memory(arena.bytes + 16, 64);
   BufferParams params = ParamsWith(MemoryAccess::kAll | MemoryAccess::kUnaligned);
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, allocator.Import(params, memory, {}));
@@ -359,7 +359,7 @@ TEST(BufferImportTest, UnalignedPointerWithFlagMapsToThatPointer) {
 
 TEST(BufferImportTest, ReleaseRunsOnceAfterLastReference) {
   Arena arena;
-  HeapAllocator allocator;
+  BufferAllocator allocator;
   ReleaseRecord release;
   std::span<std::byte> memory(arena.bytes, 128);
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer,
@@ -379,7 +379,7 @@ TEST(BufferImportTest, ReleaseRunsOnceAfterLastReference) {
 
 TEST(BufferImportTest, ReleaseRunsOnceWhenMappingDropsFirst) {
   Arena arena;
-  HeapAllocator allocator;
+  BufferAllocator allocator;
   ReleaseRecord release;
   {
     HALIO_ASSERT_OK_AND_ASSIGN(
@@ -395,7 +395,7 @@ TEST(BufferImportTest, ReleaseRunsOnceWhenMappingDropsFirst) {
 
 TEST(BufferImportTest, ImportedBufferDecommitIsNoOp) {
   Arena arena;
-  HeapAllocator allocator;
+  BufferAllocator allocator;
   ReleaseRecord release;
   HALIO_ASSERT_OK_AND_ASSIGN(
       BufferRef buffer,
@@ -411,7 +411,7 @@ TEST(BufferImportTest, ImportedBufferDecommitIsNoOp) {
 
 TEST(BufferDecommitTest, TransientDecommitFailsLaterMaps) {
   CountingHostAllocator host;
-  HeapAllocator allocator(host);
+  BufferAllocator allocator(host);
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer,
                              allocator.Allocate({}, 256, /*transient=*/true));
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef view, buffer->Subspan(0, 16));
@@ -432,7 +432,7 @@ TEST(BufferDecommitTest, TransientDecommitFailsLaterMaps) {
 
 TEST(BufferDecommitTest, NonTransientDecommitIsNoOp) {
   CountingHostAllocator host;
-  HeapAllocator allocator(host);
+  BufferAllocator allocator(host);
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, allocator.Allocate({}, 256));
   BufferInternals::Decommit(*buffer);
   EXPECT_EQ(host.frees, 0);

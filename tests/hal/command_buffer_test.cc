@@ -42,7 +42,7 @@ class CommandBufferTest : public ::testing::Test {
     return buffer.ok() ? std::move(buffer).value() : nullptr;
   }
 
-  HeapAllocator allocator_;
+  BufferAllocator allocator_;
   CommandBufferRef cb_;
 };
 

@@ -34,7 +34,7 @@ ExecutableRef MakeExecutable(HostKernel kernel, const char* name = "kernel") {
 BufferRef MakeBuffer(uint64_t size, MemoryAccess access = MemoryAccess::kAll) {
   BufferParams params;
   params.access = access;
-  Result<BufferRef> buffer = HeapAllocator().Allocate(params, size);
+  Result<BufferRef> buffer = BufferAllocator().Allocate(params, size);
   EXPECT_THAT(buffer, IsOk());
   return buffer.ok() ? std::move(buffer).value() : nullptr;
 }
@@ -195,7 +195,7 @@ TEST(InlineDispatchTest, KernelErrorStopsAndNamesTheWorkgroup) {
 TEST(InlineDispatchTest, DecommittedBindingIsFailedPrecondition) {
   ExecutableRef executable = MakeExecutable(Noop());
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef transient,
-                             HeapAllocator().Allocate({}, 16, /*transient=*/true));
+                             BufferAllocator().Allocate({}, 16, /*transient=*/true));
   BufferInternals::Decommit(*transient);
   const BufferBinding bindings[] = {{transient}};
   EXPECT_THAT(InlineDispatch(*executable, 0, {1, 1, 1}, {}, bindings),

@@ -37,7 +37,7 @@ std::vector<uint8_t> Pattern(size_t length, uint8_t seed) {
 BufferRef MakeBuffer(uint64_t size, MemoryAccess access = MemoryAccess::kAll) {
   BufferParams params;
   params.access = access;
-  Result<BufferRef> buffer = HeapAllocator().Allocate(params, size);
+  Result<BufferRef> buffer = BufferAllocator().Allocate(params, size);
   EXPECT_THAT(buffer, IsOk());
   return buffer.ok() ? std::move(buffer).value() : nullptr;
 }

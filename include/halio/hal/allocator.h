@@ -1,4 +1,6 @@
-// HeapAllocator: creates host-memory buffers and imports caller memory.
+// BufferAllocator: creates host-memory buffers and imports caller memory
+// (a device's allocator(); the memory itself comes from a HostAllocator, see
+// halio/host_allocator.h for halio's three allocators).
 //
 // Allocated buffers are aligned to at least kMinBufferAlignment (64 bytes: a
 // cache line, what SIMD kernels expect) and to kPageAlignment (4096) for
@@ -25,10 +27,10 @@ namespace halio {
 inline constexpr size_t kMinBufferAlignment = 64;
 inline constexpr size_t kPageAlignment = 4096;
 
-class HeapAllocator {
+class BufferAllocator {
  public:
   // `host` provides the memory and must outlive every buffer allocated here.
-  explicit HeapAllocator(HostAllocator& host = HostAllocator::System()) : host_(host) {}
+  explicit BufferAllocator(HostAllocator& host = HostAllocator::System()) : host_(host) {}
 
   // Allocates a buffer of `byte_length` bytes (0 is allowed), zero-filled
   // unless params.zero_initialize is false.
@@ -57,6 +59,10 @@ class HeapAllocator {
  private:
   HostAllocator& host_;
 };
+
+// The name before issue 10 (it allocates buffers, not heap memory); kept for
+// one release.
+using HeapAllocator [[deprecated("renamed BufferAllocator")]] = BufferAllocator;
 
 }  // namespace halio
 

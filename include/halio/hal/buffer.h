@@ -2,7 +2,7 @@
 //
 // Buffers are reference counted (std::shared_ptr): a queue operation, a
 // command buffer or a view keeps the memory alive as long as it holds a
-// reference. Storage is either allocated by a HeapAllocator or imported from
+// reference. Storage is either allocated by a BufferAllocator or imported from
 // the caller; imported storage calls the caller's release callback exactly
 // once, when the last reference is dropped.
 //
@@ -143,7 +143,7 @@ class MappedMemory {
   MemoryAccess access_ = MemoryAccess::kNone;
 };
 
-// Created only by HeapAllocator (Allocate, Import), Subspan and the devices'
+// Created only by BufferAllocator (Allocate, Import), Subspan and the devices'
 // queue_alloca; always held by BufferRef.
 class Buffer : public std::enable_shared_from_this<Buffer> {
   // Only halio can make one (BufferInternals); the constructor below is

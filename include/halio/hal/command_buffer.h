@@ -37,9 +37,9 @@ class CommandBuffer {
 
   // Use Create(). Public for std::allocate_shared.
   explicit CommandBuffer(HostAllocator& host)
-      : commands_(HostStdAllocator<Command>(host)),
-        data_(HostStdAllocator<std::byte>(host)),
-        constants_(HostStdAllocator<uint32_t>(host)) {}
+      : commands_(HostAllocatorAdapter<Command>(host)),
+        data_(HostAllocatorAdapter<std::byte>(host)),
+        constants_(HostAllocatorAdapter<uint32_t>(host)) {}
 
   // Each recorder returns the validation error and records nothing on error
   // (RESOURCE_EXHAUSTED when the host allocator has no memory).
@@ -89,7 +89,7 @@ class CommandBuffer {
     uint32_t entry_point;
     WorkgroupCount workgroup_count;
     size_t constants_offset, constants_count;  // into constants_
-    std::vector<BufferBinding, HostStdAllocator<BufferBinding>> bindings;
+    std::vector<BufferBinding, HostAllocatorAdapter<BufferBinding>> bindings;
   };
   using Command = std::variant<FillCmd, UpdateCmd, CopyCmd, DispatchCmd>;
 
@@ -97,9 +97,9 @@ class CommandBuffer {
   Status Execute(const Command& command) const;
 
   bool finalized_ = false;
-  std::vector<Command, HostStdAllocator<Command>> commands_;
-  std::vector<std::byte, HostStdAllocator<std::byte>> data_;     // update payloads
-  std::vector<uint32_t, HostStdAllocator<uint32_t>> constants_;  // dispatch push constants
+  std::vector<Command, HostAllocatorAdapter<Command>> commands_;
+  std::vector<std::byte, HostAllocatorAdapter<std::byte>> data_;     // update payloads
+  std::vector<uint32_t, HostAllocatorAdapter<uint32_t>> constants_;  // dispatch push constants
 };
 
 }  // namespace halio

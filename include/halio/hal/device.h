@@ -45,7 +45,7 @@ class Device {
 
   // "local_sync", ...
   virtual const std::string& id() const = 0;
-  virtual HeapAllocator& allocator() = 0;
+  virtual BufferAllocator& allocator() = 0;
 
   // Allocates a transient buffer (zero-filled) usable once `signal` is
   // reached. Errors: RESOURCE_EXHAUSTED, INVALID_ARGUMENT.

@@ -23,7 +23,7 @@
 #include "async_io.h"
 #include "buffer_internals.h"
 #include "host_new.h"
-#include "inline_array.h"
+#include "small_array.h"
 #include "queue_validation.h"
 #include "fd_transfer.h"
 #include "semaphore_impl.h"
@@ -103,9 +103,9 @@ class Op : public HostAllocated {
 
   Task task_;
   // Almost every op waits on and signals one or two semaphores: inline.
-  InlineArray<WaitPoint, 2> waits_;
-  InlineArray<SemaphoreRef, 2> signal_refs_;
-  InlineArray<SemaphorePoint, 2> signals_;
+  SmallArray<WaitPoint, 2> waits_;
+  SmallArray<SemaphoreRef, 2> signal_refs_;
+  SmallArray<SemaphorePoint, 2> signals_;
   std::mutex failure_mutex_;
   Status wait_failure_;
 };
@@ -122,7 +122,7 @@ class AsyncDevice final : public Device, public HostAllocated {
       : allocator_(*options.host_allocator),
         queue_depth_(options.queue_depth),
         chunk_size_(options.chunk_size),
-        workers_(HostStdAllocator<std::unique_ptr<Worker>>(*options.host_allocator)) {}
+        workers_(HostAllocatorAdapter<std::unique_ptr<Worker>>(*options.host_allocator)) {}
   ~AsyncDevice() override { Shutdown(); }
 
   // Starts `count` workers; on failure the ones started stay (the
@@ -130,7 +130,7 @@ class AsyncDevice final : public Device, public HostAllocated {
   Status StartWorkers(uint32_t count);
 
   const std::string& id() const override { return id_; }
-  HeapAllocator& allocator() override { return allocator_; }
+  BufferAllocator& allocator() override { return allocator_; }
   HostAllocator& host() const { return allocator_.host_allocator(); }
   uint32_t queue_depth() const { return queue_depth_; }
   uint64_t chunk_size() const { return chunk_size_; }
@@ -184,7 +184,7 @@ class AsyncDevice final : public Device, public HostAllocated {
   void Shutdown();
 
   const std::string id_ = "local_async";
-  HeapAllocator allocator_;
+  BufferAllocator allocator_;
   const uint32_t queue_depth_;
   const uint64_t chunk_size_;
 
@@ -291,9 +291,9 @@ void Op::Finish(Status status) {
 
 // Runs a callable on a worker: the memory ops.
 template <typename Body>
-class InlineOp final : public Op {
+class WorkerOp final : public Op {
  public:
-  InlineOp(AsyncDevice* device, Body body) : Op(device), body_(std::move(body)) {}
+  WorkerOp(AsyncDevice* device, Body body) : Op(device), body_(std::move(body)) {}
   void Execute() override { Finish(body_()); }
 
  private:
@@ -361,7 +361,7 @@ class FileOp final : public Op {
   const uint64_t length_;
   std::byte* data_ = nullptr;
   FdFile* fd_file_ = nullptr;
-  HostVector<Slot> slots_{HostStdAllocator<Slot>(host())};
+  HostVector<Slot> slots_{HostAllocatorAdapter<Slot>(host())};
   std::mutex mutex_;
   uint64_t next_ = 0;      // bytes handed out
   size_t in_flight_ = 0;   // slots submitted and not completed
@@ -666,7 +666,7 @@ Result<BufferRef> AsyncDevice::QueueAlloca(SemaphoreList wait, SemaphoreList sig
   HALIO_ASSIGN_OR_RETURN(BufferRef buffer,
                          allocator_.Allocate(params, byte_length, /*transient=*/true));
   auto body = [] { return Status(); };
-  HALIO_RETURN_IF_ERROR((Submit<InlineOp<decltype(body)>>("queue_alloca on local_async",
+  HALIO_RETURN_IF_ERROR((Submit<WorkerOp<decltype(body)>>("queue_alloca on local_async",
                                                           wait, signal, body)));
   return buffer;
 }
@@ -679,7 +679,7 @@ Status AsyncDevice::QueueDealloca(SemaphoreList wait, SemaphoreList signal,
     BufferInternals::Decommit(*buffer);
     return Status();
   };
-  return Submit<InlineOp<decltype(body)>>("queue_dealloca on local_async",
+  return Submit<WorkerOp<decltype(body)>>("queue_dealloca on local_async",
                                           wait, signal, std::move(body));
 }
 
@@ -689,7 +689,7 @@ Status AsyncDevice::QueueFill(SemaphoreList wait, SemaphoreList signal,
   HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
   HALIO_RETURN_IF_ERROR(ValidateQueueFill(target, offset, length, pattern_length));
   auto body = [=] { return FillValidated(*target, offset, length, pattern, pattern_length); };
-  return Submit<InlineOp<decltype(body)>>("queue_fill on local_async",
+  return Submit<WorkerOp<decltype(body)>>("queue_fill on local_async",
                                           wait, signal, std::move(body));
 }
 
@@ -713,7 +713,7 @@ Status AsyncDevice::QueueCopy(SemaphoreList wait, SemaphoreList signal,
   HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
   HALIO_RETURN_IF_ERROR(ValidateQueueCopy(source, source_offset, target, target_offset, length));
   auto body = [=] { return CopyValidated(*source, source_offset, *target, target_offset, length); };
-  return Submit<InlineOp<decltype(body)>>("queue_copy on local_async",
+  return Submit<WorkerOp<decltype(body)>>("queue_copy on local_async",
                                           wait, signal, std::move(body));
 }
 
@@ -745,8 +745,8 @@ Status AsyncDevice::QueueDispatch(SemaphoreList wait, SemaphoreList signal,
                                   std::span<const BufferBinding> bindings) {
   HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
   HALIO_RETURN_IF_ERROR(ValidateQueueDispatch(executable, entry_point, workgroup_count, bindings));
-  HostVector<uint32_t> constants{HostStdAllocator<uint32_t>(host())};
-  HostVector<BufferBinding> bound{HostStdAllocator<BufferBinding>(host())};
+  HostVector<uint32_t> constants{HostAllocatorAdapter<uint32_t>(host())};
+  HostVector<BufferBinding> bound{HostAllocatorAdapter<BufferBinding>(host())};
   try {
     constants.assign(push_constants.begin(), push_constants.end());
     bound.assign(bindings.begin(), bindings.end());
@@ -756,7 +756,7 @@ Status AsyncDevice::QueueDispatch(SemaphoreList wait, SemaphoreList signal,
   auto body = [=, constants = std::move(constants), bound = std::move(bound)] {
     return InlineDispatch(*executable, entry_point, workgroup_count, constants, bound);
   };
-  return Submit<InlineOp<decltype(body)>>("queue_dispatch on local_async",
+  return Submit<WorkerOp<decltype(body)>>("queue_dispatch on local_async",
                                           wait, signal, std::move(body));
 }
 
@@ -765,14 +765,14 @@ Status AsyncDevice::QueueExecute(SemaphoreList wait, SemaphoreList signal,
   HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
   HALIO_RETURN_IF_ERROR(ValidateQueueExecute(command_buffer));
   auto body = [command_buffer] { return command_buffer->ExecuteInline(); };
-  return Submit<InlineOp<decltype(body)>>("queue_execute on local_async",
+  return Submit<WorkerOp<decltype(body)>>("queue_execute on local_async",
                                           wait, signal, std::move(body));
 }
 
 Status AsyncDevice::QueueBarrier(SemaphoreList wait, SemaphoreList signal) {
   HALIO_RETURN_IF_ERROR(ValidateQueueLists(wait, signal));
   auto body = [] { return Status(); };
-  return Submit<InlineOp<decltype(body)>>("queue_barrier on local_async", wait, signal, body);
+  return Submit<WorkerOp<decltype(body)>>("queue_barrier on local_async", wait, signal, body);
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ class SyncDevice final : public Device, public HostAllocated {
       : allocator_(*options.host_allocator) {}
 
   const std::string& id() const override { return id_; }
-  HeapAllocator& allocator() override { return allocator_; }
+  BufferAllocator& allocator() override { return allocator_; }
   // How many operations have ended (signaled or failed); for tests and stats.
   uint64_t epoch() const { return epoch_.load(std::memory_order_relaxed); }
 
@@ -155,7 +155,7 @@ class SyncDevice final : public Device, public HostAllocated {
   }
 
   const std::string id_ = "local_sync";
-  HeapAllocator allocator_;
+  BufferAllocator allocator_;
   std::atomic<uint64_t> epoch_{0};
 };
 

@@ -1,10 +1,10 @@
-// InlineArray<T, N>: a fixed-size array whose size is chosen at run time,
-// stored inline when it fits in N elements and otherwise in memory from the
+// SmallArray<T, N>: a fixed-size array whose size is chosen at run time,
+// stored within the object when it fits in N elements and otherwise in memory from the
 // caller's HostAllocator. For per-operation lists (wait/signal semaphores)
 // that are almost always short: the common case costs no allocation.
 // Elements never move once created.
-#ifndef HALIO_SRC_BASE_INLINE_ARRAY_H_
-#define HALIO_SRC_BASE_INLINE_ARRAY_H_
+#ifndef HALIO_SRC_BASE_SMALL_ARRAY_H_
+#define HALIO_SRC_BASE_SMALL_ARRAY_H_
 
 #include <array>
 #include <cstddef>
@@ -17,12 +17,12 @@
 namespace halio {
 
 template <typename T, size_t N>
-class InlineArray {
+class SmallArray {
  public:
-  InlineArray() = default;
-  InlineArray(const InlineArray&) = delete;
-  InlineArray& operator=(const InlineArray&) = delete;
-  ~InlineArray() { FreeHeap(); }
+  SmallArray() = default;
+  SmallArray(const SmallArray&) = delete;
+  SmallArray& operator=(const SmallArray&) = delete;
+  ~SmallArray() { FreeHeap(); }
 
   // Sets the size to `size` default-constructed elements (call once); a
   // heap array comes from `host`. Returns false when it cannot be had.
@@ -64,4 +64,4 @@ class InlineArray {
 
 }  // namespace halio
 
-#endif  // HALIO_SRC_BASE_INLINE_ARRAY_H_
+#endif  // HALIO_SRC_BASE_SMALL_ARRAY_H_
