@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets for the parameter-file parsers with clang
-# (ASan + UBSan) straight from the sources, seeds each corpus with the
+# (ASan + UBSan) as Meson targets (-Dfuzz=true, in build-fuzz/), seeds each corpus with the
 # checked-in fixtures (tests/io/testdata) and runs each target for a bounded
 # time. Fails on any crash, leak, timeout or sanitizer report.
 #
@@ -17,21 +17,16 @@ work=${2:-${TMPDIR:-/tmp}/halio-fuzz}
 cxx=${CXX_FUZZ:-clang++}
 mkdir -p "$work"
 
-sources=(
-  src/base/status.cc
-  src/io/formats/tensor_ranges.cc
-  src/io/formats/json_document.cc
-  src/io/formats/safetensors/safetensors_parser.cc
-  src/io/formats/safetensors/safetensors_index.cc
-  src/io/formats/gguf/ggml_types.cc
-  src/io/formats/gguf/gguf_parser.cc
-  src/io/glob.cc
-  src/io/parameter_index.cc
-)
-flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer
-       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-       -I. -Iinclude)
-read -r -a simdjson_flags <<< "$(pkg-config --cflags --libs simdjson)"
+# The fuzz targets are Meson targets (fuzz/meson.build) built from the formats
+# library in their own build directory, with ASan + UBSan.
+build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
+if [ ! -f "$build/build.ninja" ]; then
+  CXX="$cxx" meson setup "$build" -Dfuzz=true -Dtests=false -Dbench=false \
+    -Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dcpp_args=-fno-sanitize-recover=all >&2
+fi
+echo "fuzz: building the fuzz targets in $build" >&2
+meson compile -C "$build" fuzz/safetensors_fuzzer fuzz/gguf_fuzzer >&2
 
 seed() {  # seed CORPUS PATTERN...: copy the fixtures matching PATTERN into CORPUS
   local corpus=$1
@@ -45,15 +40,13 @@ seed() {  # seed CORPUS PATTERN...: copy the fixtures matching PATTERN into CORP
 run() {  # run NAME DICTIONARY PATTERN...
   local name=$1 dict=$2
   shift 2
-  echo "fuzz: building $name" >&2
-  "$cxx" "${flags[@]}" "fuzz/$name.cc" "${sources[@]}" "${simdjson_flags[@]}" -o "$work/$name"
   seed "$work/corpus-$name" "$@"
   echo "fuzz: running $name for ${seconds}s" >&2
   # libFuzzer logs every new input; keep that in a file and show its end.
   local status=0
   (cd "$work" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    "./$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+    "$build/fuzz/$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
     -dict="$root/fuzz/$dict" -print_final_stats=1 "corpus-$name") > "$work/$name.log" 2>&1 ||
     status=$?
   if [ "$status" -ne 0 ]; then

@@ -2,12 +2,12 @@
 // memory address, and reads into destinations the kernel copies slowly. Only
 // the alignment arithmetic lives here; the syscalls come through IoSyscalls.
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <new>
 #include <string>
 
 #include "fd_io.h"
+#include "transfer_step.h"
 #include "errno_status.h"
 
 namespace halio::platform {
@@ -50,50 +50,38 @@ class Bounce {
   std::byte* data_ = nullptr;
 };
 
-Status EndOfFile(uint64_t at, uint64_t offset, size_t length, std::string_view what) {
-  return OutOfRangeError("end of file at offset " + std::to_string(at) + " while reading [" +
-                         std::to_string(offset) + ", " + std::to_string(offset + length) +
-                         ") of " + std::string(what) +
-                         "; the file is shorter than the request (was it truncated?)");
-}
-
 // Reads up to `length` aligned bytes at aligned `position` into aligned
 // `dst`, stopping early only at end of file. Returns the bytes read.
 Result<size_t> ReadAlignedUntilEof(NativeHandle handle, uint64_t position, std::byte* dst,
                                    size_t length, std::string_view what,
                                    const IoSyscalls& sys) {
-  size_t done = 0;
-  int eagain = 0;
-  while (done < length) {
-    size_t request = std::min(length - done, AlignDown(sys.max_bytes_per_call, 4096));
-    int64_t moved = sys.read_at(sys.context, handle, dst + done, request, position + done);
-    if (moved < 0) {
-      int error_number = static_cast<int>(-moved);
-      if (error_number == EINTR || (error_number == EAGAIN && ++eagain < 1000)) continue;
-      // Named like ReadAt's errors: the file, the range, the offset.
-      return ErrnoToStatus(error_number, "O_DIRECT read of " + std::string(what) + " [" +
-                                             std::to_string(position) + ", " +
-                                             std::to_string(position + length) +
-                                             ") at offset " + std::to_string(position + done));
-    }
-    done += static_cast<size_t>(moved);
-    if (moved == 0) break;
+  TransferStep step{.op = IoOp::kRead, .direct = true, .offset = position, .length = length,
+                    .max_bytes_per_call = static_cast<size_t>(
+                        AlignDown(sys.max_bytes_per_call, 4096))};
+  Status final;
+  while (step.done < length) {
+    const int64_t moved = sys.read_at(sys.context, handle, dst + step.done,
+                                      step.NextCallLength(), step.position());
+    const StepResult next = step.Advance(moved, what, &final);
+    if (next == StepResult::kFailed) return final;
+    // The end of the file inside the aligned span is the caller's to judge:
+    // a partial last block is no error when the bytes wanted end before it.
+    if (next != StepResult::kContinue) break;
     // A count that leaves the next read unaligned is the end of the file on
     // block filesystems, which return short O_DIRECT counts only there. FUSE
     // and network filesystems pass a server's short reply on anywhere, so
     // the file's length decides; such filesystems take unaligned reads.
-    if (done % 512 != 0) {
+    if (moved > 0 && step.done % 512 != 0) {
       auto file_length = HandleLength(handle, what);
       if (!file_length.ok()) {
         return Status(file_length.status())
-            .Annotate("O_DIRECT read of " + std::string(what) + " [" + std::to_string(position) +
-                      ", " + std::to_string(position + length) + ") after a short count at " +
-                      std::to_string(position + done));
+            .Annotate(step.Describe(what) + " after a short count at " +
+                      std::to_string(step.position()));
       }
-      if (position + done >= *file_length) break;
+      if (step.position() >= *file_length) break;
     }
   }
-  return done;
+  return step.done;
 }
 
 }  // namespace
@@ -102,6 +90,8 @@ Status ReadAtDirect(NativeHandle handle, uint64_t offset, std::span<std::byte> d
                     std::string_view what, const DirectAlignment& alignment,
                     const IoSyscalls& sys, HostAllocator& host) {
   const uint64_t block = alignment.offset;
+  const TransferStep whole{.op = IoOp::kRead, .direct = true, .offset = offset,
+                           .length = dst.size()};
   Bounce bounce(alignment, host);
   uint64_t position = offset;
   std::byte* out = dst.data();
@@ -111,7 +101,7 @@ Status ReadAtDirect(NativeHandle handle, uint64_t offset, std::span<std::byte> d
       size_t length = AlignDown(remaining, block);
       HALIO_ASSIGN_OR_RETURN(size_t got,
                              ReadAlignedUntilEof(handle, position, out, length, what, sys));
-      if (got < length) return EndOfFile(position + got, offset, dst.size(), what);
+      if (got < length) return whole.EndOfFileAt(position + got, what);
       position += got;
       out += got;
       remaining -= got;
@@ -127,7 +117,7 @@ Status ReadAtDirect(NativeHandle handle, uint64_t offset, std::span<std::byte> d
     const size_t span = static_cast<size_t>(AlignUp(skip + want, block));
     HALIO_ASSIGN_OR_RETURN(size_t got,
                            ReadAlignedUntilEof(handle, start, bounce.get(), span, what, sys));
-    if (got < skip + want) return EndOfFile(start + got, offset, dst.size(), what);
+    if (got < skip + want) return whole.EndOfFileAt(start + got, what);
     std::memcpy(out, bounce.get() + skip, want);
     position += want;
     out += want;

@@ -3,9 +3,10 @@
 //
 // ReadAt/WriteAt never ask the kernel for more than it moves in one call
 // (kMaxIoBytesPerCall), loop on short counts, retry EINTR, and report end of
-// file before the requested end as OUT_OF_RANGE, never as success. The
-// syscalls are reached through an IoSyscalls table so tests and the fault
-// injector can wrap the real ones.
+// file before the requested end as OUT_OF_RANGE, never as success: each
+// call's result goes to a TransferStep (platform/transfer_step.h), which
+// every other transfer path uses too. The syscalls are reached through an
+// IoSyscalls table so tests and the fault injector can wrap the real ones.
 //
 // Thread-safety: every function is thread-safe (positional I/O has no shared
 // file offset).
@@ -20,6 +21,7 @@
 #include <string_view>
 
 #include "halio/host_allocator.h"
+#include "halio/native_handle.h"
 #include "halio/status.h"
 
 namespace halio::platform {
@@ -41,12 +43,10 @@ inline constexpr size_t kMaxIoBytesPerCall = kWin32MaxIoBytes;
 inline constexpr size_t kMaxIoBytesPerCall = kLinuxMaxIoBytes;
 #endif
 
-#if defined(_WIN32)
-using NativeHandle = intptr_t;  // HANDLE
-#else
-using NativeHandle = int;
-#endif
-inline constexpr NativeHandle kInvalidHandle = -1;
+// The handle every function here takes; FdFile keeps one of these, and the
+// engines convert it to what their API wants (EngineFile, async_io.h).
+using halio::NativeHandle;
+using halio::kInvalidHandle;
 
 // One positional transfer: returns bytes moved (>= 0) or -errno.
 struct IoSyscalls {
@@ -63,13 +63,15 @@ struct IoSyscalls {
 const IoSyscalls& SystemIoSyscalls();
 
 // Reads exactly dst.size() bytes at `offset`. `what` names the file in
-// errors. Errors: OUT_OF_RANGE ("end of file at offset X while reading
-// [a, b) of <what>"), and the mapped errno naming the file and range.
+// errors. Errors: OUT_OF_RANGE ("end of file at offset X during read of
+// <what> [a, b)"), INTERNAL for a count larger than asked, and the mapped
+// errno naming the file, the range and the offset reached.
 Status ReadAt(NativeHandle handle, uint64_t offset, std::span<std::byte> dst,
               std::string_view what, const IoSyscalls& sys = SystemIoSyscalls());
 
 // Writes all of src at `offset`. A call that moves 0 bytes is reported as
-// RESOURCE_EXHAUSTED (the device is full) rather than retried forever.
+// RESOURCE_EXHAUSTED (the device may be full) rather than retried forever;
+// other errors as ReadAt's.
 Status WriteAt(NativeHandle handle, uint64_t offset, std::span<const std::byte> src,
                std::string_view what, const IoSyscalls& sys = SystemIoSyscalls());
 

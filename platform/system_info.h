@@ -63,6 +63,11 @@ uint64_t PeakResidentBytes();
 // Whether stderr is a terminal (for progress lines the CLI redraws).
 bool StderrIsTerminal();
 
+// The running program's own path (/proc/self/exe on Linux), so tools find
+// what was installed beside them. Errors: the mapped errno, or UNIMPLEMENTED
+// where the OS has no such query.
+Result<std::string> CurrentExecutablePath();
+
 }  // namespace halio::platform
 
 #endif  // HALIO_PLATFORM_SYSTEM_INFO_H_

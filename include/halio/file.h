@@ -26,19 +26,19 @@
 #include "halio/hal/allocator.h"
 #include "halio/hal/buffer.h"
 #include "halio/io_backend.h"
+#include "halio/native_handle.h"
 #include "halio/status.h"
 
 namespace halio {
 
-// Opaque handle for files imported into an async backend (io_uring, asio).
-// Always null until an async backend is attached.
-class EngineFile;
-
 class File;
 using FileRef = std::shared_ptr<File>;
+class FdTransfer;  // halio's own: how an FdFile's bytes move
+class EngineFile;   // halio's own: an FdFile's import into an async engine
 
 class File {
  public:
+  File() = default;
   virtual ~File() = default;
 
   // Length in bytes: captured at import and raised by writes through this
@@ -48,8 +48,6 @@ class File {
   virtual MemoryAccess allowed_access() const = 0;
   // The file's bytes as a buffer (memory files), or null.
   virtual const BufferRef& storage_buffer() const = 0;
-  // Async backend handle, or null when the file uses synchronous I/O.
-  virtual EngineFile* async_handle() const { return nullptr; }
   virtual bool supports_synchronous_io() const = 0;
   // For messages: the path, "fd N" or "memory file".
   virtual const std::string& description() const = 0;
@@ -65,6 +63,13 @@ class File {
   // the mapped errno of a failed write.
   virtual Status Write(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset,
                        uint64_t length) = 0;
+
+ private:
+  friend class FdFile;
+  friend class FdTransfer;
+  // Set only by FdFile's constructor, so halio's devices find an FdFile (and
+  // its faster paths) without RTTI.
+  bool is_fd_file_ = false;
 };
 
 // Checks a read/write request against the file and the buffer before any work
@@ -118,7 +123,7 @@ class FdFile final : public File {
   // `access` must be a subset of what the descriptor was opened with.
   // Errors: INVALID_ARGUMENT (no access bits), FAILED_PRECONDITION (EBADF),
   // and the mapped errno of dup/fstat.
-  static Result<FileRef> FromHandle(int fd, MemoryAccess access,
+  static Result<FileRef> FromHandle(NativeHandle fd, MemoryAccess access,
                                     const FdFileOptions& options = {});
   // Opens `path`. Errors: NOT_FOUND, PERMISSION_DENIED, INVALID_ARGUMENT
   // (mode has neither read nor write) and other mapped errnos, each naming
@@ -126,14 +131,13 @@ class FdFile final : public File {
   static Result<FileRef> Open(const std::string& path, OpenMode mode,
                               const FdFileOptions& options = {});
 
-  FdFile(int fd, MemoryAccess access, uint64_t length, std::string description,
+  FdFile(NativeHandle fd, MemoryAccess access, uint64_t length, std::string description,
          const FdFileOptions& options);
   ~FdFile() override;
 
   uint64_t length() const override { return length_.load(std::memory_order_acquire); }
   MemoryAccess allowed_access() const override { return access_; }
   const BufferRef& storage_buffer() const override;
-  EngineFile* async_handle() const override { return async_file_.get(); }
   bool supports_synchronous_io() const override { return true; }
   const std::string& description() const override { return description_; }
   Status Read(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset,
@@ -155,24 +159,20 @@ class FdFile final : public File {
   // Why kDirect was asked for and not granted, or empty.
   const std::string& direct_fallback_reason() const { return direct_fallback_reason_; }
 
-  // Unchecked transfers of raw bytes (callers validated the range): the
-  // positional I/O Read/Write use, direct-aware. Errors as Read/Write.
-  Status ReadBytes(uint64_t file_offset, std::span<std::byte> bytes);
-  Status WriteBytes(uint64_t file_offset, std::span<const std::byte> bytes);
-
-  int fd() const { return fd_; }
-  // Raises length() to at least `end` after bytes were written up to it by
-  // a path other than Write() (the async device's chunked writes).
-  void NoteWritten(uint64_t end);
+  // The file's own descriptor (the duplicate FromHandle made, or the one
+  // Open opened): valid while the file lives; closed by the file, never by
+  // the caller.
+  NativeHandle fd() const { return fd_; }
   // fdatasync (data_only) or fsync. Errors: the mapped errno.
   Status Flush(bool data_only = true);
-  // FdFileOptions::interceptor, or null. Owned by the file (shared with
-  // whoever else holds it); valid while the file lives. The async device
-  // hands it to the engine with each request.
-  IoInterceptor* interceptor() const { return interceptor_.get(); }
 
  private:
-  int fd_;
+  // How bytes move (chunk routing, the engine import, the interceptor) is
+  // FdTransfer's (src/hal/fd_transfer.h), the only code besides this class
+  // that uses these members.
+  friend class FdTransfer;
+
+  NativeHandle fd_;
   MemoryAccess access_;
   std::atomic<uint64_t> length_;
   std::string description_;
@@ -181,14 +181,15 @@ class FdFile final : public File {
   std::string fallback_reason_;
   std::unique_ptr<EngineFile> async_file_;
   // O_DIRECT state: a second, buffered descriptor for partial-block writes.
-  int buffered_fd_ = -1;
+  NativeHandle buffered_fd_ = kInvalidHandle;
   uint32_t direct_offset_alignment_ = 0;
   uint32_t direct_memory_alignment_ = 0;
   std::string direct_fallback_reason_;
   HostAllocator& host_;  // bookkeeping and O_DIRECT bounce memory
   IoInterceptorRef interceptor_;
 
-  friend Result<FileRef> MakeFdFileImpl(int, MemoryAccess, std::string, const FdFileOptions&);
+  friend Result<FileRef> MakeFdFileImpl(NativeHandle, MemoryAccess, std::string,
+                                        const FdFileOptions&);
   // Imports the file into the engine `options` ask for (see FdFileOptions).
   Status AttachEngine(const FdFileOptions& options);
   // Queries O_DIRECT alignment and opens the buffered twin descriptor.

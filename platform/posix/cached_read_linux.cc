@@ -2,34 +2,39 @@
 #include <sys/uio.h>
 
 #include <cerrno>
-#include <string>
 
 #include "fd_io.h"
+#include "transfer_step.h"
 #include "errno_status.h"
 
 namespace halio::platform {
+namespace {
+
+// Results that only end the prefix: not cached (EAGAIN), or no RWF_NOWAIT
+// here. The caller reads the rest the ordinary way.
+bool EndsCachedPrefix(int64_t result) {
+  return result == -EAGAIN || result == -EOPNOTSUPP || result == -ENOSYS || result == -EINVAL;
+}
+
+}  // namespace
 
 Result<size_t> ReadCachedPrefix(NativeHandle handle, uint64_t offset, std::span<std::byte> dst,
                                 std::string_view what) {
-  size_t done = 0;
-  while (done < dst.size()) {
-    struct iovec vector = {dst.data() + done,
-                           std::min(dst.size() - done, kMaxIoBytesPerCall)};
-    ssize_t moved = ::preadv2(handle, &vector, 1, static_cast<off_t>(offset + done), RWF_NOWAIT);
-    if (moved > 0) {
-      done += static_cast<size_t>(moved);
-      continue;
-    }
-    if (moved == 0) break;  // end of file: the caller's full read reports it
-    if (errno == EINTR) continue;
-    // Not cached (EAGAIN) or no RWF_NOWAIT here: the caller reads the rest.
-    if (errno == EAGAIN || errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL) break;
-    // Named like the full read's errors: the file, the range, the offset.
-    return ErrnoToStatus(errno, "read of " + std::string(what) + " [" + std::to_string(offset) +
-                                    ", " + std::to_string(offset + dst.size()) +
-                                    ") at offset " + std::to_string(offset + done));
+  TransferStep step{.op = IoOp::kRead, .offset = offset, .length = dst.size()};
+  Status final;
+  while (step.done < step.length) {
+    struct iovec vector = {dst.data() + step.done, step.NextCallLength()};
+    const ssize_t moved = ::preadv2(handle, &vector, 1, static_cast<off_t>(step.position()),
+                                    RWF_NOWAIT);
+    const int64_t result = moved < 0 ? -int64_t{errno} : moved;
+    if (EndsCachedPrefix(result)) break;
+    const StepResult next = step.Advance(result, what, &final);
+    if (next == StepResult::kFailed) return final;
+    // Done, or the end of the file: the caller's full read meets the same
+    // end and reports it.
+    if (next != StepResult::kContinue) break;
   }
-  return done;
+  return step.done;
 }
 
 }  // namespace halio::platform

@@ -113,4 +113,19 @@ uint64_t PeakResidentBytes() {
 
 bool StderrIsTerminal() { return ::isatty(2) == 1; }
 
+Result<std::string> CurrentExecutablePath() {
+#if defined(__linux__)
+  std::string path(4096, '\0');
+  const ssize_t length = ::readlink("/proc/self/exe", path.data(), path.size());
+  if (length < 0) return ErrnoToStatus(errno, "readlink /proc/self/exe");
+  if (static_cast<size_t>(length) == path.size()) {
+    return OutOfRangeError("the path of the running program is longer than 4096 bytes");
+  }
+  path.resize(static_cast<size_t>(length));
+  return path;
+#else
+  return UnimplementedError("finding the running program's path is not implemented on this OS");
+#endif
+}
+
 }  // namespace halio::platform

@@ -15,16 +15,6 @@
 namespace halio {
 namespace {
 
-// See platform/fd_io.cc: EAGAIN may repeat forever on some descriptors.
-constexpr int kMaxConsecutiveEagain = 1000;
-
-std::string RequestText(const AsyncRequest& request) {
-  return std::string(request.op == IoOp::kRead ? "read" : "write") + " of " +
-         (request.description ? *request.description : "fd " + std::to_string(request.fd)) +
-         " [" + std::to_string(request.offset) + ", " +
-         std::to_string(request.offset + request.length) + ")";
-}
-
 int64_t InterceptedReadAt(void* context, platform::NativeHandle handle, void* dst,
                           size_t length, uint64_t offset) {
   const platform::IoSyscalls& system = platform::SystemIoSyscalls();
@@ -61,8 +51,8 @@ int64_t ApplyInterceptor(IoInterceptor& interceptor, const IoCall& call, int64_t
 
 int64_t InterceptResult(const AsyncRequest& request, int64_t result) {
   if (request.interceptor == nullptr) return result;
-  const IoCall call{request.op == IoOp::kWrite, request.fd, request.offset + request.done_,
-                    request.data + request.done_, NextCallLength(request)};
+  const IoCall call{request.op == IoOp::kWrite, request.fd, request.position(),
+                    request.data + request.done, request.NextCallLength()};
   return ApplyInterceptor(*request.interceptor, call, result);
 }
 
@@ -76,42 +66,23 @@ platform::IoSyscalls InterceptedSyscalls(IoInterceptor* interceptor) {
 }
 
 bool AdvanceRequest(AsyncRequest* request, int64_t result, Status* final) {
-  if (result < 0) {
-    int error_number = static_cast<int>(-result);
-    if (error_number == EINTR) return true;
-    if (error_number == EAGAIN && ++request->eagain_retries_ < kMaxConsecutiveEagain) {
-      return true;
-    }
-    *final = ErrnoToStatus(error_number, RequestText(*request) + " at offset " +
-                                             std::to_string(request->offset + request->done_));
-    return false;
-  }
-  request->eagain_retries_ = 0;
-  if (result == 0 && request->done_ < request->length) {
-    const uint64_t position = request->offset + request->done_;
-    *final = request->op == IoOp::kRead
-                 ? OutOfRangeError("end of file at offset " + std::to_string(position) +
-                                   " during " + RequestText(*request) +
-                                   "; the file is shorter than the request (was it truncated?)")
-                 : ResourceExhaustedError(RequestText(*request) +
-                                          ": the system wrote 0 bytes at offset " +
-                                          std::to_string(position) +
-                                          "; the device may be full");
-    return false;
-  }
-  request->done_ += static_cast<size_t>(result);
-  if (request->done_ < request->length) return true;
-  *final = Status();
-  return false;
+  // Requests without a description come from tests and benchmarks only.
+  const platform::StepResult next =
+      request->description != nullptr
+          ? request->Advance(result, *request->description, final)
+          : request->Advance(result, "fd " + std::to_string(request->fd), final);
+  return next == platform::StepResult::kContinue;
 }
 
-// --- sync engine --------------------------------------------------------------
+// --- the sync backend: BlockingEngine ------------------------------------------
 
 namespace {
 
-// Runs each request to completion on the submitting thread with chunked
-// pread/pwrite. Files using it have no async handle; the async device gives
-// their requests to its workers instead.
+// The `sync` backend (IoBackend::kSync): runs each request to completion on
+// the submitting thread with blocking, chunked pread/pwrite. Files attached
+// to it get no EngineFile; the local_async device hands their chunks to its
+// workers instead. Not to be confused with the local_sync device, which runs
+// queue operations on the calling thread whatever the file's backend.
 class BlockingEngine final : public AsyncIoEngine {
  public:
   IoBackend backend() const override { return IoBackend::kSync; }
@@ -123,7 +94,7 @@ class BlockingEngine final : public AsyncIoEngine {
     Status status = request->op == IoOp::kRead
                         ? platform::ReadAt(request->fd, request->offset, bytes, what, sys)
                         : platform::WriteAt(request->fd, request->offset, bytes, what, sys);
-    request->done_ = status.ok() ? request->length : 0;
+    request->done = status.ok() ? request->length : 0;
     request->completion(request, std::move(status));
   }
 

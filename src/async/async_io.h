@@ -5,8 +5,9 @@
 // splits it into calls the kernel accepts (0x7ffff000 bytes; sqe->len is 32
 // bits), resubmits the remainder of short transfers, retries EINTR/EAGAIN,
 // and reports 0 bytes before the end as OUT_OF_RANGE (reads) or
-// RESOURCE_EXHAUSTED (writes). The completion runs exactly once, on an
-// engine thread, with OK only when every byte moved.
+// RESOURCE_EXHAUSTED (writes): each call's result goes to the request's
+// TransferStep (platform/transfer_step.h), as ReadAt's do. The completion
+// runs exactly once, on an engine thread, with OK only when every byte moved.
 //
 // Ownership: the caller owns the request and its memory until the completion
 // has been called; the engine never frees it. Submit never fails for lack of
@@ -14,7 +15,6 @@
 #ifndef HALIO_SRC_ASYNC_ASYNC_IO_H_
 #define HALIO_SRC_ASYNC_ASYNC_IO_H_
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -23,20 +23,21 @@
 #include "halio/io_backend.h"
 #include "halio/status.h"
 #include "fd_io.h"
+#include "transfer_step.h"
 #include "host_new.h"
 
 namespace halio {
 
-enum class IoOp : uint8_t { kRead, kWrite };
+using IoOp = platform::IoOp;
 
-struct AsyncRequest {
-  IoOp op = IoOp::kRead;
-  int fd = -1;
-  uint64_t offset = 0;
+// The transfer (op, offset, length, direct, and the engine's progress in
+// done/eagain_count) is a TransferStep: engines size each call with
+// NextCallLength() and give each result to AdvanceRequest.
+struct AsyncRequest : platform::TransferStep {
+  // The file's handle. Engines whose API wants something else convert it in
+  // one named place each (io_uring: DescriptorOf in uring_engine.cc).
+  platform::NativeHandle fd = platform::kInvalidHandle;
   std::byte* data = nullptr;
-  size_t length = 0;
-  // The descriptor was opened with O_DIRECT (the transfer is aligned).
-  bool direct = false;
   // Names the file in error messages; must outlive the request.
   const std::string* description = nullptr;
   void (*completion)(AsyncRequest* request, Status status) = nullptr;
@@ -44,16 +45,18 @@ struct AsyncRequest {
   // The file's interceptor, applied to every call result; null for none.
   IoInterceptor* interceptor = nullptr;
 
-  // Engine-private state.
-  size_t done_ = 0;         // bytes moved so far
-  int eagain_retries_ = 0;  // consecutive EAGAIN results
+  // Engine-private: the engine's queue of requests waiting for a slot.
   AsyncRequest* next_ = nullptr;
 };
 
-// The IoEngine interface plus submission, for halio's own layers.
+// The IoEngine interface plus submission, for halio's own layers. The only
+// class IoEngine lets derive from it (it is IoEngine's friend), so every
+// IoEngineRef points to an AsyncIoEngine and static_pointer_cast to it is
+// sound.
 class AsyncIoEngine : public IoEngine {
  public:
-  // False for the sync engine: files using it have no async handle.
+  // False for the sync backend's BlockingEngine: files using it get no
+  // EngineFile.
   virtual bool is_async() const = 0;
   // Queues `request` (see the file comment). Thread-safe.
   virtual void Submit(AsyncRequest* request) = 0;
@@ -66,20 +69,14 @@ Result<AsyncIoEngineRef> CreateUringEngine(const IoEngineOptions& options);
 Result<AsyncIoEngineRef> CreateAsioEngine(const IoEngineOptions& options);
 Result<AsyncIoEngineRef> CreateBlockingEngine(const IoEngineOptions& options);
 
-// Shared pieces of the transfer loop, so every engine reports the same way.
-// Returns true if the request needs another call (short transfer, EINTR,
-// bounded EAGAIN); false when it is finished, with *final set.
+// The request's TransferStep::Advance, naming the file by its description
+// (or "fd N"), so every engine reports the same way. Returns true if the
+// request needs another call (short transfer, EINTR, bounded EAGAIN); false
+// when it is finished, with *final set.
 bool AdvanceRequest(AsyncRequest* request, int64_t result, Status* final);
 
-// Bytes the next call for `request` asks for: the rest, capped at what the
-// kernel moves in one call. Engines size every call with it, so the IoCall
-// an interceptor sees describes the call exactly.
-inline size_t NextCallLength(const AsyncRequest& request) {
-  return std::min(request.length - request.done_, platform::kMaxIoBytesPerCall);
-}
-
-// Gives `result` of the call just made for `request` (at offset + done_,
-// NextCallLength bytes) to request.interceptor; returns what halio must act
+// Gives `result` of the call just made for `request` (NextCallLength()
+// bytes at position()) to request.interceptor; returns what halio must act
 // on. Without an interceptor, `result` itself. Engines call it before
 // AdvanceRequest, outside their locks (the interceptor may be slow).
 int64_t InterceptResult(const AsyncRequest& request, int64_t result);
@@ -93,19 +90,22 @@ int64_t ApplyInterceptor(IoInterceptor& interceptor, const IoCall& call, int64_t
 // platform transfer loops; the system's own table when `interceptor` is null.
 platform::IoSyscalls InterceptedSyscalls(IoInterceptor* interceptor);
 
-// A file imported into an engine: what File::async_handle() points to.
-// Allocated from the file's HostAllocator.
+// A file imported into an asynchronous engine (io_uring, asio): the engine
+// and the handle its requests use. Not an asynchronous File: FdFile owns one
+// when its backend is asynchronous (FdTransfer::async_file). Allocated from
+// the file's HostAllocator.
 class EngineFile : public HostAllocated {
  public:
-  EngineFile(AsyncIoEngineRef engine, int fd, const std::string* description)
-      : engine_(std::move(engine)), fd_(fd), description_(description) {}
+  EngineFile(AsyncIoEngineRef engine, platform::NativeHandle handle,
+            const std::string* description)
+      : engine_(std::move(engine)), handle_(handle), description_(description) {}
   AsyncIoEngine& engine() const { return *engine_; }
-  int fd() const { return fd_; }
+  platform::NativeHandle handle() const { return handle_; }
   const std::string& description() const { return *description_; }
 
  private:
   AsyncIoEngineRef engine_;
-  int fd_;
+  platform::NativeHandle handle_;
   const std::string* description_;
 };
 

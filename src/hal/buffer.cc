@@ -2,8 +2,9 @@
 
 #include <string>
 
-#include "host_new.h"
+#include "buffer_internals.h"
 #include "buffer_storage.h"
+#include "host_new.h"
 
 namespace halio {
 
@@ -41,7 +42,20 @@ Status CheckRange(std::string_view what, uint64_t size, uint64_t offset,
   return Status();
 }
 
-Buffer::Buffer(std::shared_ptr<BufferStorage> storage, uint64_t byte_offset,
+Result<BufferRef> BufferInternals::Create(HostAllocator& host, std::string_view what,
+                                          std::shared_ptr<BufferStorage> storage,
+                                          uint64_t byte_offset, uint64_t byte_length,
+                                          const BufferParams& params, bool transient) {
+  return HostMakeShared<Buffer>(host, what, Buffer::Passkey(), std::move(storage),
+                                byte_offset, byte_length, params, transient);
+}
+
+Status BufferInternals::FreedError(const Buffer& buffer) {
+  return FailedPreconditionError(buffer.Describe() +
+                                 " was freed by queue_dealloca; it has no memory now");
+}
+
+Buffer::Buffer(Passkey, std::shared_ptr<BufferStorage> storage, uint64_t byte_offset,
                uint64_t byte_length, const BufferParams& params, bool transient)
     : storage_(std::move(storage)),
       byte_offset_(byte_offset),
@@ -95,19 +109,9 @@ Result<std::span<std::byte>> Buffer::MapUnretained(MemoryAccess access, uint64_t
                                                    uint64_t length) {
   HALIO_RETURN_IF_ERROR(Validate(access, offset, length));
   if (length == kWholeBuffer) length = byte_length_ - offset;
-  std::byte* data = ValidatedData(offset);
-  if (data == nullptr) [[unlikely]] return FreedError();
+  std::byte* data = BufferInternals::ValidatedData(*this, offset);
+  if (data == nullptr) [[unlikely]] return BufferInternals::FreedError(*this);
   return std::span<std::byte>(data, length);
-}
-
-std::byte* Buffer::ValidatedData(uint64_t offset) const {
-  if (storage_->released()) [[unlikely]] return nullptr;
-  return storage_->data() + byte_offset_ + offset;
-}
-
-Status Buffer::FreedError() const {
-  return FailedPreconditionError(Describe() +
-                                 " was freed by queue_dealloca; it has no memory now");
 }
 
 Result<MappedMemory> Buffer::Map(MemoryAccess access, uint64_t offset, uint64_t length) {
@@ -118,14 +122,10 @@ Result<MappedMemory> Buffer::Map(MemoryAccess access, uint64_t offset, uint64_t 
 Result<BufferRef> Buffer::Subspan(uint64_t offset, uint64_t length) {
   uint64_t resolved = 0;
   HALIO_RETURN_IF_ERROR(CheckRange(Describe(), byte_length_, offset, length, &resolved));
-  auto view = HostMakeShared<Buffer>(storage_->bookkeeping(), "a view", storage_,
-                                     byte_offset_ + offset, resolved, params_, transient_);
+  auto view = BufferInternals::Create(storage_->bookkeeping(), "a view", storage_,
+                                      byte_offset_ + offset, resolved, params_, transient_);
   if (!view.ok()) return Status(view.status()).Annotate("creating a view of " + Describe());
   return view;
-}
-
-void Buffer::Decommit() {
-  if (transient_) storage_->Release();
 }
 
 }  // namespace halio

@@ -8,6 +8,7 @@
 #include "fd_io.h"
 #include "async_io.h"
 #include "host_new.h"
+#include "fd_transfer.h"
 
 namespace halio {
 namespace {
@@ -80,7 +81,7 @@ HostAllocator& HostAllocatorOf(const FdFileOptions& options) {
 }  // namespace
 
 // Takes ownership of `fd` (closed on any failure).
-Result<FileRef> MakeFdFileImpl(int fd, MemoryAccess access, std::string description,
+Result<FileRef> MakeFdFileImpl(NativeHandle fd, MemoryAccess access, std::string description,
                                const FdFileOptions& options) {
   auto length = platform::HandleLength(fd, description);
   if (!length.ok()) {
@@ -133,7 +134,7 @@ Status FdFile::AttachEngine(const FdFileOptions& options) {
   return Status();
 }
 
-FdFile::FdFile(int fd, MemoryAccess access, uint64_t length, std::string description,
+FdFile::FdFile(NativeHandle fd, MemoryAccess access, uint64_t length, std::string description,
                const FdFileOptions& options)
     : fd_(fd),
       access_(access),
@@ -141,7 +142,9 @@ FdFile::FdFile(int fd, MemoryAccess access, uint64_t length, std::string descrip
       description_(std::move(description)),
       sync_on_close_(options.sync_on_close),
       host_(HostAllocatorOf(options)),
-      interceptor_(options.interceptor) {}
+      interceptor_(options.interceptor) {
+  is_fd_file_ = true;
+}
 
 FdFile::~FdFile() {
   // A destructor cannot report: callers that must know a flush succeeded call
@@ -149,10 +152,10 @@ FdFile::~FdFile() {
   async_file_.reset();  // the engine drained this file's requests with its owner's ops
   if (sync_on_close_) platform::SyncHandle(fd_, true, description_).IgnoreError();
   platform::CloseHandle(fd_);
-  if (buffered_fd_ >= 0) platform::CloseHandle(buffered_fd_);
+  if (buffered_fd_ != kInvalidHandle) platform::CloseHandle(buffered_fd_);
 }
 
-Result<FileRef> FdFile::FromHandle(int fd, MemoryAccess access,
+Result<FileRef> FdFile::FromHandle(NativeHandle fd, MemoryAccess access,
                                    const FdFileOptions& options) {
   access = access & MemoryAccess::kReadWrite;
   if (access == MemoryAccess::kNone) {
@@ -167,7 +170,7 @@ Result<FileRef> FdFile::FromHandle(int fd, MemoryAccess access,
                                  " only; it cannot be imported with " +
                                  MemoryAccessToString(access) + " access");
   }
-  HALIO_ASSIGN_OR_RETURN(int copy, platform::DuplicateHandle(fd));
+  HALIO_ASSIGN_OR_RETURN(NativeHandle copy, platform::DuplicateHandle(fd));
   return MakeFdFileImpl(copy, access, "fd " + std::to_string(fd), options);
 }
 
@@ -221,28 +224,7 @@ Status FdFile::Read(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset
   if (length == 0) return Status();
   HALIO_ASSIGN_OR_RETURN(std::span<std::byte> bytes,
                          buffer.MapUnretained(MemoryAccess::kWrite, buffer_offset, length));
-  return ReadBytes(file_offset, bytes);
-}
-
-Status FdFile::ReadBytes(uint64_t file_offset, std::span<std::byte> bytes) {
-  // The system's table itself when there is no interceptor: no extra cost.
-  const platform::IoSyscalls sys = InterceptedSyscalls(interceptor_.get());
-  if (!direct()) {
-    if (platform::HasSlowKernelCopyAlignment(bytes.data(), file_offset)) {
-      return platform::ReadAtRealigned(fd_, file_offset, bytes, description_, sys, host_);
-    }
-    return platform::ReadAt(fd_, file_offset, bytes, description_, sys);
-  }
-  platform::DirectAlignment alignment{direct_memory_alignment_, direct_offset_alignment_};
-  return platform::ReadAtDirect(fd_, file_offset, bytes, description_, alignment, sys, host_);
-}
-
-Status FdFile::WriteBytes(uint64_t file_offset, std::span<const std::byte> bytes) {
-  const platform::IoSyscalls sys = InterceptedSyscalls(interceptor_.get());
-  if (!direct()) return platform::WriteAt(fd_, file_offset, bytes, description_, sys);
-  platform::DirectAlignment alignment{direct_memory_alignment_, direct_offset_alignment_};
-  return platform::WriteAtDirect(fd_, buffered_fd_, file_offset, bytes, description_,
-                                 alignment, sys, host_);
+  return FdTransfer::ReadBytes(*this, file_offset, bytes);
 }
 
 Status FdFile::Write(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset,
@@ -251,17 +233,9 @@ Status FdFile::Write(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offse
   if (length == 0) return Status();
   HALIO_ASSIGN_OR_RETURN(std::span<std::byte> bytes,
                          buffer.MapUnretained(MemoryAccess::kRead, buffer_offset, length));
-  HALIO_RETURN_IF_ERROR(WriteBytes(file_offset, bytes));
-  NoteWritten(file_offset + length);
+  HALIO_RETURN_IF_ERROR(FdTransfer::WriteBytes(*this, file_offset, bytes));
+  FdTransfer::NoteWritten(*this, file_offset + length);
   return Status();
-}
-
-void FdFile::NoteWritten(uint64_t end) {
-  // Raise the cached length so later reads of the written range validate.
-  uint64_t current = length_.load(std::memory_order_relaxed);
-  while (current < end &&
-         !length_.compare_exchange_weak(current, end, std::memory_order_acq_rel)) {
-  }
 }
 
 Status FdFile::Flush(bool data_only) {

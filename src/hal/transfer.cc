@@ -3,6 +3,9 @@
 #include <cstring>
 #include <string>
 
+#include "buffer_internals.h"
+#include "transfer_validated.h"
+
 namespace halio {
 namespace {
 
@@ -59,8 +62,8 @@ Status FillValidated(Buffer& target, uint64_t offset, uint64_t length, uint32_t 
                      uint32_t pattern_length) {
   if (length == kWholeBuffer) length = target.byte_length() - offset;
   if (length == 0) return Status();
-  std::byte* bytes = target.ValidatedData(offset);
-  if (bytes == nullptr) [[unlikely]] return target.FreedError();
+  std::byte* bytes = BufferInternals::ValidatedData(target, offset);
+  if (bytes == nullptr) [[unlikely]] return BufferInternals::FreedError(target);
   switch (pattern_length) {
     case 1: std::memset(bytes, static_cast<int>(pattern & 0xFF), length); break;
     case 2: FillPattern<uint16_t>(bytes, length, pattern); break;
@@ -80,8 +83,8 @@ Status UpdateInline(std::span<const std::byte> source, Buffer& target, uint64_t 
 
 Status UpdateValidated(std::span<const std::byte> source, Buffer& target, uint64_t offset) {
   if (source.empty()) return Status();
-  std::byte* bytes = target.ValidatedData(offset);
-  if (bytes == nullptr) [[unlikely]] return target.FreedError();
+  std::byte* bytes = BufferInternals::ValidatedData(target, offset);
+  if (bytes == nullptr) [[unlikely]] return BufferInternals::FreedError(target);
   std::memcpy(bytes, source.data(), source.size());
   return Status();
 }
@@ -104,10 +107,10 @@ Status CopyValidated(Buffer& source, uint64_t source_offset, Buffer& target,
                      uint64_t target_offset, uint64_t length) {
   if (length == kWholeBuffer) length = source.byte_length() - source_offset;
   if (length == 0) return Status();
-  const std::byte* from = source.ValidatedData(source_offset);
-  if (from == nullptr) [[unlikely]] return source.FreedError();
-  std::byte* to = target.ValidatedData(target_offset);
-  if (to == nullptr) [[unlikely]] return target.FreedError();
+  const std::byte* from = BufferInternals::ValidatedData(source, source_offset);
+  if (from == nullptr) [[unlikely]] return BufferInternals::FreedError(source);
+  std::byte* to = BufferInternals::ValidatedData(target, target_offset);
+  if (to == nullptr) [[unlikely]] return BufferInternals::FreedError(target);
   std::memmove(to, from, length);
   return Status();
 }

@@ -7,6 +7,7 @@
 
 #include "halio/file.h"
 #include "halio/params.h"
+#include "fd_transfer.h"
 #include "safetensors/safetensors_index.h"
 #include "parameter_index.h"
 
@@ -37,7 +38,7 @@ class HeaderFile {
     const uint64_t have = bytes.size();
     if (size <= have) return Status::Ok();
     bytes.resize(size);
-    return file_->ReadBytes(have, std::span(bytes).subspan(have));
+    return FdTransfer::ReadBytes(*file_, have, std::span(bytes).subspan(have));
   }
 
  private:

@@ -21,6 +21,7 @@
 #include "fd_io.h"
 #include "system_info.h"
 #include "json_writer.h"
+#include "scripts.h"
 #include "shell_quote.h"
 
 namespace halio::tools {
@@ -427,10 +428,7 @@ void PrintTable(const BenchOptions& options, const std::vector<Row>& results,
 }
 
 Status Plot(const BenchOptions& options, const std::vector<Row>& results, uint64_t length) {
-  std::string script = HALIO_SOURCE_DIR "/bench/plot_throughput.py";
-  if (!std::filesystem::exists(script)) {
-    return NotFoundError("plot script " + script + " is missing (it ships in the source tree)");
-  }
+  HALIO_ASSIGN_OR_RETURN(std::string script, FindHalioScript("plot_throughput.py"));
   std::string data = options.plot + ".json";
   {
     std::ofstream json(data);

@@ -25,6 +25,7 @@
 #include "system_info.h"
 #include "bench.h"
 #include "params_cli.h"
+#include "scripts.h"
 #include "shell_quote.h"
 
 namespace halio::tools {
@@ -78,11 +79,12 @@ Result<double> MmapMemcpySeconds(const ParameterIndex& index) {
 // Runs bench/numpy_load.py on `halio info --json` of the file; nullopt with
 // `why` set when numpy or the script is missing.
 std::optional<double> NumpySeconds(const std::string& path, std::string* why) {
-  std::string script = HALIO_SOURCE_DIR "/bench/numpy_load.py";
-  if (!std::filesystem::exists(script)) {
-    *why = "bench/numpy_load.py is missing (it ships in the source tree)";
+  auto found = FindHalioScript("numpy_load.py");
+  if (!found.ok()) {
+    *why = std::string(found.status().message());
     return std::nullopt;
   }
+  const std::string& script = *found;
   std::string info_path =
       (std::filesystem::temp_directory_path() / ("halio_load_bench_" + std::to_string(::getpid()) +
                                                  ".json")).string();

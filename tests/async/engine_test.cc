@@ -10,11 +10,14 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
+#include <type_traits>
 #include <vector>
 
 #include "halio/file.h"
 #include "async_io.h"
-#include "cts/cts_util.h"
+#include "testing/matrix.h"
+#include "fd_io.h"
+#include "fd_transfer.h"
 #include "testing/sanitizers.h"
 #include "testing/param_names.h"
 #include "testing/status_matchers.h"
@@ -24,6 +27,17 @@ namespace halio {
 namespace {
 
 using ::testing::HasSubstr;
+
+// IoEngine is not for subclassing (halio/io_backend.h): a user's engine type
+// may be declared but never constructed, neither from scratch nor by copying
+// one of halio's engines.
+class UserEngine : public IoEngine {
+ public:
+  IoBackend backend() const override { return IoBackend::kSync; }
+};
+static_assert(!std::is_default_constructible_v<UserEngine>);
+static_assert(!std::is_copy_constructible_v<UserEngine>);
+static_assert(!std::is_move_constructible_v<UserEngine>);
 
 // Collects completions of requests submitted to an engine.
 class Completions {
@@ -98,7 +112,7 @@ TEST_P(EngineTest, ReportsItsBackend) { EXPECT_EQ(engine_->backend(), GetParam()
 TEST_P(EngineTest, CompletesThousandsOfReadsSubmittedAtOnce) {
   constexpr size_t kRequests = 4096;
   constexpr size_t kBlock = 4096;
-  auto contents = cts::PatternBytes(kRequests * kBlock, 21);
+  auto contents = testing::PatternBytes(kRequests * kBlock, 21);
   testing::TempFile file(contents);
   int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
@@ -124,7 +138,7 @@ TEST_P(EngineTest, CompletesThousandsOfReadsSubmittedAtOnce) {
 }
 
 TEST_P(EngineTest, ShortFileIsOutOfRangeNotSilentZeroes) {
-  testing::TempFile file(cts::PatternBytes(1000, 22));
+  testing::TempFile file(testing::PatternBytes(1000, 22));
   int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   std::vector<std::byte> out(4096);
@@ -133,8 +147,34 @@ TEST_P(EngineTest, ShortFileIsOutOfRangeNotSilentZeroes) {
   ::close(fd);
 }
 
+// The engines' completions and the platform's ReadAt word the end of the
+// file alike: the same TransferStep decides both.
+TEST_P(EngineTest, EndOfFileIsWordedAsReadAtWordsIt) {
+  testing::TempFile file(testing::PatternBytes(1000, 24));
+  int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  const std::string name = file.path();
+  std::vector<std::byte> out(3000);
+  AsyncRequest request;
+  request.fd = fd;
+  request.offset = 500;
+  request.data = out.data();
+  request.length = out.size();
+  request.description = &name;
+  Completions completions;
+  completions.Prepare(&request);
+  engine_->Submit(&request);
+  const Status completed = completions.WaitFor(1);
+  const Status read_at = platform::ReadAt(fd, 500, out, name);
+  EXPECT_THAT(completed, StatusIs(StatusCode::kOutOfRange,
+                                  HasSubstr("end of file at offset 1000 during read of " + name +
+                                            " [500, 3500)")));
+  EXPECT_EQ(completed.message(), read_at.message());
+  ::close(fd);
+}
+
 TEST_P(EngineTest, ReadingAWriteOnlyDescriptorReportsTheErrno) {
-  testing::TempFile file(cts::PatternBytes(100, 23));
+  testing::TempFile file(testing::PatternBytes(100, 23));
   int fd = ::open(file.path().c_str(), O_WRONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   std::vector<std::byte> out(100);
@@ -180,7 +220,7 @@ TEST_P(EngineTest, ReadsASpanLargerThan4GiBFromASparseFile) {
 // its last read finishes): the engine must shut down on its own thread
 // without deadlocking or freeing state the thread still uses.
 TEST_P(EngineTest, CompletionMayDropTheLastEngineReference) {
-  testing::TempFile file(cts::PatternBytes(4096, 26));
+  testing::TempFile file(testing::PatternBytes(4096, 26));
   int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   std::vector<std::byte> out(4096);
@@ -262,7 +302,7 @@ TEST_F(EnvironmentTest, BadHalioBackendIsAnError) {
 }
 
 TEST(FdFileImportTest, ImportsIntoTheRequestedBackend) {
-  testing::TempFile file(cts::PatternBytes(64, 24));
+  testing::TempFile file(testing::PatternBytes(64, 24));
   for (IoBackend backend : {IoBackend::kIoUring, IoBackend::kAsio}) {
     if (!IoEngine::Probe(backend).status.ok()) continue;
     FdFileOptions options;
@@ -271,20 +311,20 @@ TEST(FdFileImportTest, ImportsIntoTheRequestedBackend) {
                                FdFile::Open(file.path(), OpenMode::kRead, options));
     auto* fd_file = static_cast<FdFile*>(opened.get());
     EXPECT_EQ(fd_file->io_backend(), backend);
-    EXPECT_NE(fd_file->async_handle(), nullptr);
+    EXPECT_NE(FdTransfer::async_file(*fd_file), nullptr);
     EXPECT_EQ(fd_file->async_fallback_reason(), "");
   }
 }
 
 TEST(FdFileImportTest, SyncBackendLeavesNoAsyncHandleAndSaysWhy) {
-  testing::TempFile file(cts::PatternBytes(64, 25));
+  testing::TempFile file(testing::PatternBytes(64, 25));
   std::vector<std::string> logged;
   FdFileOptions options;
   options.backend = IoBackend::kSync;
   options.log = [&](std::string_view line) { logged.emplace_back(line); };
   HALIO_ASSERT_OK_AND_ASSIGN(FileRef opened, FdFile::Open(file.path(), OpenMode::kRead, options));
   auto* fd_file = static_cast<FdFile*>(opened.get());
-  EXPECT_EQ(fd_file->async_handle(), nullptr);
+  EXPECT_EQ(FdTransfer::async_file(*fd_file), nullptr);
   EXPECT_EQ(fd_file->io_backend(), IoBackend::kSync);
   EXPECT_THAT(fd_file->async_fallback_reason(), HasSubstr("sync"));
   ASSERT_EQ(logged.size(), 1u);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "halio/hal/allocator.h"
+#include "fd_transfer.h"
 #include "testing/status_matchers.h"
 
 namespace halio {
@@ -163,7 +164,7 @@ TEST_F(FdFileTest, OpenWithoutReadOrWriteIsInvalidArgument) {
 TEST_F(FdFileTest, SyncBackendHasNoAsyncHandleNorStorageBuffer) {
   std::string path = TempFileWith(Pattern(8, 3));
   HALIO_ASSERT_OK_AND_ASSIGN(FileRef file, FdFile::Open(path, OpenMode::kRead, SyncOptions()));
-  EXPECT_EQ(file->async_handle(), nullptr);
+  EXPECT_EQ(FdTransfer::async_file(*file), nullptr);
   EXPECT_TRUE(file->supports_synchronous_io());
   EXPECT_EQ(file->storage_buffer(), nullptr);
   auto* fd_file = static_cast<FdFile*>(file.get());
@@ -381,7 +382,7 @@ TEST(MemoryFileTest, WrapsSixteenByteAlignedMemory) {
   EXPECT_EQ(file->length(), 64u);
   EXPECT_EQ(file->allowed_access(), MemoryAccess::kRead);
   EXPECT_TRUE(file->supports_synchronous_io());
-  EXPECT_EQ(file->async_handle(), nullptr);
+  EXPECT_EQ(FdTransfer::async_file(*file), nullptr);
   EXPECT_THAT(file->description(), HasSubstr("memory file of 64 bytes"));
   ASSERT_NE(file->storage_buffer(), nullptr);
   HALIO_ASSERT_OK_AND_ASSIGN(MappedMemory mapped,

@@ -79,13 +79,13 @@ class AsioCore : public std::enable_shared_from_this<AsioCore> {
 
  private:
   void Run(AsyncRequest* request) {
-    request->done_ = 0;
+    request->Restart();
     Status final;
     while (true) {
       if (request->length == 0) break;
-      const size_t length = NextCallLength(*request);
-      std::byte* data = request->data + request->done_;
-      const uint64_t offset = request->offset + request->done_;
+      const size_t length = request->NextCallLength();
+      std::byte* data = request->data + request->done;
+      const uint64_t offset = request->position();
       const auto& sys = platform::SystemIoSyscalls();
       int64_t result = request->op == IoOp::kRead
                            ? sys.read_at(sys.context, request->fd, data, length, offset)

@@ -18,6 +18,7 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <type_traits>
 
 #include "fd_io.h"
 #include "async_io.h"
@@ -26,6 +27,14 @@
 
 namespace halio {
 namespace {
+
+// io_uring takes POSIX descriptors: the one place a request's NativeHandle
+// becomes one.
+int DescriptorOf(const AsyncRequest& request) {
+  static_assert(std::is_same_v<platform::NativeHandle, int>,
+                "io_uring needs a POSIX descriptor");
+  return request.fd;
+}
 
 // user_data of the NOP that tells the reaper to exit.
 constexpr uint64_t kShutdownTag = 1;
@@ -99,8 +108,7 @@ class UringCore : public std::enable_shared_from_this<UringCore> {
   }
 
   void Submit(AsyncRequest* request) {
-    request->done_ = 0;
-    request->eagain_retries_ = 0;
+    request->Restart();
     request->next_ = nullptr;
     std::lock_guard<std::mutex> lock(mutex_);
     ++outstanding_;
@@ -158,13 +166,13 @@ class UringCore : public std::enable_shared_from_this<UringCore> {
   void PrepareLocked(AsyncRequest* request) {
     struct io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
     // in_flight_ < capacity_ guarantees a free SQE.
-    const unsigned length = static_cast<unsigned>(NextCallLength(*request));
-    const uint64_t offset = request->offset + request->done_;
-    std::byte* data = request->data + request->done_;
+    const unsigned length = static_cast<unsigned>(request->NextCallLength());
+    const uint64_t offset = request->position();
+    std::byte* data = request->data + request->done;
     if (request->op == IoOp::kRead) {
-      io_uring_prep_read(sqe, request->fd, data, length, offset);
+      io_uring_prep_read(sqe, DescriptorOf(*request), data, length, offset);
     } else {
-      io_uring_prep_write(sqe, request->fd, data, length, offset);
+      io_uring_prep_write(sqe, DescriptorOf(*request), data, length, offset);
     }
     io_uring_sqe_set_data(sqe, request);
     // Hot-cache buffered reads complete inline in io_uring_enter on the

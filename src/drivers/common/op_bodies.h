@@ -28,6 +28,8 @@
 #include "halio/hal/executable.h"
 #include "halio/hal/transfer.h"
 #include "halio/status.h"
+#include "buffer_internals.h"
+#include "transfer_validated.h"
 
 namespace halio {
 
@@ -63,7 +65,7 @@ struct DeallocaBody {
   static constexpr const char* kName = "queue_dealloca";
   Held<kHold, Buffer> buffer;
   Status Run() const {
-    buffer->Decommit();
+    BufferInternals::Decommit(*buffer);
     return Status();
   }
   DeallocaBody<Hold::kOwned> Own() const { return {buffer}; }

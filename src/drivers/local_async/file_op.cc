@@ -5,7 +5,6 @@
 #include <string>
 
 #include "halio/hal/transfer.h"
-#include "fd_io.h"
 #include "common/op_bodies.h"
 #include "local_async/async_device.h"
 
@@ -20,7 +19,7 @@ void FileOp::Execute() {
                       ? ReadFileInline(*file_, file_offset_, *buffer_, buffer_offset_, length_)
                       : file_->Write(file_offset_, *buffer_, buffer_offset_, length_));
   }
-  fd_file_ = dynamic_cast<FdFile*>(file_.get());
+  fd_file_ = FdTransfer::Of(*file_);
   if (fd_file_ == nullptr) {
     return Finish(io_ == IoOp::kRead
                       ? file_->Read(file_offset_, *buffer_, buffer_offset_, length_)
@@ -30,7 +29,6 @@ void FileOp::Execute() {
       io_ == IoOp::kRead ? MemoryAccess::kWrite : MemoryAccess::kRead, buffer_offset_, length_);
   if (!mapped.ok()) return Finish(mapped.status());
   data_ = mapped->data();
-  async_ = file_->async_handle();
   const uint64_t chunk = device_->chunk_size();
   const size_t slot_count = static_cast<size_t>(
       std::min<uint64_t>(device_->queue_depth(), (length_ + chunk - 1) / chunk));
@@ -50,11 +48,7 @@ void FileOp::Execute() {
     for (Slot& slot : slots_) {
       slot.task.owner = &slot;
       slot.op = this;
-      slot.request.fd = fd_file_->fd();
-      slot.request.direct = fd_file_->direct();
-      slot.request.op = io_;
-      slot.request.description = &file_->description();
-      slot.request.interceptor = fd_file_->interceptor();
+      FdTransfer::PrepareRequest(*fd_file_, io_, &slot.request);
       slot.request.completion = &FileOp::OnChunkDone;
       slot.request.user_data = &slot;
       slot.task.run = &FileOp::RunSyncChunk;
@@ -79,37 +73,10 @@ bool FileOp::NextChunkLocked(Slot* slot) {
   return true;
 }
 
-bool FileOp::DirectAligned(const AsyncRequest& request) const {
-  const uint64_t block = fd_file_->direct_offset_alignment();
-  return request.offset % block == 0 && request.length % block == 0 &&
-         reinterpret_cast<uintptr_t>(request.data) % fd_file_->direct_memory_alignment() == 0;
-}
-
-bool FileOp::EngineCanTake(const AsyncRequest& request) const {
-  if (async_ == nullptr) return false;
-  // O_DIRECT pieces that are not aligned need the bounce logic of the
-  // synchronous path (FdFile::ReadBytes/WriteBytes).
-  if (fd_file_->direct()) return DirectAligned(request);
-  // Reads the kernel would copy slowly are realigned by FdFile::ReadBytes.
-  return request.op == IoOp::kWrite ||
-         !platform::HasSlowKernelCopyAlignment(request.data, request.offset);
-}
-
-bool FileOp::TriesCacheFirst(const AsyncRequest& request) const {
-  // Buffered reads start on a worker with a no-wait read of what the page
-  // cache holds: hot data is copied by every worker in parallel (32 vs 17-20
-  // GB/s for io_uring's own inline-or-io-wq path on this machine kind), and
-  // only the uncached rest goes to the engine, which waits for the device.
-  // Not with an interceptor: preadv2(RWF_NOWAIT) bypasses the IoSyscalls
-  // table and its EAGAIN means "not cached", not a fault, so the interceptor
-  // could not see those calls as what they are; the engine's calls it sees.
-  return request.op == IoOp::kRead && !fd_file_->direct() &&
-         fd_file_->interceptor() == nullptr;
-}
-
 void FileOp::SubmitSlot(Slot* slot) {
-  if (EngineCanTake(slot->request) && !TriesCacheFirst(slot->request)) {
-    async_->engine().Submit(&slot->request);
+  // The file decides where each chunk goes (src/hal/fd_transfer.h).
+  if (FdTransfer::Route(*fd_file_, slot->request) == ChunkRoute::kEngine) {
+    FdTransfer::SubmitToEngine(*fd_file_, &slot->request);
   } else {
     device_->Enqueue(&slot->task);
   }
@@ -117,26 +84,10 @@ void FileOp::SubmitSlot(Slot* slot) {
 
 void FileOp::RunSyncChunk(Task* task) {
   Slot* slot = static_cast<Slot*>(task->owner);
-  FileOp* op = slot->op;
-  AsyncRequest& request = slot->request;
-  if (op->EngineCanTake(request) && op->TriesCacheFirst(request)) {
-    auto cached = platform::ReadCachedPrefix(request.fd, request.offset,
-                                             {request.data, request.length},
-                                             *request.description);
-    if (!cached.ok()) return op->ChunkDone(slot, cached.status());
-    if (*cached < request.length) {
-      request.offset += *cached;
-      request.data += *cached;
-      request.length -= *cached;
-      return op->async_->engine().Submit(&request);
-    }
-    return op->ChunkDone(slot, Status());
-  }
-  FdFile* file = op->fd_file_;
-  Status status = request.op == IoOp::kRead
-                      ? file->ReadBytes(request.offset, {request.data, request.length})
-                      : file->WriteBytes(request.offset, {request.data, request.length});
-  op->ChunkDone(slot, std::move(status));
+  Status status;
+  // True when the rest went to the engine: its completion reports the chunk.
+  if (FdTransfer::RunOnWorker(*slot->op->fd_file_, &slot->request, &status)) return;
+  slot->op->ChunkDone(slot, std::move(status));
 }
 
 void FileOp::OnChunkDone(AsyncRequest* request, Status status) {
@@ -164,7 +115,7 @@ void FileOp::ReleaseOne() {
     if (--in_flight_ > 0) return;
   }
   if (io_ == IoOp::kWrite && first_error_.ok()) {
-    fd_file_->NoteWritten(file_offset_ + length_);
+    FdTransfer::NoteWritten(*fd_file_, file_offset_ + length_);
   }
   Finish(std::move(first_error_));
 }

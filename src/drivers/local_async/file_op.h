@@ -1,8 +1,9 @@
 // local_async's queue_read and queue_write: a file range moved in chunks of
-// DeviceOptions::chunk_size, up to queue_depth of them in flight, each chunk
-// sent to the file's async engine, to a worker's page-cache-first copy or to
-// a worker's synchronous read/write (the routing methods below). Memory
-// files and files without an fd go in one piece. Internal.
+// DeviceOptions::chunk_size, up to queue_depth of them in flight. Where each
+// chunk goes (the file's async engine, a worker's page-cache-first copy, a
+// worker's synchronous or O_DIRECT transfer) is the file's to decide
+// (src/hal/fd_transfer.h); this op only hands chunks out and gathers them.
+// Memory files and files without an fd go in one piece. Internal.
 //
 // Ownership: as Op; the op retains the file and the buffer, and its request
 // slots come from the device's HostAllocator.
@@ -16,6 +17,7 @@
 
 #include "halio/file.h"
 #include "async_io.h"
+#include "fd_transfer.h"
 #include "host_new.h"
 #include "local_async/op.h"
 
@@ -34,10 +36,7 @@ class FileOp final : public Op {
         length_(length) {}
 
   void Execute() override;
-  bool SubmitsIoOnly() const override {
-    auto* fd_file = dynamic_cast<FdFile*>(file_.get());
-    return fd_file != nullptr && fd_file->async_handle() != nullptr && !fd_file->direct();
-  }
+  bool SubmitsIoOnly() const override { return FdTransfer::SubmitsIoOnly(*file_); }
 
  private:
   struct Slot {
@@ -50,9 +49,6 @@ class FileOp final : public Op {
   // Fills `slot` with the next chunk; false when none is left.
   bool NextChunkLocked(Slot* slot);
   void SubmitSlot(Slot* slot);
-  bool DirectAligned(const AsyncRequest& request) const;
-  bool EngineCanTake(const AsyncRequest& request) const;
-  bool TriesCacheFirst(const AsyncRequest& request) const;
   void ChunkDone(Slot* slot, Status status);
   // Drops one in-flight count; the last one finishes the op.
   void ReleaseOne();
@@ -65,7 +61,6 @@ class FileOp final : public Op {
   const uint64_t length_;
   std::byte* data_ = nullptr;
   FdFile* fd_file_ = nullptr;
-  EngineFile* async_ = nullptr;
   HostVector<Slot> slots_{HostAllocatorAdapter<Slot>(host())};
   std::mutex mutex_;
   uint64_t next_ = 0;      // bytes handed out

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "local_async/async_device.h"
+#include "semaphore_impl.h"
 
 namespace halio::local_async {
 namespace {
@@ -146,7 +147,7 @@ void Op::Start() {
   device_->AddWaiting(this);
   for (WaitPoint& waiter : waits_) {
     waiter.timepoint.user_data = &waiter;
-    waiter.semaphore->AddTimepoint(&waiter.timepoint);
+    Impl(*waiter.semaphore).AddTimepoint(&waiter.timepoint);
   }
   ResolveOne(Status());  // drop the guard count taken above
 }
@@ -166,7 +167,7 @@ void Op::ResolveOne(Status status) {
 
 void Op::CancelWaits() {
   for (WaitPoint& waiter : waits_) {
-    if (waiter.semaphore->CancelTimepoint(&waiter.timepoint)) {
+    if (Impl(*waiter.semaphore).CancelTimepoint(&waiter.timepoint)) {
       ResolveOne(CancelledError("the device was destroyed before this operation's waits "
                                 "were reached"));
     }

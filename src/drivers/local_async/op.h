@@ -23,6 +23,7 @@
 #include <span>
 
 #include "halio/hal/semaphore.h"
+#include "semaphore_impl.h"
 #include "halio/hal/transfer.h"
 #include "host_new.h"
 #include "small_array.h"
