@@ -47,8 +47,12 @@ SECTIONS = [
 # Only these drivers_test cases belong to the report.
 DRIVERS_FILTER = "*FailingToStartAWorkerThread*:*Shutdown*:*Destroy*"
 
+# Parameter names follow tests/testing/matrix.h: "<device>_<backend>_<kind>"
+# for fd files, "<device>_memory" for memory files, "<device>" without a file,
+# then suite-specific words (a fault kind).
 DEVICES = ["local_sync", "local_async"]
-BACKENDS = ["io_uring", "asio", "sync", "memory"]
+BACKENDS = ["io_uring", "asio", "sync", "memory"]  # columns: a memory file is its own
+FILE_KINDS = ["fd_cold", "fd_direct", "fd", "memory"]
 COLUMNS = [(d, b) for d in DEVICES for b in BACKENDS]
 
 
@@ -62,20 +66,23 @@ def column_of(words):
             backend = candidate
             rest.remove(candidate)
             break
-    rest = [w for w in rest if w not in ("fd", "file", "fd_file")]
+    # Plain fd files are the default; the other kinds say what they are.
+    rest = [w.replace("fd_", "") for w in rest if w != "fd"]
     if device is None and backend is None:
         return None, rest
     return (device or "any", backend or "any"), rest
 
 
 def split_param(param):
-    """local_async_fd_file_io_uring_eio -> ['local_async', 'io_uring', 'eio', ...]."""
-    words = []
-    text = param
-    for token in DEVICES + ["io_uring", "memory_file", "fd_file"]:
-        text = text.replace(token, " " + token.replace("memory_file", "memory") + " ")
-    for part in text.split():
-        words.extend([part] if part in DEVICES + BACKENDS + ["fd_file"] else part.split("_"))
+    """local_async_io_uring_fd_direct_eio -> ['local_async', 'io_uring', 'fd_direct', 'eio']."""
+    whole = sorted(DEVICES + ["io_uring"] + FILE_KINDS, key=len, reverse=True)
+    words, rest = [], param
+    while rest:
+        token = next((t for t in whole if rest == t or rest.startswith(t + "_")), None)
+        if token is None:
+            token = rest.split("_", 1)[0]
+        words.append(token)
+        rest = rest[len(token) + 1:]
     return [w for w in words if w]
 
 
@@ -140,6 +147,9 @@ def rows_of(results, reasons, notes):
             fixture = case["classname"].split("/")[-1]
             fixture = re.sub(r"Test$", "", fixture)
             title = humanize(fixture) + ": " + humanize(test)
+            # Words the title already says ("direct" of a direct-read fixture)
+            # are not repeated.
+            rest = [w for w in rest if w not in title.split()]
             if rest:
                 title += " (" + " ".join(rest) + ")"
             cell = cell_for(case, reasons, notes)

@@ -1,5 +1,13 @@
 // HostAllocator: where halio gets host memory it allocates for a caller.
 //
+// halio has three allocators, each for one thing:
+//   HostAllocator           raw host memory (this file): the interface a
+//                           caller implements to own halio's memory.
+//   HostAllocatorAdapter<T> a C++ Allocator (for std::vector, allocate_shared)
+//                           that draws from a HostAllocator (this file).
+//   BufferAllocator         makes HAL buffers (halio/hal/allocator.h), their
+//                           storage from a HostAllocator.
+//
 // Buffer storage and bookkeeping (devices and their workers, queued
 // operations, semaphores, files, command buffers, loader state) are allocated
 // through the allocator the caller passes (as IREE passes iree_allocator_t),
@@ -28,7 +36,7 @@ class HostAllocator {
   static HostAllocator& System();
 };
 
-// A standard-library allocator over a HostAllocator, so containers and
+// A C++ Allocator (the standard library's requirements) over a HostAllocator, so containers and
 // std::allocate_shared take their memory from the caller's allocator. Throws
 // std::bad_alloc when the HostAllocator returns null; halio catches it and
 // returns RESOURCE_EXHAUSTED. The HostAllocator must outlive every
@@ -61,6 +69,10 @@ class HostAllocatorAdapter {
  private:
   HostAllocator* host_;
 };
+
+// The name before issue 10; kept for one release.
+template <typename T>
+using HostStdAllocator [[deprecated("renamed HostAllocatorAdapter")]] = HostAllocatorAdapter<T>;
 
 }  // namespace halio
 

@@ -1,5 +1,8 @@
 // I/O backends: how FdFile moves bytes. io_uring (liburing) and asio are
-// asynchronous; sync is chunked pread/pwrite on the calling thread.
+// asynchronous; sync is blocking, chunked pread/pwrite on the thread that
+// does the transfer (a local_async worker, or the caller of local_sync). The
+// backend is the file's; the device (local_sync, local_async) decides which
+// thread runs a queue operation - "sync" in one says nothing of the other.
 //
 // An IoEngine is one instance of a backend: one io_uring ring plus the thread
 // that reaps its completions, or one asio thread pool. Files imported into an
@@ -95,9 +98,17 @@ struct BackendAvailability {
   Status status;  // OK, or UNAVAILABLE with the reason and how to fix it
 };
 
+// Not for subclassing: halio's own engines (io_uring, asio, sync) are the
+// only IoEngines, because files and devices hand requests to an engine through
+// an internal interface a user type could not implement. The constructor is
+// private (only halio's internal engine base is a friend) and copying is
+// deleted, so a user class derived from IoEngine cannot be constructed; get
+// engines from Create() or Shared().
 class IoEngine {
  public:
   virtual ~IoEngine() = default;
+  IoEngine(const IoEngine&) = delete;
+  IoEngine& operator=(const IoEngine&) = delete;
   // The backend this engine runs (never kAuto).
   virtual IoBackend backend() const = 0;
 
@@ -118,7 +129,10 @@ class IoEngine {
   // Tries each asynchronous backend (creating and destroying an instance).
   static BackendAvailability Probe(IoBackend backend);
 
- protected:
+ private:
+  friend class AsyncIoEngine;  // src/async/async_io.h: the base of every engine
+  IoEngine() = default;
+
   std::string fallback_reason_;
 };
 

@@ -61,11 +61,26 @@ class [[nodiscard]] Status {
   // A non-OK status. Passing StatusCode::kOk yields OK and drops the message.
   Status(StatusCode code, std::string_view message,
          SourceLocation location = SourceLocation::current());
-  Status(const Status& other);
-  Status& operator=(const Status& other);
-  Status(Status&&) noexcept = default;
-  Status& operator=(Status&&) noexcept = default;
-  ~Status();
+  // Copying, moving and destroying an OK status is inline and touches only
+  // the null pointer; the non-OK paths are out of line.
+  Status(const Status& other) : rep_(other.rep_ ? CopyRep(*other.rep_) : nullptr) {}
+  Status& operator=(const Status& other) {
+    if (rep_ != other.rep_) [[unlikely]] AssignSlow(other);
+    return *this;
+  }
+  Status(Status&& other) noexcept : rep_(other.rep_) { other.rep_ = nullptr; }
+  Status& operator=(Status&& other) noexcept {
+    if (this != &other) [[likely]] {
+      Rep* old = rep_;
+      rep_ = other.rep_;
+      other.rep_ = nullptr;
+      if (old != nullptr) [[unlikely]] DeleteRep(old);
+    }
+    return *this;
+  }
+  ~Status() {
+    if (rep_ != nullptr) [[unlikely]] DeleteRep(rep_);
+  }
 
   static Status Ok() { return Status(); }
 
@@ -90,7 +105,10 @@ class [[nodiscard]] Status {
     std::string message;
     SourceLocation location;
   };
-  std::unique_ptr<Rep> rep_;
+  static Rep* CopyRep(const Rep& rep);
+  static void DeleteRep(Rep* rep) noexcept;
+  void AssignSlow(const Status& other);
+  Rep* rep_ = nullptr;  // owned; null means OK
 };
 
 bool operator==(const Status& a, const Status& b);

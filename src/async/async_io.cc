@@ -10,6 +10,7 @@
 #include <string>
 
 #include "fd_io.h"
+#include "errno_status.h"
 
 namespace halio {
 namespace {
@@ -73,13 +74,15 @@ bool AdvanceRequest(AsyncRequest* request, int64_t result, Status* final) {
   return next == platform::StepResult::kContinue;
 }
 
-// --- sync engine --------------------------------------------------------------
+// --- the sync backend: BlockingEngine ------------------------------------------
 
 namespace {
 
-// Runs each request to completion on the submitting thread with chunked
-// pread/pwrite. Files using it have no async handle; the async device gives
-// their requests to its workers instead.
+// The `sync` backend (IoBackend::kSync): runs each request to completion on
+// the submitting thread with blocking, chunked pread/pwrite. Files attached
+// to it get no EngineFile; the local_async device hands their chunks to its
+// workers instead. Not to be confused with the local_sync device, which runs
+// queue operations on the calling thread whatever the file's backend.
 class BlockingEngine final : public AsyncIoEngine {
  public:
   IoBackend backend() const override { return IoBackend::kSync; }

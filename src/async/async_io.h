@@ -49,10 +49,14 @@ struct AsyncRequest : platform::TransferStep {
   AsyncRequest* next_ = nullptr;
 };
 
-// The IoEngine interface plus submission, for halio's own layers.
+// The IoEngine interface plus submission, for halio's own layers. The only
+// class IoEngine lets derive from it (it is IoEngine's friend), so every
+// IoEngineRef points to an AsyncIoEngine and static_pointer_cast to it is
+// sound.
 class AsyncIoEngine : public IoEngine {
  public:
-  // False for the sync engine: files using it have no async handle.
+  // False for the sync backend's BlockingEngine: files using it get no
+  // EngineFile.
   virtual bool is_async() const = 0;
   // Queues `request` (see the file comment). Thread-safe.
   virtual void Submit(AsyncRequest* request) = 0;
@@ -86,8 +90,10 @@ int64_t ApplyInterceptor(IoInterceptor& interceptor, const IoCall& call, int64_t
 // platform transfer loops; the system's own table when `interceptor` is null.
 platform::IoSyscalls InterceptedSyscalls(IoInterceptor* interceptor);
 
-// A file imported into an engine: what File::async_handle() points to.
-// Allocated from the file's HostAllocator.
+// A file imported into an asynchronous engine (io_uring, asio): the engine
+// and the handle its requests use. Not an asynchronous File: FdFile owns one
+// when its backend is asynchronous (FdTransfer::async_file). Allocated from
+// the file's HostAllocator.
 class EngineFile : public HostAllocated {
  public:
   EngineFile(AsyncIoEngineRef engine, platform::NativeHandle handle,

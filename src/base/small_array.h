@@ -1,5 +1,5 @@
 // SmallArray<T, N>: a fixed-size array whose size is chosen at run time,
-// stored inline when it fits in N elements and otherwise in memory from the
+// stored within the object when it fits in N elements and otherwise in memory from the
 // caller's HostAllocator. For per-operation lists (wait/signal semaphores)
 // that are almost always short: the common case costs no allocation.
 // Elements never move once created.

@@ -30,18 +30,19 @@ const char* StatusCodeName(StatusCode code) {
 
 Status::Status(StatusCode code, std::string_view message, SourceLocation location) {
   if (code == StatusCode::kOk) return;
-  rep_.reset(new Rep{code, std::string(message), location});
+  rep_ = new Rep{code, std::string(message), location};
 }
 
-Status::Status(const Status& other)
-    : rep_(other.rep_ ? new Rep(*other.rep_) : nullptr) {}
+Status::Rep* Status::CopyRep(const Rep& rep) { return new Rep(rep); }
 
-Status& Status::operator=(const Status& other) {
-  if (this != &other) rep_.reset(other.rep_ ? new Rep(*other.rep_) : nullptr);
-  return *this;
+void Status::DeleteRep(Rep* rep) noexcept { delete rep; }
+
+void Status::AssignSlow(const Status& other) {
+  // Copy first: if it throws, *this is unchanged.
+  Rep* copy = other.rep_ ? CopyRep(*other.rep_) : nullptr;
+  DeleteRep(rep_);
+  rep_ = copy;
 }
-
-Status::~Status() = default;
 
 std::string_view Status::message() const {
   return rep_ ? std::string_view(rep_->message) : std::string_view();

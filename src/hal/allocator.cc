@@ -5,8 +5,9 @@
 #include <new>
 #include <string>
 
-#include "host_new.h"
+#include "buffer_internals.h"
 #include "buffer_storage.h"
+#include "host_new.h"
 
 namespace halio {
 
@@ -39,8 +40,8 @@ Result<BufferRef> BufferAllocator::Allocate(const BufferParams& params,
     return storage.status();
   }
   // On failure `storage` is dropped here and frees `data`.
-  return HostMakeShared<Buffer>(host_, "buffer bookkeeping", *std::move(storage), 0,
-                                byte_length, params, transient);
+  return BufferInternals::Create(host_, "buffer bookkeeping", *std::move(storage), 0,
+                                 byte_length, params, transient);
 }
 
 Result<BufferRef> BufferAllocator::Import(const BufferParams& params,
@@ -58,8 +59,8 @@ Result<BufferRef> BufferAllocator::Import(const BufferParams& params,
   HALIO_ASSIGN_OR_RETURN(std::shared_ptr<BufferStorage> storage,
                          HostMakeShared<BufferStorage>(host_, "an imported buffer", memory,
                                                        release, host_));
-  auto buffer = HostMakeShared<Buffer>(host_, "an imported buffer", storage, 0, memory.size(),
-                                       params, false);
+  auto buffer = BufferInternals::Create(host_, "an imported buffer", storage, 0,
+                                        memory.size(), params, false);
   // A failed Import promises not to call `release`: the caller keeps the
   // memory.
   if (!buffer.ok()) storage->Disarm();

@@ -2,8 +2,9 @@
 
 #include <string>
 
-#include "host_new.h"
+#include "buffer_internals.h"
 #include "buffer_storage.h"
+#include "host_new.h"
 
 namespace halio {
 
@@ -41,7 +42,20 @@ Status CheckRange(std::string_view what, uint64_t size, uint64_t offset,
   return Status();
 }
 
-Buffer::Buffer(std::shared_ptr<BufferStorage> storage, uint64_t byte_offset,
+Result<BufferRef> BufferInternals::Create(HostAllocator& host, std::string_view what,
+                                          std::shared_ptr<BufferStorage> storage,
+                                          uint64_t byte_offset, uint64_t byte_length,
+                                          const BufferParams& params, bool transient) {
+  return HostMakeShared<Buffer>(host, what, Buffer::Passkey(), std::move(storage),
+                                byte_offset, byte_length, params, transient);
+}
+
+Status BufferInternals::FreedError(const Buffer& buffer) {
+  return FailedPreconditionError(buffer.Describe() +
+                                 " was freed by queue_dealloca; it has no memory now");
+}
+
+Buffer::Buffer(Passkey, std::shared_ptr<BufferStorage> storage, uint64_t byte_offset,
                uint64_t byte_length, const BufferParams& params, bool transient)
     : storage_(std::move(storage)),
       byte_offset_(byte_offset),
@@ -55,6 +69,24 @@ std::string Buffer::Describe() const {
   return "buffer of " + std::to_string(byte_length_) + " bytes";
 }
 
+namespace {
+
+// Validate's errors, cold and out of line: every queue call validates, and
+// keeping the message building out of it keeps the check a few instructions.
+[[gnu::cold, gnu::noinline]] Status AccessDenied(const Buffer& buffer, MemoryAccess access) {
+  return PermissionDeniedError(buffer.Describe() + " allows " +
+                               MemoryAccessToString(buffer.allowed_access()) +
+                               " access, not " +
+                               MemoryAccessToString(access & MemoryAccess::kAll));
+}
+
+[[gnu::cold, gnu::noinline]] Status OutOfRange(const Buffer& buffer, uint64_t offset,
+                                               uint64_t length) {
+  return CheckRange(buffer.Describe(), buffer.byte_length(), offset, length);
+}
+
+}  // namespace
+
 Status Buffer::Validate(MemoryAccess access, uint64_t offset, uint64_t length) const {
   // A plain write needs write access; a discard-only mapping (old contents
   // not needed) is satisfied by either write or discard access.
@@ -64,14 +96,11 @@ Status Buffer::Validate(MemoryAccess access, uint64_t offset, uint64_t length) c
       (AnySet(access, MemoryAccess::kWrite) && !AnySet(params_.access, MemoryAccess::kWrite)) ||
       (AnySet(access, MemoryAccess::kDiscard) &&
        !AnySet(params_.access, MemoryAccess::kWrite | MemoryAccess::kDiscard));
-  if (read_denied || write_denied) [[unlikely]] {
-    return PermissionDeniedError(Describe() + " allows " +
-                                 MemoryAccessToString(params_.access) + " access, not " +
-                                 MemoryAccessToString(access & MemoryAccess::kAll));
-  }
-  if (length == kWholeBuffer) return CheckRange(Describe(), byte_length_, offset, length);
-  if (offset > byte_length_ || length > byte_length_ - offset) [[unlikely]] {
-    return CheckRange(Describe(), byte_length_, offset, length);
+  if (read_denied || write_denied) [[unlikely]] return AccessDenied(*this, access);
+  // kWholeBuffer: any offset up to the end (CheckRange's rule).
+  const uint64_t checked_length = length == kWholeBuffer ? 0 : length;
+  if (offset > byte_length_ || checked_length > byte_length_ - offset) [[unlikely]] {
+    return OutOfRange(*this, offset, length);
   }
   return Status();
 }
@@ -80,19 +109,9 @@ Result<std::span<std::byte>> Buffer::MapUnretained(MemoryAccess access, uint64_t
                                                    uint64_t length) {
   HALIO_RETURN_IF_ERROR(Validate(access, offset, length));
   if (length == kWholeBuffer) length = byte_length_ - offset;
-  std::byte* data = ValidatedData(offset);
-  if (data == nullptr) [[unlikely]] return FreedError();
+  std::byte* data = BufferInternals::ValidatedData(*this, offset);
+  if (data == nullptr) [[unlikely]] return BufferInternals::FreedError(*this);
   return std::span<std::byte>(data, length);
-}
-
-std::byte* Buffer::ValidatedData(uint64_t offset) const {
-  if (storage_->released()) [[unlikely]] return nullptr;
-  return storage_->data() + byte_offset_ + offset;
-}
-
-Status Buffer::FreedError() const {
-  return FailedPreconditionError(Describe() +
-                                 " was freed by queue_dealloca; it has no memory now");
 }
 
 Result<MappedMemory> Buffer::Map(MemoryAccess access, uint64_t offset, uint64_t length) {
@@ -103,14 +122,10 @@ Result<MappedMemory> Buffer::Map(MemoryAccess access, uint64_t offset, uint64_t 
 Result<BufferRef> Buffer::Subspan(uint64_t offset, uint64_t length) {
   uint64_t resolved = 0;
   HALIO_RETURN_IF_ERROR(CheckRange(Describe(), byte_length_, offset, length, &resolved));
-  auto view = HostMakeShared<Buffer>(storage_->bookkeeping(), "a view", storage_,
-                                     byte_offset_ + offset, resolved, params_, transient_);
+  auto view = BufferInternals::Create(storage_->bookkeeping(), "a view", storage_,
+                                      byte_offset_ + offset, resolved, params_, transient_);
   if (!view.ok()) return Status(view.status()).Annotate("creating a view of " + Describe());
   return view;
-}
-
-void Buffer::Decommit() {
-  if (transient_) storage_->Release();
 }
 
 }  // namespace halio

@@ -5,12 +5,11 @@
 #include <vector>
 
 #include "host_new.h"
+#include "semaphore_impl.h"
 
 namespace halio {
 
-Semaphore::Semaphore(uint64_t initial_value) : value_(initial_value) {}
-
-Semaphore::~Semaphore() {
+SemaphoreImpl::~SemaphoreImpl() {
   // Owners keep a semaphore alive while they wait on it, so this only runs
   // callbacks of timepoints abandoned by a caller bug; cancel them rather
   // than leave them dangling.
@@ -19,39 +18,34 @@ Semaphore::~Semaphore() {
 }
 
 Result<SemaphoreRef> Semaphore::Create(uint64_t initial_value, HostAllocator& host) {
-  return HostMakeShared<Semaphore>(host, "a semaphore", initial_value);
+  HALIO_ASSIGN_OR_RETURN(std::shared_ptr<SemaphoreImpl> semaphore,
+                         HostMakeShared<SemaphoreImpl>(host, "a semaphore",
+                                                       SemaphoreImpl::Passkey(), initial_value));
+  return SemaphoreRef(std::move(semaphore));
 }
 
-Result<uint64_t> Semaphore::Query() const {
-  if (!failed_.load(std::memory_order_acquire)) [[likely]] {
-    return value_.load(std::memory_order_acquire);
-  }
+// The public API forwards to the implementation; each call inlines into its
+// forwarder (same translation unit), so users pay no extra indirection.
+Result<uint64_t> Semaphore::Query() const { return Impl(*this).Query(); }
+Status Semaphore::Signal(uint64_t value) { return Impl(*this).Signal(value); }
+void Semaphore::Fail(Status status) { Impl(*this).Fail(std::move(status)); }
+Status Semaphore::Wait(uint64_t value, Timeout timeout) {
+  return Impl(*this).Wait(value, timeout);
+}
+Status Semaphore::failure() const { return Impl(*this).failure(); }
+Status Semaphore::failure_cause() const { return Impl(*this).failure_cause(); }
+
+Status SemaphoreImpl::failure() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return failure_;
 }
 
-Status Semaphore::failure() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return failure_;
-}
-
-Status Semaphore::failure_cause() const {
+Status SemaphoreImpl::failure_cause() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return cause_;
 }
 
-Status Semaphore::Signal(uint64_t value) {
-  // Fast path: raise the value with a CAS; take the lock only when someone
-  // may be waiting.
-  if (!failed_.load(std::memory_order_acquire)) [[likely]] {
-    uint64_t current = value_.load(std::memory_order_relaxed);
-    while (current < value) {
-      if (value_.compare_exchange_weak(current, value, std::memory_order_seq_cst)) {
-        if (needs_wake_.load(std::memory_order_seq_cst)) WakeAfterRaise();
-        return Status();
-      }
-    }
-  }
+Status SemaphoreImpl::SignalRefused(uint64_t value) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!failure_.ok()) return failure_;
   return InvalidArgumentError("cannot signal semaphore to " + std::to_string(value) +
@@ -60,7 +54,7 @@ Status Semaphore::Signal(uint64_t value) {
                               " and timeline values must increase");
 }
 
-void Semaphore::WakeAfterRaise() {
+void SemaphoreImpl::WakeAfterRaise() {
   SemaphoreTimepoint* ready;
   bool wake;
   {
@@ -83,7 +77,7 @@ void Semaphore::WakeAfterRaise() {
   if (wake) cv_.notify_all();
 }
 
-void Semaphore::Fail(Status status) {
+void SemaphoreImpl::Fail(Status status) {
   if (status.ok()) status = UnknownError("semaphore failed with an OK status");
   Status aborted(StatusCode::kAborted, "semaphore failed: " + status.ToString(),
                  status.location());
@@ -143,11 +137,7 @@ bool Sleep(BlockingWaiter& waiter, Timeout timeout) {
 
 }  // namespace
 
-Status Semaphore::Wait(uint64_t value, Timeout timeout) {
-  if (!failed_.load(std::memory_order_acquire) &&
-      value_.load(std::memory_order_acquire) >= value) [[likely]] {
-    return Status();
-  }
+Status SemaphoreImpl::WaitBlocking(uint64_t value, Timeout timeout) {
   BlockingWaiter waiter;
   SemaphoreTimepoint timepoint;
   timepoint.target = value;
@@ -165,7 +155,7 @@ Status Semaphore::Wait(uint64_t value, Timeout timeout) {
   return waiter.status;
 }
 
-void Semaphore::AddTimepoint(SemaphoreTimepoint* timepoint) {
+void SemaphoreImpl::AddTimepoint(SemaphoreTimepoint* timepoint) {
   Status status;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -181,7 +171,7 @@ void Semaphore::AddTimepoint(SemaphoreTimepoint* timepoint) {
   timepoint->callback(timepoint->user_data, std::move(status));
 }
 
-bool Semaphore::CancelTimepoint(SemaphoreTimepoint* timepoint) {
+bool SemaphoreImpl::CancelTimepoint(SemaphoreTimepoint* timepoint) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (timepoint->linked_) {
     UnlinkLocked(timepoint);
@@ -195,7 +185,7 @@ bool Semaphore::CancelTimepoint(SemaphoreTimepoint* timepoint) {
   return false;
 }
 
-void Semaphore::LinkLocked(SemaphoreTimepoint* timepoint) {
+void SemaphoreImpl::LinkLocked(SemaphoreTimepoint* timepoint) {
   SemaphoreTimepoint* after = tail_;
   while (after != nullptr && after->target > timepoint->target) after = after->prev_;
   timepoint->prev_ = after;
@@ -213,7 +203,7 @@ void Semaphore::LinkLocked(SemaphoreTimepoint* timepoint) {
   timepoint->linked_ = true;
 }
 
-void Semaphore::UnlinkLocked(SemaphoreTimepoint* timepoint) {
+void SemaphoreImpl::UnlinkLocked(SemaphoreTimepoint* timepoint) {
   if (timepoint->prev_) {
     timepoint->prev_->next_ = timepoint->next_;
   } else {
@@ -228,7 +218,7 @@ void Semaphore::UnlinkLocked(SemaphoreTimepoint* timepoint) {
   timepoint->linked_ = false;
 }
 
-SemaphoreTimepoint* Semaphore::DetachReadyLocked(bool all) {
+SemaphoreTimepoint* SemaphoreImpl::DetachReadyLocked(bool all) {
   SemaphoreTimepoint* first = head_;
   SemaphoreTimepoint* last = nullptr;
   const uint64_t value = value_.load(std::memory_order_relaxed);
@@ -247,7 +237,7 @@ SemaphoreTimepoint* Semaphore::DetachReadyLocked(bool all) {
   return first;
 }
 
-void Semaphore::RunDetached(SemaphoreTimepoint* list, const Status& status) {
+void SemaphoreImpl::RunDetached(SemaphoreTimepoint* list, const Status& status) {
   while (list) {
     // The callback may free or re-add the timepoint: read the link first.
     SemaphoreTimepoint* next = list->next_;
@@ -277,7 +267,7 @@ Status WaitAny(SemaphoreList points, Timeout timeout) {
     timepoints[added].target = points[added].value;
     timepoints[added].callback = &OnBlockingTimepoint;
     timepoints[added].user_data = &waiter;
-    points[added].semaphore->AddTimepoint(&timepoints[added]);
+    Impl(*points[added].semaphore).AddTimepoint(&timepoints[added]);
     std::lock_guard<std::mutex> lock(waiter.mutex);
     if (waiter.done) {
       ++added;
@@ -294,7 +284,7 @@ Status WaitAny(SemaphoreList points, Timeout timeout) {
   }
   // Cancel blocks until a running callback has returned, so `waiter` and
   // `timepoints` outlive every callback that uses them.
-  for (size_t i = 0; i < added; ++i) points[i].semaphore->CancelTimepoint(&timepoints[i]);
+  for (size_t i = 0; i < added; ++i) Impl(*points[i].semaphore).CancelTimepoint(&timepoints[i]);
   return result;
 }
 
@@ -305,7 +295,7 @@ Status WaitSemaphores(SemaphoreList points, WaitMode mode, Timeout timeout) {
   if (points.empty()) return Status();
   if (mode == WaitMode::kAll || points.size() == 1) {
     for (const SemaphorePoint& point : points) {
-      HALIO_RETURN_IF_ERROR(point.semaphore->Wait(point.value, timeout));
+      HALIO_RETURN_IF_ERROR(Impl(*point.semaphore).Wait(point.value, timeout));
     }
     return Status();
   }
@@ -318,8 +308,10 @@ Status WaitSemaphores(SemaphoreList points, WaitMode mode, Timeout timeout) {
 }
 
 Status SignalSemaphores(SemaphoreList points) {
+  // Through Impl: the lock-free fast path inlines here (devices signal
+  // every op's list through this).
   for (const SemaphorePoint& point : points) {
-    HALIO_RETURN_IF_ERROR(point.semaphore->Signal(point.value));
+    HALIO_RETURN_IF_ERROR(Impl(*point.semaphore).Signal(point.value));
   }
   return Status();
 }

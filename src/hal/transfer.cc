@@ -3,6 +3,9 @@
 #include <cstring>
 #include <string>
 
+#include "buffer_internals.h"
+#include "transfer_validated.h"
+
 namespace halio {
 namespace {
 
@@ -15,21 +18,36 @@ void FillPattern(std::byte* dst, uint64_t length, uint32_t pattern) {
 
 }  // namespace
 
+namespace {
+
+// ValidateFill's errors, cold and out of line so the check stays small.
+[[gnu::cold, gnu::noinline]] Status BadPatternLength(uint32_t pattern_length) {
+  return InvalidArgumentError("fill pattern length must be 1, 2 or 4 bytes, not " +
+                              std::to_string(pattern_length));
+}
+
+[[gnu::cold, gnu::noinline]] Status NotPatternMultiple(uint64_t length,
+                                                       uint32_t pattern_length) {
+  return InvalidArgumentError("fill length " + std::to_string(length) +
+                              " is not a multiple of the " + std::to_string(pattern_length) +
+                              "-byte pattern");
+}
+
+}  // namespace
+
 Status ValidateFill(const Buffer& target, uint64_t offset, uint64_t length,
                     uint32_t pattern_length) {
   if (pattern_length != 1 && pattern_length != 2 && pattern_length != 4) [[unlikely]] {
-    return InvalidArgumentError("fill pattern length must be 1, 2 or 4 bytes, not " +
-                                std::to_string(pattern_length));
+    return BadPatternLength(pattern_length);
   }
   // kWholeBuffer means "to the end": check the resolved length's multiple
   // (an out-of-range offset is left for Validate to report).
   if (length == kWholeBuffer && offset <= target.byte_length()) {
     length = target.byte_length() - offset;
   }
-  if (length != kWholeBuffer && length % pattern_length != 0) [[unlikely]] {
-    return InvalidArgumentError("fill length " + std::to_string(length) +
-                                " is not a multiple of the " +
-                                std::to_string(pattern_length) + "-byte pattern");
+  // pattern_length is a power of two: a mask, not a division.
+  if (length != kWholeBuffer && (length & (pattern_length - 1)) != 0) [[unlikely]] {
+    return NotPatternMultiple(length, pattern_length);
   }
   return target.Validate(MemoryAccess::kWrite, offset, length);
 }
@@ -44,8 +62,8 @@ Status FillValidated(Buffer& target, uint64_t offset, uint64_t length, uint32_t 
                      uint32_t pattern_length) {
   if (length == kWholeBuffer) length = target.byte_length() - offset;
   if (length == 0) return Status();
-  std::byte* bytes = target.ValidatedData(offset);
-  if (bytes == nullptr) [[unlikely]] return target.FreedError();
+  std::byte* bytes = BufferInternals::ValidatedData(target, offset);
+  if (bytes == nullptr) [[unlikely]] return BufferInternals::FreedError(target);
   switch (pattern_length) {
     case 1: std::memset(bytes, static_cast<int>(pattern & 0xFF), length); break;
     case 2: FillPattern<uint16_t>(bytes, length, pattern); break;
@@ -65,8 +83,8 @@ Status UpdateInline(std::span<const std::byte> source, Buffer& target, uint64_t 
 
 Status UpdateValidated(std::span<const std::byte> source, Buffer& target, uint64_t offset) {
   if (source.empty()) return Status();
-  std::byte* bytes = target.ValidatedData(offset);
-  if (bytes == nullptr) [[unlikely]] return target.FreedError();
+  std::byte* bytes = BufferInternals::ValidatedData(target, offset);
+  if (bytes == nullptr) [[unlikely]] return BufferInternals::FreedError(target);
   std::memcpy(bytes, source.data(), source.size());
   return Status();
 }
@@ -89,10 +107,10 @@ Status CopyValidated(Buffer& source, uint64_t source_offset, Buffer& target,
                      uint64_t target_offset, uint64_t length) {
   if (length == kWholeBuffer) length = source.byte_length() - source_offset;
   if (length == 0) return Status();
-  const std::byte* from = source.ValidatedData(source_offset);
-  if (from == nullptr) [[unlikely]] return source.FreedError();
-  std::byte* to = target.ValidatedData(target_offset);
-  if (to == nullptr) [[unlikely]] return target.FreedError();
+  const std::byte* from = BufferInternals::ValidatedData(source, source_offset);
+  if (from == nullptr) [[unlikely]] return BufferInternals::FreedError(source);
+  std::byte* to = BufferInternals::ValidatedData(target, target_offset);
+  if (to == nullptr) [[unlikely]] return BufferInternals::FreedError(target);
   std::memmove(to, from, length);
   return Status();
 }

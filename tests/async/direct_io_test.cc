@@ -13,7 +13,7 @@
 #include <fstream>
 
 #include "halio/drivers.h"
-#include "cts/cts_util.h"
+#include "testing/matrix.h"
 #include "testing/param_names.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_file.h"
@@ -28,7 +28,7 @@ constexpr size_t kFileSize = 3 * 1024 * 1024 + 777;
 class DirectIoTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    contents_ = cts::PatternBytes(kFileSize, 41);
+    contents_ = testing::PatternBytes(kFileSize, 41);
     file_.Write(contents_);
   }
   FileRef OpenDirect(OpenMode mode = OpenMode::kRead, IoBackend backend = IoBackend::kSync) {
@@ -83,7 +83,7 @@ TEST_F(DirectIoTest, SynchronousReadsAtUnalignedOffsetsLengthsAndMemory) {
 TEST_F(DirectIoTest, SynchronousWritesAtUnalignedOffsetsReadBackExactly) {
   FileRef file = OpenDirect(OpenMode::kReadWrite);
   if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
-  auto data = cts::PatternBytes(200000, 42);
+  auto data = testing::PatternBytes(200000, 42);
   BufferRef source = NewBuffer(data.size() + 16);
   std::memcpy(source->Map(MemoryAccess::kWrite)->data() + 16, data.data(), data.size());
   HALIO_ASSERT_OK(file->Write(5000, *source, 16, data.size()));

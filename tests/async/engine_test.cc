@@ -10,13 +10,14 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
+#include <type_traits>
 #include <vector>
 
 #include "halio/file.h"
-#include "fd_io.h"
 #include "async_io.h"
+#include "testing/matrix.h"
+#include "fd_io.h"
 #include "fd_transfer.h"
-#include "cts/cts_util.h"
 #include "testing/sanitizers.h"
 #include "testing/param_names.h"
 #include "testing/status_matchers.h"
@@ -26,6 +27,17 @@ namespace halio {
 namespace {
 
 using ::testing::HasSubstr;
+
+// IoEngine is not for subclassing (halio/io_backend.h): a user's engine type
+// may be declared but never constructed, neither from scratch nor by copying
+// one of halio's engines.
+class UserEngine : public IoEngine {
+ public:
+  IoBackend backend() const override { return IoBackend::kSync; }
+};
+static_assert(!std::is_default_constructible_v<UserEngine>);
+static_assert(!std::is_copy_constructible_v<UserEngine>);
+static_assert(!std::is_move_constructible_v<UserEngine>);
 
 // Collects completions of requests submitted to an engine.
 class Completions {
@@ -100,7 +112,7 @@ TEST_P(EngineTest, ReportsItsBackend) { EXPECT_EQ(engine_->backend(), GetParam()
 TEST_P(EngineTest, CompletesThousandsOfReadsSubmittedAtOnce) {
   constexpr size_t kRequests = 4096;
   constexpr size_t kBlock = 4096;
-  auto contents = cts::PatternBytes(kRequests * kBlock, 21);
+  auto contents = testing::PatternBytes(kRequests * kBlock, 21);
   testing::TempFile file(contents);
   int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
@@ -126,7 +138,7 @@ TEST_P(EngineTest, CompletesThousandsOfReadsSubmittedAtOnce) {
 }
 
 TEST_P(EngineTest, ShortFileIsOutOfRangeNotSilentZeroes) {
-  testing::TempFile file(cts::PatternBytes(1000, 22));
+  testing::TempFile file(testing::PatternBytes(1000, 22));
   int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   std::vector<std::byte> out(4096);
@@ -138,7 +150,7 @@ TEST_P(EngineTest, ShortFileIsOutOfRangeNotSilentZeroes) {
 // The engines' completions and the platform's ReadAt word the end of the
 // file alike: the same TransferStep decides both.
 TEST_P(EngineTest, EndOfFileIsWordedAsReadAtWordsIt) {
-  testing::TempFile file(cts::PatternBytes(1000, 24));
+  testing::TempFile file(testing::PatternBytes(1000, 24));
   int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   const std::string name = file.path();
@@ -162,7 +174,7 @@ TEST_P(EngineTest, EndOfFileIsWordedAsReadAtWordsIt) {
 }
 
 TEST_P(EngineTest, ReadingAWriteOnlyDescriptorReportsTheErrno) {
-  testing::TempFile file(cts::PatternBytes(100, 23));
+  testing::TempFile file(testing::PatternBytes(100, 23));
   int fd = ::open(file.path().c_str(), O_WRONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   std::vector<std::byte> out(100);
@@ -208,7 +220,7 @@ TEST_P(EngineTest, ReadsASpanLargerThan4GiBFromASparseFile) {
 // its last read finishes): the engine must shut down on its own thread
 // without deadlocking or freeing state the thread still uses.
 TEST_P(EngineTest, CompletionMayDropTheLastEngineReference) {
-  testing::TempFile file(cts::PatternBytes(4096, 26));
+  testing::TempFile file(testing::PatternBytes(4096, 26));
   int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   std::vector<std::byte> out(4096);
@@ -290,7 +302,7 @@ TEST_F(EnvironmentTest, BadHalioBackendIsAnError) {
 }
 
 TEST(FdFileImportTest, ImportsIntoTheRequestedBackend) {
-  testing::TempFile file(cts::PatternBytes(64, 24));
+  testing::TempFile file(testing::PatternBytes(64, 24));
   for (IoBackend backend : {IoBackend::kIoUring, IoBackend::kAsio}) {
     if (!IoEngine::Probe(backend).status.ok()) continue;
     FdFileOptions options;
@@ -305,7 +317,7 @@ TEST(FdFileImportTest, ImportsIntoTheRequestedBackend) {
 }
 
 TEST(FdFileImportTest, SyncBackendLeavesNoAsyncHandleAndSaysWhy) {
-  testing::TempFile file(cts::PatternBytes(64, 25));
+  testing::TempFile file(testing::PatternBytes(64, 25));
   std::vector<std::string> logged;
   FdFileOptions options;
   options.backend = IoBackend::kSync;

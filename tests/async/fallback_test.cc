@@ -16,8 +16,8 @@
 #include "halio/file.h"
 #include "halio/io_backend.h"
 #include "halio_config.h"
+#include "testing/matrix.h"
 #include "fd_transfer.h"
-#include "cts/cts_util.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_file.h"
 
@@ -96,7 +96,7 @@ TEST_F(UringBlockedTest, AutoFallsBackAndSaysWhy) {
 }
 
 TEST_F(UringBlockedTest, DefaultFdFileIsImportedIntoTheFallback) {
-  testing::TempFile file(cts::PatternBytes(100, 1));
+  testing::TempFile file(testing::PatternBytes(100, 1));
   HALIO_ASSERT_OK_AND_ASSIGN(FileRef opened, FdFile::Open(file.path(), OpenMode::kRead));
   auto* fd_file = static_cast<FdFile*>(opened.get());
   EXPECT_EQ(fd_file->io_backend(), kExpectedFallback);
@@ -104,7 +104,7 @@ TEST_F(UringBlockedTest, DefaultFdFileIsImportedIntoTheFallback) {
 }
 
 TEST_F(UringBlockedTest, FdFileForcedOntoIoUringFailsNamingThePath) {
-  testing::TempFile file(cts::PatternBytes(100, 2));
+  testing::TempFile file(testing::PatternBytes(100, 2));
   FdFileOptions options;
   options.backend = IoBackend::kIoUring;
   EXPECT_THAT(FdFile::Open(file.path(), OpenMode::kRead, options),
@@ -115,7 +115,7 @@ TEST_F(UringBlockedTest, FdFileForcedOntoIoUringFailsNamingThePath) {
 // The whole path a user gets by default: auto-imported file, async device.
 TEST_F(UringBlockedTest, LocalAsyncRoundTripThroughTheFallback) {
   constexpr size_t kLength = 3 * 1024 * 1024 + 17;  // several chunks, ragged end
-  const auto data = cts::PatternBytes(kLength, 3);
+  const auto data = testing::PatternBytes(kLength, 3);
   testing::TempFile file{std::vector<std::byte>(kLength)};
   HALIO_ASSERT_OK_AND_ASSIGN(FileRef opened, FdFile::Open(file.path(), OpenMode::kReadWrite));
   ASSERT_EQ(static_cast<FdFile*>(opened.get())->io_backend(), kExpectedFallback);

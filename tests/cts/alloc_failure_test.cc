@@ -19,14 +19,15 @@
 #include "halio/file.h"
 #include "halio/loader.h"
 #include "halio/params.h"
-#include "cts/cts_util.h"
+#include "testing/matrix.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_file.h"
 
-namespace halio::cts {
+namespace halio {
 namespace {
 
-using ::testing::HasSubstr;
+using testing::FileKind;
+using testing::PatternBytes;
 
 // Fails exactly its Nth Allocate call (1-based) and tracks every block, so a
 // test can assert that everything allocated was freed with the size and
@@ -86,7 +87,7 @@ constexpr auto kWaitLimit = std::chrono::seconds(20);
 // What a scenario needs: the failing allocator and where its files come from.
 struct Context {
   HostAllocator& host;
-  const CtsParam& param;
+  const testing::MatrixParam& param;
   std::string file_path;                   // holds kFileBytes (fd files)
   std::vector<std::byte>& memory;          // holds kFileBytes (memory files)
 };
@@ -119,9 +120,7 @@ Result<FileRef> NewFile(const Context& context, MemoryAccess access, bool direct
 
 // Waits for `value`; a failed semaphore reports the failure that caused it.
 Status Await(const SemaphoreRef& semaphore, uint64_t value) {
-  Status status = semaphore->Wait(value, Timeout::After(kWaitLimit));
-  if (!status.ok() && !semaphore->failure_cause().ok()) return semaphore->failure_cause();
-  return status;
+  return testing::AwaitCause(*semaphore, value, kWaitLimit);
 }
 
 Result<std::vector<std::byte>> Contents(const BufferRef& buffer, uint64_t length) {
@@ -312,17 +311,9 @@ constexpr NamedScenario kScenarios[] = {
 
 // --- the sweep ----------------------------------------------------------------
 
-class AllocFailureTest : public ::testing::TestWithParam<CtsParam> {
+class AllocFailureTest : public ::testing::TestWithParam<testing::MatrixParam> {
  protected:
-  void SetUp() override {
-    if (GetParam().file_kind == FileKind::kFd) {
-      BackendAvailability available = IoEngine::Probe(GetParam().backend);
-      if (!available.status.ok()) {
-        GTEST_SKIP() << IoBackendName(GetParam().backend)
-                     << " cannot run here: " << available.status.ToString();
-      }
-    }
-  }
+  void SetUp() override { HALIO_SKIP_IF_UNAVAILABLE(GetParam()); }
 
   // Runs `scenario` failing allocation 1, 2, ... until it succeeds; returns
   // how many allocations the successful run made.
@@ -359,12 +350,9 @@ TEST_P(AllocFailureTest, EveryScenarioFailsCleanlyAtEveryAllocation) {
   }
 }
 
-std::string CtsParamName(const ::testing::TestParamInfo<CtsParam>& info) {
-  return ParamName(info.param);
-}
-
-INSTANTIATE_TEST_SUITE_P(AllDevices, AllocFailureTest, ::testing::ValuesIn(AllCtsParams()),
-                         CtsParamName);
+INSTANTIATE_TEST_SUITE_P(AllDevices, AllocFailureTest,
+                         ::testing::ValuesIn(testing::Matrix({FileKind::kFd, FileKind::kMemory})),
+                         testing::MatrixParamName);
 
 }  // namespace
-}  // namespace halio::cts
+}  // namespace halio

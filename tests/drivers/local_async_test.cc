@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "halio/drivers.h"
-#include "cts/cts_util.h"
+#include "testing/matrix.h"
 #include "testing/param_names.h"
 #include "testing/sanitizers.h"
 #include "testing/status_matchers.h"
@@ -132,7 +132,7 @@ class LocalAsyncBackendTest : public ::testing::TestWithParam<IoBackend> {
 // Small chunks and a shallow queue make one read reuse every slot many times.
 TEST_P(LocalAsyncBackendTest, ChunkedReadAndWriteMoveEveryByte) {
   constexpr size_t kLength = 10 * 1024 * 1024 + 123;
-  auto contents = cts::PatternBytes(kLength, 31);
+  auto contents = testing::PatternBytes(kLength, 31);
   testing::TempFile file(contents);
   auto device = MakeDevice(/*queue_depth=*/3, /*chunk_size=*/64 * 1024);
   FileRef opened = Open(file, OpenMode::kReadWrite);
@@ -156,7 +156,7 @@ TEST_P(LocalAsyncBackendTest, ThousandsOfConcurrentReadsFromSeveralThreads) {
   constexpr size_t kThreads = 4;
   constexpr size_t kReadsPerThread = 1024;
   constexpr size_t kBlock = 512;
-  auto contents = cts::PatternBytes(kThreads * kReadsPerThread * kBlock, 32);
+  auto contents = testing::PatternBytes(kThreads * kReadsPerThread * kBlock, 32);
   testing::TempFile file(contents);
   auto device = MakeDevice();
   FileRef opened = Open(file);
@@ -189,7 +189,7 @@ TEST_P(LocalAsyncBackendTest, ThousandsOfConcurrentReadsFromSeveralThreads) {
 }
 
 TEST_P(LocalAsyncBackendTest, ReadOfTruncatedFileFailsWithFileAndRange) {
-  testing::TempFile file(cts::PatternBytes(3 << 20, 33));
+  testing::TempFile file(testing::PatternBytes(3 << 20, 33));
   auto device = MakeDevice(/*queue_depth=*/4, /*chunk_size=*/256 * 1024);
   FileRef opened = Open(file);
   std::filesystem::resize_file(file.path(), 1 << 20);
@@ -232,7 +232,7 @@ TEST(LocalAsyncShutdownTest, DestroyingTheDeviceCancelsOpsThatCanNeverRun) {
 
 TEST(LocalAsyncShutdownTest, DestroyingTheDeviceWaitsForReadsInFlight) {
   constexpr size_t kLength = 8 << 20;
-  auto contents = cts::PatternBytes(kLength, 34);
+  auto contents = testing::PatternBytes(kLength, 34);
   testing::TempFile file(contents);
   HALIO_ASSERT_OK_AND_ASSIGN(FileRef opened, FdFile::Open(file.path(), OpenMode::kRead));
   BufferRef buffer;

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "halio/drivers.h"
-#include "cts/cts_util.h"
+#include "testing/matrix.h"
 #include "testing/status_matchers.h"
 
 // Counts every operator new in this test binary while counting is enabled.
@@ -70,12 +70,12 @@ class LocalSyncTest : public ::testing::Test {
 };
 
 TEST_F(LocalSyncTest, TransferAndFileOpsDoNoHeapAllocation) {
-  cts::FileFactory fd_files(cts::FileKind::kFd);
-  cts::FileFactory memory_files(cts::FileKind::kMemory);
-  HALIO_ASSERT_OK_AND_ASSIGN(FileRef fd_file,
-                             fd_files.Make(cts::PatternBytes(8192, 1), MemoryAccess::kReadWrite));
+  testing::TestFiles fd_files(testing::FileKind::kFd);
+  testing::TestFiles memory_files(testing::FileKind::kMemory);
   HALIO_ASSERT_OK_AND_ASSIGN(
-      FileRef memory_file, memory_files.Make(cts::PatternBytes(8192, 2), MemoryAccess::kRead));
+      FileRef fd_file, fd_files.Make(testing::PatternBytes(8192, 1), MemoryAccess::kReadWrite));
+  HALIO_ASSERT_OK_AND_ASSIGN(
+      FileRef memory_file, memory_files.Make(testing::PatternBytes(8192, 2), MemoryAccess::kRead));
   std::vector<std::byte> update(64, std::byte{3});
   SemaphorePoint wait[] = {{wait_.get(), 1}};
   uint64_t next = 1;

@@ -9,11 +9,13 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "halio/hal/allocator.h"
 #include "halio/host_allocator.h"
+#include "buffer_internals.h"
 #include "testing/status_matchers.h"
 
 namespace halio {
@@ -21,6 +23,14 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+
+// Users create buffers through BufferAllocator and Subspan only: the
+// constructor needs a key that only BufferInternals can make.
+static_assert(!std::is_constructible_v<Buffer, std::shared_ptr<BufferStorage>, uint64_t,
+                                       uint64_t, const BufferParams&, bool>);
+static_assert(!std::is_copy_constructible_v<Buffer>);
+static_assert(!std::is_constructible_v<MappedMemory, BufferRef, std::span<std::byte>,
+                                       MemoryAccess>);
 
 uintptr_t Address(const void* p) { return reinterpret_cast<uintptr_t>(p); }
 
@@ -390,7 +400,7 @@ TEST(BufferImportTest, ImportedBufferDecommitIsNoOp) {
   HALIO_ASSERT_OK_AND_ASSIGN(
       BufferRef buffer,
       allocator.Import({}, std::span<std::byte>(arena.bytes, 64), release.callback()));
-  buffer->Decommit();
+  BufferInternals::Decommit(*buffer);
   EXPECT_EQ(release.calls, 0);
   HALIO_EXPECT_OK(buffer->Map(MemoryAccess::kRead));
   buffer.reset();
@@ -406,13 +416,13 @@ TEST(BufferDecommitTest, TransientDecommitFailsLaterMaps) {
                              allocator.Allocate({}, 256, /*transient=*/true));
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef view, buffer->Subspan(0, 16));
   const void* data = buffer->MapUnretained(MemoryAccess::kRead, 0, kWholeBuffer)->data();
-  buffer->Decommit();
+  BufferInternals::Decommit(*buffer);
   EXPECT_EQ(host.frees, 1);  // the bytes are freed now, not at the last reference
   EXPECT_EQ(host.live.count(const_cast<void*>(data)), 0u);
   EXPECT_THAT(buffer->Map(MemoryAccess::kRead),
               StatusIs(StatusCode::kFailedPrecondition, HasSubstr("queue_dealloca")));
   EXPECT_THAT(view->Map(MemoryAccess::kRead), StatusIs(StatusCode::kFailedPrecondition));
-  buffer->Decommit();  // idempotent
+  BufferInternals::Decommit(*buffer);  // idempotent
   EXPECT_EQ(host.frees, 1);
   buffer.reset();
   view.reset();
@@ -424,7 +434,7 @@ TEST(BufferDecommitTest, NonTransientDecommitIsNoOp) {
   CountingHostAllocator host;
   BufferAllocator allocator(host);
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, allocator.Allocate({}, 256));
-  buffer->Decommit();
+  BufferInternals::Decommit(*buffer);
   EXPECT_EQ(host.frees, 0);
   HALIO_EXPECT_OK(buffer->Map(MemoryAccess::kReadWrite));
   buffer.reset();

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "halio/hal/allocator.h"
+#include "buffer_internals.h"
 #include "testing/status_matchers.h"
 
 namespace halio {
@@ -247,7 +248,7 @@ TEST_F(CommandBufferTest, DecommittedTransientBufferFailsExecution) {
                              allocator_.Allocate({}, 8, /*transient=*/true));
   HALIO_ASSERT_OK(cb_->Fill(transient, 0, 8, 0x7, 1));
   HALIO_ASSERT_OK(cb_->Finalize());
-  transient->Decommit();
+  BufferInternals::Decommit(*transient);
   EXPECT_THAT(cb_->ExecuteInline(),
               StatusIs(StatusCode::kFailedPrecondition, HasSubstr("command 0 of 1")));
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "halio/hal/allocator.h"
+#include "buffer_internals.h"
 #include "testing/status_matchers.h"
 
 namespace halio {
@@ -195,7 +196,7 @@ TEST(InlineDispatchTest, DecommittedBindingIsFailedPrecondition) {
   ExecutableRef executable = MakeExecutable(Noop());
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef transient,
                              BufferAllocator().Allocate({}, 16, /*transient=*/true));
-  transient->Decommit();
+  BufferInternals::Decommit(*transient);
   const BufferBinding bindings[] = {{transient}};
   EXPECT_THAT(InlineDispatch(*executable, 0, {1, 1, 1}, {}, bindings),
               StatusIs(StatusCode::kFailedPrecondition));

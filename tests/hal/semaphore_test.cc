@@ -9,8 +9,10 @@
 #include <chrono>
 #include <memory>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
+#include "semaphore_impl.h"
 #include "testing/status_matchers.h"
 
 namespace halio {
@@ -19,6 +21,13 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
+
+// Semaphore::Create is the only way to make a semaphore (devices rely on
+// shared_from_this), and SemaphoreImpl is the only kind there is.
+static_assert(!std::is_default_constructible_v<Semaphore>);
+static_assert(!std::is_constructible_v<Semaphore, uint64_t>);
+static_assert(!std::is_constructible_v<SemaphoreImpl, uint64_t>);
+static_assert(!std::is_copy_constructible_v<Semaphore>);
 
 SemaphoreRef MakeSemaphore(uint64_t initial = 0) {
   Result<SemaphoreRef> result = Semaphore::Create(initial);
@@ -176,16 +185,16 @@ TEST(SemaphoreTest, FailWithOkStatusStillFails) {
 TEST(SemaphoreTimepointTest, RunsInlineWhenAlreadySatisfied) {
   SemaphoreRef sem = MakeSemaphore(5);
   Recorder recorder(5);
-  sem->AddTimepoint(&recorder.timepoint);
+  Impl(*sem).AddTimepoint(&recorder.timepoint);
   EXPECT_EQ(recorder.calls, 1);
   EXPECT_THAT(recorder.status, IsOk());
-  EXPECT_FALSE(sem->CancelTimepoint(&recorder.timepoint));
+  EXPECT_FALSE(Impl(*sem).CancelTimepoint(&recorder.timepoint));
 }
 
 TEST(SemaphoreTimepointTest, RunsOnSignalWhenReachedNotBefore) {
   SemaphoreRef sem = MakeSemaphore();
   Recorder recorder(3);
-  sem->AddTimepoint(&recorder.timepoint);
+  Impl(*sem).AddTimepoint(&recorder.timepoint);
   EXPECT_EQ(recorder.calls, 0);
   HALIO_EXPECT_OK(sem->Signal(2));
   EXPECT_EQ(recorder.calls, 0);
@@ -199,7 +208,7 @@ TEST(SemaphoreTimepointTest, RunsOnSignalWhenReachedNotBefore) {
 TEST(SemaphoreTimepointTest, OutOfOrderTargetsFireInTheRightSignals) {
   SemaphoreRef sem = MakeSemaphore();
   Recorder r5(5), r2(2), r8(8), r3(3), r2b(2);
-  for (Recorder* r : {&r5, &r2, &r8, &r3, &r2b}) sem->AddTimepoint(&r->timepoint);
+  for (Recorder* r : {&r5, &r2, &r8, &r3, &r2b}) Impl(*sem).AddTimepoint(&r->timepoint);
   HALIO_EXPECT_OK(sem->Signal(1));
   EXPECT_EQ(r2.calls + r2b.calls + r3.calls + r5.calls + r8.calls, 0);
   HALIO_EXPECT_OK(sem->Signal(2));
@@ -218,15 +227,15 @@ TEST(SemaphoreTimepointTest, OutOfOrderTargetsFireInTheRightSignals) {
 TEST(SemaphoreTimepointTest, FailRunsPendingTimepointsWithAborted) {
   SemaphoreRef sem = MakeSemaphore();
   Recorder a(1), b(100);
-  sem->AddTimepoint(&a.timepoint);
-  sem->AddTimepoint(&b.timepoint);
+  Impl(*sem).AddTimepoint(&a.timepoint);
+  Impl(*sem).AddTimepoint(&b.timepoint);
   sem->Fail(UnavailableError("device lost"));
   for (Recorder* r : {&a, &b}) {
     EXPECT_EQ(r->calls, 1);
     EXPECT_THAT(r->status, StatusIs(StatusCode::kAborted, HasSubstr("device lost")));
   }
   Recorder late(1);
-  sem->AddTimepoint(&late.timepoint);  // already failed: runs inline
+  Impl(*sem).AddTimepoint(&late.timepoint);  // already failed: runs inline
   EXPECT_EQ(late.calls, 1);
   EXPECT_THAT(late.status, StatusIs(StatusCode::kAborted));
 }
@@ -234,9 +243,9 @@ TEST(SemaphoreTimepointTest, FailRunsPendingTimepointsWithAborted) {
 TEST(SemaphoreTimepointTest, CancelBeforeSignalPreventsCallback) {
   SemaphoreRef sem = MakeSemaphore();
   Recorder cancelled(2), kept(2);
-  sem->AddTimepoint(&cancelled.timepoint);
-  sem->AddTimepoint(&kept.timepoint);
-  EXPECT_TRUE(sem->CancelTimepoint(&cancelled.timepoint));
+  Impl(*sem).AddTimepoint(&cancelled.timepoint);
+  Impl(*sem).AddTimepoint(&kept.timepoint);
+  EXPECT_TRUE(Impl(*sem).CancelTimepoint(&cancelled.timepoint));
   HALIO_EXPECT_OK(sem->Signal(5));
   sem->Fail(InternalError("later"));
   EXPECT_EQ(cancelled.calls, 0);
@@ -246,10 +255,10 @@ TEST(SemaphoreTimepointTest, CancelBeforeSignalPreventsCallback) {
 TEST(SemaphoreTimepointTest, CancelAfterCallbackRanReturnsFalse) {
   SemaphoreRef sem = MakeSemaphore();
   Recorder recorder(1);
-  sem->AddTimepoint(&recorder.timepoint);
+  Impl(*sem).AddTimepoint(&recorder.timepoint);
   HALIO_EXPECT_OK(sem->Signal(1));
   EXPECT_EQ(recorder.calls, 1);
-  EXPECT_FALSE(sem->CancelTimepoint(&recorder.timepoint));
+  EXPECT_FALSE(Impl(*sem).CancelTimepoint(&recorder.timepoint));
   EXPECT_EQ(recorder.calls, 1);
 }
 
@@ -262,7 +271,7 @@ TEST(SemaphoreTimepointTest, CallbackMaySignalAnotherSemaphore) {
   chain.callback = [](void* user_data, Status status) {
     if (status.ok()) static_cast<Semaphore*>(user_data)->Signal(1).IgnoreError();
   };
-  first->AddTimepoint(&chain);
+  Impl(*first).AddTimepoint(&chain);
   HALIO_EXPECT_OK(first->Signal(1));
   HALIO_EXPECT_OK(second->Wait(1, Timeout::Immediate()));
 }
@@ -420,7 +429,7 @@ TEST(SemaphoreStressTest, ConcurrentTimepointsRunExactlyOnce) {
         slot.timepoint.target = static_cast<uint64_t>(i) + 1;
         slot.timepoint.callback = callback;
         slot.timepoint.user_data = &slot;
-        sem->AddTimepoint(&slot.timepoint);
+        Impl(*sem).AddTimepoint(&slot.timepoint);
       }
     });
   }

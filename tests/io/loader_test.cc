@@ -12,8 +12,8 @@
 
 #include "halio/drivers.h"
 #include "halio/loader.h"
-#include "cts/cts_util.h"
 #include "io/io_test_util.h"
+#include "testing/matrix.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_file.h"
 
@@ -49,7 +49,7 @@ std::vector<std::byte> WriteSafetensors(const testing::TempFile& file,
   uint64_t size = header.size();
   std::memcpy(contents.data(), &size, 8);  // little-endian host
   std::memcpy(contents.data() + 8, header.data(), header.size());
-  auto data = cts::PatternBytes(offset, 51);
+  auto data = halio::testing::PatternBytes(offset, 51);
   contents.insert(contents.end(), data.begin(), data.end());
   file.Write(contents);
   return contents;

@@ -86,7 +86,7 @@
 #include "halio/hal/device.h"
 #include "halio/hal/semaphore.h"
 #include "halio/io_backend.h"
-#include "testing/param_names.h"
+#include "testing/matrix.h"
 #include "testing/sanitizers.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_file.h"
@@ -96,18 +96,8 @@ namespace {
 
 using ::testing::HasSubstr;
 using Clock = std::chrono::steady_clock;
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
+using testing::FileKind;
+using testing::kAddressSanitizer;
 
 // How long any one wait may take before the test fails instead of hanging,
 // and how long a whole test may take before the watchdog aborts the process
@@ -223,44 +213,6 @@ std::vector<std::byte> RandomBytes(size_t length, uint64_t seed) {
   }
   return bytes;
 }
-
-enum class FileKind { kFd, kMemory };
-
-// The file ops go to: a temp file opened with a forced backend, or a memory
-// file over memory deliberately 16 bytes past a 64-byte boundary. Must
-// outlive the device (a memory file does not own its memory).
-class StressFile {
- public:
-  Status Open(FileKind kind, IoBackend backend, const std::vector<std::byte>& contents) {
-    kind_ = kind;
-    if (kind == FileKind::kMemory) {
-      memory_.assign(contents.size() + 64 + 16, std::byte{0});
-      const size_t to_64 = (64 - reinterpret_cast<uintptr_t>(memory_.data()) % 64) % 64;
-      bytes_ = std::span<std::byte>(memory_.data() + to_64 + 16, contents.size());
-      std::copy(contents.begin(), contents.end(), bytes_.begin());
-      HALIO_ASSIGN_OR_RETURN(file_, MemoryFile::Wrap(bytes_, MemoryAccess::kReadWrite));
-      return Status();
-    }
-    temp_.Write(contents);
-    FdFileOptions options;
-    options.backend = backend;
-    HALIO_ASSIGN_OR_RETURN(file_, FdFile::Open(temp_.path(), OpenMode::kReadWrite, options));
-    return Status();
-  }
-  const FileRef& file() const { return file_; }
-  // The bytes as stored now (fd files: read back through the kernel).
-  std::vector<std::byte> Contents() const {
-    if (kind_ == FileKind::kMemory) return std::vector<std::byte>(bytes_.begin(), bytes_.end());
-    return testing::ReadFileBytes(temp_.path());
-  }
-
- private:
-  FileKind kind_ = FileKind::kFd;
-  testing::TempFile temp_;
-  std::vector<std::byte> memory_;
-  std::span<std::byte> bytes_;
-  FileRef file_;
-};
 
 // ============================================================================
 // The random DAG and its model.
@@ -607,25 +559,6 @@ void ExpectStoreMatches(const Plan& plan, const Model& model, int store,
                 << " bytes differ from the model";
 }
 
-struct StressParam {
-  const char* device;
-  FileKind file_kind;
-  IoBackend backend;  // fd files: forced backend
-};
-
-void PrintTo(const StressParam& param, std::ostream* os) {
-  *os << param.device << " with a "
-      << (param.file_kind == FileKind::kMemory
-              ? std::string("memory file")
-              : std::string("fd file on ") + IoBackendName(param.backend));
-}
-
-std::string StressParamName(const ::testing::TestParamInfo<StressParam>& info) {
-  std::string name = info.param.device;
-  if (info.param.file_kind == FileKind::kMemory) return name + "_memory_file";
-  return name + "_fd_file_" + IoBackendName(info.param.backend);
-}
-
 struct StressCounts {
   int lanes;
   uint64_t ops_per_lane;
@@ -648,32 +581,27 @@ StressCounts Counts() {
   return counts;
 }
 
-class RandomDagStressTest : public ::testing::TestWithParam<StressParam> {
+class RandomDagStressTest : public ::testing::TestWithParam<testing::MatrixParam> {
  protected:
   void RunPlan(uint64_t seed, const StressCounts& counts, Watchdog& watchdog);
-  void SetUp() override {
-    const StressParam& param = GetParam();
-    if (param.file_kind == FileKind::kFd) {
-      if (auto available = IoEngine::Probe(param.backend); !available.status.ok()) {
-        GTEST_SKIP() << IoBackendName(param.backend)
-                     << " cannot run here: " << available.status.ToString();
-      }
-    }
-  }
+  void SetUp() override { HALIO_SKIP_IF_UNAVAILABLE(GetParam()); }
 };
 
 // One plan, start to end, on a fresh device.
 void RandomDagStressTest::RunPlan(uint64_t seed, const StressCounts& counts,
                                   Watchdog& watchdog) {
-  const StressParam& param = GetParam();
-  const bool async = std::string(param.device) == "local_async";
+  const testing::MatrixParam& param = GetParam();
+  const bool async = !testing::RunsInline(param.device);
   watchdog.Stage("planning, " + SeedNote(seed));
 
   const Plan plan = MakePlan(seed, counts.lanes, counts.ops_per_lane);
   const Model model = RunModel(plan);
 
-  StressFile file;  // outlives the device
-  HALIO_ASSERT_OK(file.Open(param.file_kind, param.backend, plan.initial[kFileStore]));
+  // Where the file ops go; outlives the device (a memory file does not own
+  // its memory).
+  testing::TestFiles file(param.file_kind, param.backend);
+  HALIO_ASSERT_OK_AND_ASSIGN(FileRef stress_file,
+                             file.Make(plan.initial[kFileStore], MemoryAccess::kReadWrite));
   DeviceOptions options;
   options.worker_count = 4;
   options.queue_depth = 2;
@@ -681,7 +609,7 @@ void RandomDagStressTest::RunPlan(uint64_t seed, const StressCounts& counts,
   HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Device> device,
                              CreateDevice(param.device, options));
   Resources resources;
-  resources.file = file.file();
+  resources.file = stress_file;
   for (int store = 0; store < kBufferCount; ++store) {
     HALIO_ASSERT_OK_AND_ASSIGN(
         resources.buffers[store],
@@ -787,27 +715,28 @@ TEST_P(RandomDagStressTest, EveryByteAndSemaphoreMatchTheModel) {
                       .count()));
 }
 
+// local_async on every backend and a memory file; local_sync, which runs
+// every op inline on the submitting thread, on sync and a memory file.
+std::vector<testing::MatrixParam> StressMatrix() {
+  std::vector<testing::MatrixParam> params =
+      testing::Matrix({FileKind::kFd, FileKind::kMemory}, testing::AllBackends(), {"local_async"});
+  for (const testing::MatrixParam& param :
+       testing::Matrix({FileKind::kFd, FileKind::kMemory}, {IoBackend::kSync}, {"local_sync"})) {
+    params.push_back(param);
+  }
+  return params;
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Devices, RandomDagStressTest,
-    ::testing::Values(StressParam{"local_async", FileKind::kFd, IoBackend::kIoUring},
-                      StressParam{"local_async", FileKind::kFd, IoBackend::kAsio},
-                      StressParam{"local_async", FileKind::kFd, IoBackend::kSync},
-                      StressParam{"local_async", FileKind::kMemory, IoBackend::kSync},
-                      StressParam{"local_sync", FileKind::kFd, IoBackend::kSync},
-                      StressParam{"local_sync", FileKind::kMemory, IoBackend::kSync}),
-    StressParamName);
+    ::testing::ValuesIn(StressMatrix()), testing::MatrixParamName);
 
 // ============================================================================
 // Destroying local_async with work in flight.
 
-class DeviceDestructionTest : public ::testing::TestWithParam<IoBackend> {
+class DeviceDestructionTest : public ::testing::TestWithParam<testing::MatrixParam> {
  protected:
-  void SetUp() override {
-    if (auto available = IoEngine::Probe(GetParam()); !available.status.ok()) {
-      GTEST_SKIP() << IoBackendName(GetParam())
-                   << " cannot run here: " << available.status.ToString();
-    }
-  }
+  void SetUp() override { HALIO_SKIP_IF_UNAVAILABLE(GetParam()); }
 };
 
 TEST_P(DeviceDestructionTest, EveryOpEndsSignaledWithItsBytesOrFailedWithoutTouchingThem) {
@@ -846,7 +775,7 @@ TEST_P(DeviceDestructionTest, EveryOpEndsSignaledWithItsBytesOrFailedWithoutTouc
     const auto source_bytes = RandomBytes(kOps * kRegion, rng.Next());
     testing::TempFile temp(file_bytes);
     FdFileOptions file_options;
-    file_options.backend = GetParam();
+    file_options.backend = GetParam().backend;
     HALIO_ASSERT_OK_AND_ASSIGN(FileRef file,
                                FdFile::Open(temp.path(), OpenMode::kReadWrite, file_options));
 
@@ -854,7 +783,8 @@ TEST_P(DeviceDestructionTest, EveryOpEndsSignaledWithItsBytesOrFailedWithoutTouc
     options.worker_count = 2;
     options.queue_depth = 2;
     options.chunk_size = kChunk;
-    HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Device> device, CreateLocalAsyncDevice(options));
+    HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Device> device,
+                               CreateDevice(GetParam().device, options));
     HALIO_ASSERT_OK_AND_ASSIGN(BufferRef source,
                                device->allocator().Allocate({}, kOps * kRegion));
     HALIO_ASSERT_OK_AND_ASSIGN(BufferRef target,
@@ -1051,9 +981,10 @@ TEST_P(DeviceDestructionTest, EveryOpEndsSignaledWithItsBytesOrFailedWithoutTouc
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DeviceDestructionTest,
-                         ::testing::Values(IoBackend::kIoUring, IoBackend::kAsio,
-                                           IoBackend::kSync),
-                         testing::BackendName);
+                         ::testing::ValuesIn(testing::Matrix({FileKind::kFd},
+                                                             testing::AllBackends(),
+                                                             {"local_async"})),
+                         testing::MatrixParamName);
 
 }  // namespace
 }  // namespace halio

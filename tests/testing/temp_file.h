@@ -1,4 +1,5 @@
-// A scratch file in the temp directory, removed on destruction.
+// A scratch file in the temp directory (or a given one), removed on
+// destruction.
 #ifndef HALIO_TESTS_TESTING_TEMP_FILE_H_
 #define HALIO_TESTS_TESTING_TEMP_FILE_H_
 
@@ -25,12 +26,18 @@ inline std::vector<std::byte> ReadFileBytes(const std::filesystem::path& path) {
 
 class TempFile {
  public:
-  TempFile() {
+  TempFile() : TempFile(std::filesystem::temp_directory_path()) {}
+  explicit TempFile(const std::vector<std::byte>& contents) : TempFile() { Write(contents); }
+  // In `directory` instead of the temp directory.
+  explicit TempFile(const std::filesystem::path& directory) {
     static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
+    path_ = directory /
             ("halio_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
   }
-  explicit TempFile(const std::vector<std::byte>& contents) : TempFile() { Write(contents); }
+  TempFile(const std::filesystem::path& directory, const std::vector<std::byte>& contents)
+      : TempFile(directory) {
+    Write(contents);
+  }
   ~TempFile() {
     std::error_code ignored;
     std::filesystem::remove(path_, ignored);

@@ -1,4 +1,6 @@
-// BufferAllocator: creates host-memory buffers and imports caller memory.
+// BufferAllocator: creates host-memory buffers and imports caller memory
+// (a device's allocator(); the memory itself comes from a HostAllocator, see
+// halio/host_allocator.h for halio's three allocators).
 //
 // Allocated buffers are aligned to at least kMinBufferAlignment (64 bytes: a
 // cache line, what SIMD kernels expect) and to kPageAlignment (4096) for
@@ -57,6 +59,10 @@ class BufferAllocator {
  private:
   HostAllocator& host_;
 };
+
+// The name before issue 10 (it allocates buffers, not heap memory); kept for
+// one release.
+using HeapAllocator [[deprecated("renamed BufferAllocator")]] = BufferAllocator;
 
 }  // namespace halio
 

@@ -8,17 +8,18 @@
 //
 // Thread-safety: the metadata is immutable after creation; Map() may be called
 // from any thread. Concurrent writes to overlapping bytes are the caller's
-// race, as with any memory. Decommit() (used by queue_dealloca) must not race
-// with users of the memory: ordering them is what semaphores are for.
+// race, as with any memory. queue_dealloca frees a transient buffer's storage
+// when its wait list is reached: ordering it after every user of the memory
+// is what semaphores are for.
 #ifndef HALIO_HAL_BUFFER_H_
 #define HALIO_HAL_BUFFER_H_
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 
 #include "halio/status.h"
 
@@ -106,18 +107,19 @@ struct ReleaseCallback {
 class Buffer;
 using BufferRef = std::shared_ptr<Buffer>;
 
-// The memory a Buffer (and its views) refers to. Internal to halio; exposed
-// only so Buffer can hold it by value.
+// The memory a Buffer (and its views) refers to, and halio's access to a
+// buffer's internals (src/hal/buffer_storage.h, src/hal/buffer_internals.h).
+// Internal to halio: declared here only so Buffer can name them.
 class BufferStorage;
+class BufferInternals;
 
 // A mapped range of a buffer. Unmap() (or destruction) ends the mapping; for
 // host memory there is nothing to flush, but callers must still treat the
-// span as invalid afterwards so device memory can be added later.
+// span as invalid afterwards so device memory can be added later. Made by
+// Buffer::Map only (a default-constructed one maps nothing).
 class MappedMemory {
  public:
   MappedMemory() = default;
-  MappedMemory(BufferRef buffer, std::span<std::byte> bytes, MemoryAccess access)
-      : buffer_(std::move(buffer)), bytes_(bytes), access_(access) {}
   MappedMemory(MappedMemory&&) noexcept = default;
   MappedMemory& operator=(MappedMemory&&) noexcept = default;
   ~MappedMemory() { Unmap(); }
@@ -132,15 +134,27 @@ class MappedMemory {
   }
 
  private:
+  friend class Buffer;
+  MappedMemory(BufferRef buffer, std::span<std::byte> bytes, MemoryAccess access)
+      : buffer_(std::move(buffer)), bytes_(bytes), access_(access) {}
+
   BufferRef buffer_;
   std::span<std::byte> bytes_;
   MemoryAccess access_ = MemoryAccess::kNone;
 };
 
+// Created only by BufferAllocator (Allocate, Import), Subspan and the devices'
+// queue_alloca; always held by BufferRef.
 class Buffer : public std::enable_shared_from_this<Buffer> {
+  // Only halio can make one (BufferInternals); the constructor below is
+  // public for std::allocate_shared only.
+  class Passkey {
+    explicit Passkey() = default;
+    friend class BufferInternals;
+  };
+
  public:
-  // Use BufferAllocator to create buffers; this is public for make_shared.
-  Buffer(std::shared_ptr<BufferStorage> storage, uint64_t byte_offset,
+  Buffer(Passkey, std::shared_ptr<BufferStorage> storage, uint64_t byte_offset,
          uint64_t byte_length, const BufferParams& params, bool transient);
   ~Buffer();
   Buffer(const Buffer&) = delete;
@@ -161,32 +175,27 @@ class Buffer : public std::enable_shared_from_this<Buffer> {
   Result<MappedMemory> Map(MemoryAccess access, uint64_t offset = 0,
                            uint64_t length = kWholeBuffer);
 
-  // Validates like Map and returns the bytes without taking a reference: for
-  // callers that already hold one (queue operations). No allocation.
+  // Checks and errors as Map, and returns the bytes without taking a
+  // reference: for callers that already hold one for as long as they use the
+  // span (queue operations, dispatch bindings). No allocation.
   Result<std::span<std::byte>> MapUnretained(MemoryAccess access, uint64_t offset,
                                              uint64_t length);
 
-  // The address of byte `offset` of a range the caller already validated,
-  // or nullptr once queue_dealloca freed the storage. No checks, no copy.
-  std::byte* ValidatedData(uint64_t offset) const;
-  // The FAILED_PRECONDITION a freed buffer reports.
-  Status FreedError() const;
-
-  // Checks access and range only (what queue validation needs).
+  // Checks access and range only, touching no memory: what Map checks before
+  // it looks at the storage. Errors: PERMISSION_DENIED, OUT_OF_RANGE.
   Status Validate(MemoryAccess access, uint64_t offset, uint64_t length) const;
 
   // A buffer aliasing [offset, offset + length) of this one, sharing its
-  // storage and access rights. Errors: OUT_OF_RANGE.
+  // storage and access rights. Errors: OUT_OF_RANGE; RESOURCE_EXHAUSTED when
+  // the view's bookkeeping cannot be allocated.
   Result<BufferRef> Subspan(uint64_t offset, uint64_t length);
-
-  // Frees the storage of a transient buffer now (queue_dealloca). Later Map
-  // calls fail with FAILED_PRECONDITION. No-op for other buffers.
-  void Decommit();
 
   // Short description for error messages: "buffer of N bytes".
   std::string Describe() const;
 
  private:
+  friend class BufferInternals;
+
   std::shared_ptr<BufferStorage> storage_;
   const uint64_t byte_offset_;
   const uint64_t byte_length_;

@@ -1,9 +1,14 @@
-// Inline transfer operations shared by every device and by command buffers:
-// validate, then fill/update/copy host memory on the calling thread.
+// Inline transfers: validate, then fill/update/copy host-visible buffer
+// memory on the calling thread, now (no queue, no semaphores).
 //
-// Validate* check access rights and ranges (overflow-safe) and touch no
-// memory; the *Inline functions validate and then do the work. None of them
-// allocates on success.
+// User API: an application may use them to prepare or inspect host buffers
+// with the same checks the queue operations apply; command buffers run their
+// commands through them. Validate* check access rights and ranges
+// (overflow-safe) and touch no memory. The *Inline functions validate, then
+// do the work; they also return FAILED_PRECONDITION for a transient buffer
+// that queue_dealloca freed. None of them allocates on success. (Devices
+// validate before any semaphore work and then run the pre-validated forms,
+// which are internal: src/hal/transfer_validated.h.)
 //
 // Thread-safety: safe on distinct or read-only-overlapping memory; ordering
 // writers is the caller's job.
@@ -38,16 +43,6 @@ Status ValidateCopy(const Buffer& source, uint64_t source_offset,
                     const Buffer& target, uint64_t target_offset, uint64_t length);
 Status CopyInline(Buffer& source, uint64_t source_offset, Buffer& target,
                   uint64_t target_offset, uint64_t length);
-
-// The work of the *Inline functions for arguments the caller has already
-// passed through the matching Validate* call (devices validate before any
-// semaphore work and must not pay twice). Errors: FAILED_PRECONDITION when
-// queue_dealloca freed a buffer since.
-Status FillValidated(Buffer& target, uint64_t offset, uint64_t length, uint32_t pattern,
-                     uint32_t pattern_length);
-Status UpdateValidated(std::span<const std::byte> source, Buffer& target, uint64_t offset);
-Status CopyValidated(Buffer& source, uint64_t source_offset, Buffer& target,
-                     uint64_t target_offset, uint64_t length);
 
 }  // namespace halio
 

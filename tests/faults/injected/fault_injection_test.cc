@@ -18,8 +18,8 @@
 
 #include "halio/drivers.h"
 #include "halio/loader.h"
-#include "cts/cts_util.h"
 #include "testing/fault_injector.h"
+#include "testing/matrix.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_file.h"
 
@@ -38,30 +38,32 @@ constexpr uint64_t kChunkBytes = 256 << 10;
 // Inside a middle chunk, unaligned: calls covering it are cut right before.
 constexpr uint64_t kFaultOffset = (1 << 20) + 12345;
 
+// Each op's wait bound: far above any op here, even with a fault on every call.
+constexpr std::chrono::seconds kFaultOpDeadline{120};
+
+// One cell of the shared matrix (every device x backend, fd files) and a fault.
 struct FaultParam {
-  std::string device;
-  IoBackend backend;
+  testing::MatrixParam matrix;
   FaultKind fault;
 };
 
-std::vector<FaultParam> ParamsFor(std::initializer_list<FaultKind> faults) {
+// Every device x backend x `faults`, on files of `kind`.
+std::vector<FaultParam> ParamsFor(std::initializer_list<FaultKind> faults,
+                                  testing::FileKind kind = testing::FileKind::kFd) {
   std::vector<FaultParam> params;
-  for (const std::string& device : AvailableDevices()) {
-    for (IoBackend backend : {IoBackend::kIoUring, IoBackend::kAsio, IoBackend::kSync}) {
-      for (FaultKind fault : faults) params.push_back({device, backend, fault});
-    }
+  for (const testing::MatrixParam& matrix : testing::Matrix({kind})) {
+    for (FaultKind fault : faults) params.push_back({matrix, fault});
   }
   return params;
 }
 
 void PrintTo(const FaultParam& param, std::ostream* os) {
-  *os << param.device << " " << IoBackendName(param.backend) << " "
-      << testing::FaultKindName(param.fault);
+  testing::PrintTo(param.matrix, os);
+  *os << " x " << testing::FaultKindName(param.fault);
 }
 
 std::string FaultParamName(const ::testing::TestParamInfo<FaultParam>& info) {
-  return info.param.device + "_" + IoBackendName(info.param.backend) + "_" +
-         testing::FaultKindName(info.param.fault);
+  return testing::MatrixName(info.param.matrix) + "_" + testing::FaultKindName(info.param.fault);
 }
 
 // Index of the first byte where `got` differs from `want`, or npos.
@@ -98,48 +100,26 @@ bool NamesRangeAround(const std::string& message, uint64_t offset) {
   return false;
 }
 
-// What the op did: OK, or the error its signal semaphore failed with. A
-// queue call that returned an error itself (local_sync runs inline) must
-// have failed the semaphore with the same error.
-Status Outcome(const Status& queued, Semaphore& done) {
-  const Status waited = done.Wait(1, Timeout::After(std::chrono::seconds(120)));
-  if (waited.ok()) {
-    EXPECT_THAT(queued, IsOk()) << "the op signalled success but the queue call failed";
-    return waited;
-  }
-  Status cause = done.failure_cause();
-  EXPECT_FALSE(cause.ok()) << "the wait failed without a failed semaphore: "
-                           << waited.ToString();
-  if (!queued.ok()) {
-    EXPECT_EQ(queued.code(), cause.code()) << queued.ToString();
-  }
-  return cause.ok() ? waited : cause;
-}
-
 class FaultTest : public ::testing::TestWithParam<FaultParam> {
  protected:
   void SetUp() override {
-    const BackendAvailability availability = IoEngine::Probe(GetParam().backend);
-    if (!availability.status.ok()) {
-      GTEST_SKIP() << IoBackendName(GetParam().backend)
-                   << " cannot run here: " << availability.status.ToString();
-    }
+    HALIO_SKIP_IF_UNAVAILABLE(GetParam().matrix);
     DeviceOptions options;
     options.chunk_size = kChunkBytes;
     options.queue_depth = 4;
     options.worker_count = 2;
-    HALIO_ASSERT_OK_AND_ASSIGN(device_, CreateDevice(GetParam().device, options));
+    HALIO_ASSERT_OK_AND_ASSIGN(device_, CreateDevice(GetParam().matrix.device, options));
     // ENOSPC: the device fills up in a later chunk than the bad sector.
     fault_offset_ = fault() == FaultKind::kEnospc ? (2 << 20) + 777 : kFaultOffset;
     injector_ = FaultInjector::Make(fault(), fault_offset_);
-    contents_ = cts::PatternBytes(kFileBytes, 7);
+    contents_ = testing::PatternBytes(kFileBytes, 7);
   }
 
   FaultKind fault() const { return GetParam().fault; }
 
   Result<FileRef> Open(const std::string& path, OpenMode mode) {
     FdFileOptions options;
-    options.backend = GetParam().backend;
+    options.backend = GetParam().matrix.backend;
     options.interceptor = injector_;
     return FdFile::Open(path, mode, options);
   }
@@ -150,7 +130,7 @@ class FaultTest : public ::testing::TestWithParam<FaultParam> {
     HALIO_ASSIGN_OR_RETURN(SemaphoreRef done, Semaphore::Create(0));
     SemaphorePoint signal[] = {{done.get(), 1}};
     Status queued = device_->QueueRead({}, signal, file, 0, *buffer, 0, kFileBytes);
-    return Outcome(queued, *done);
+    return testing::Outcome(queued, *done, 1, kFaultOpDeadline);
   }
 
   // Writes contents_ to `file` at offset 0 through the device.
@@ -163,7 +143,7 @@ class FaultTest : public ::testing::TestWithParam<FaultParam> {
     HALIO_ASSIGN_OR_RETURN(SemaphoreRef done, Semaphore::Create(0));
     SemaphorePoint signal[] = {{done.get(), 1}};
     Status queued = device_->QueueWrite({}, signal, source, 0, file, 0, kFileBytes);
-    return Outcome(queued, *done);
+    return testing::Outcome(queued, *done, 1, kFaultOpDeadline);
   }
 
   void ExpectBufferHoldsContents(const BufferRef& buffer) {
@@ -296,7 +276,7 @@ using DirectReadFaultTest = DirectFaultTest;
 using DirectWriteFaultTest = DirectFaultTest;
 
 TEST_P(DirectReadFaultTest, ReadRecoversOrFailsNamingTheRange) {
-  testing::TempFile file(contents_);
+  testing::TempFile file(testing::StorageDirectory(), contents_);
   std::string skip;
   HALIO_ASSERT_OK_AND_ASSIGN(FileRef opened, OpenDirect(file.path(), OpenMode::kRead, &skip));
   if (!skip.empty()) GTEST_SKIP() << skip;
@@ -304,7 +284,7 @@ TEST_P(DirectReadFaultTest, ReadRecoversOrFailsNamingTheRange) {
 }
 
 TEST_P(DirectWriteFaultTest, WriteRecoversOrFailsNamingTheRange) {
-  testing::TempFile file;
+  testing::TempFile file(testing::StorageDirectory());
   std::string skip;
   HALIO_ASSERT_OK_AND_ASSIGN(
       FileRef opened,
@@ -314,10 +294,12 @@ TEST_P(DirectWriteFaultTest, WriteRecoversOrFailsNamingTheRange) {
   CheckWholeWrite(opened, file);
 }
 
-INSTANTIATE_TEST_SUITE_P(Faults, DirectReadFaultTest,
-                         ::testing::ValuesIn(ParamsFor(kReadFaults)), FaultParamName);
-INSTANTIATE_TEST_SUITE_P(Faults, DirectWriteFaultTest,
-                         ::testing::ValuesIn(ParamsFor(kWriteFaults)), FaultParamName);
+INSTANTIATE_TEST_SUITE_P(
+    Faults, DirectReadFaultTest,
+    ::testing::ValuesIn(ParamsFor(kReadFaults, testing::FileKind::kFdDirect)), FaultParamName);
+INSTANTIATE_TEST_SUITE_P(
+    Faults, DirectWriteFaultTest,
+    ::testing::ValuesIn(ParamsFor(kWriteFaults, testing::FileKind::kFdDirect)), FaultParamName);
 
 // --- the parameter loader -----------------------------------------------------
 
@@ -347,7 +329,7 @@ SafetensorsFile MakeSafetensors() {
   file.bytes.resize(8 + header.size());
   std::memcpy(file.bytes.data(), &header_size, 8);  // little-endian host
   std::memcpy(file.bytes.data() + 8, header.data(), header.size());
-  const auto data = cts::PatternBytes(offset, 13);
+  const auto data = testing::PatternBytes(offset, 13);
   file.bytes.insert(file.bytes.end(), data.begin(), data.end());
   file.big_begin = 8 + header_size + tensors[0].bytes;
   file.big_end = file.big_begin + tensors[1].bytes;
@@ -365,7 +347,7 @@ TEST_P(LoaderFaultTest, LoadSucceedsByteForByteOrFailsNamingTheTensor) {
   ASSERT_LT(bad, st.big_end);
   injector_ = FaultInjector::Make(fault(), bad);
   LoadOptions options;
-  options.file_options.backend = GetParam().backend;
+  options.file_options.backend = GetParam().matrix.backend;
   options.file_options.interceptor = injector_;
   // Below big.w's size: each tensor is its own read, so an error names one.
   options.max_read_bytes = 1 << 20;
@@ -429,7 +411,7 @@ TEST_P(IoCallTest, EveryCallDescribesItsOwnOffsetAndMemory) {
   auto checker = std::make_shared<CallChecker>(contents_);
   testing::TempFile file;
   FdFileOptions options;
-  options.backend = GetParam().backend;
+  options.backend = GetParam().matrix.backend;
   options.interceptor = checker;
   HALIO_ASSERT_OK_AND_ASSIGN(
       FileRef opened, FdFile::Open(file.path(), OpenMode::kReadWrite | OpenMode::kCreate,
@@ -466,7 +448,7 @@ TEST_P(IoCallTest, MisbehavingInterceptorFailsTheReadWithEio) {
   testing::TempFile file(contents_);
   for (bool throws : {true, false}) {
     FdFileOptions options;
-    options.backend = GetParam().backend;
+    options.backend = GetParam().matrix.backend;
     options.interceptor = std::make_shared<MisbehavingInterceptor>(throws);
     HALIO_ASSERT_OK_AND_ASSIGN(FileRef opened, FdFile::Open(file.path(), OpenMode::kRead,
                                                             options));

@@ -34,12 +34,11 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
-using testing::AllDeviceBackends;
-using testing::DeviceBackendName;
 using namespace std::chrono_literals;
 
-// Longer than RunRead's 60 s deadline: an op that hangs fails its test
-// first, then the watchdog frees the device's stuck request.
+// Longer than RunRead's deadline (testing::kOpDeadline, 60 s): an op that
+// hangs fails its test first, then the watchdog frees the device's stuck
+// request.
 constexpr auto kWatchdogLimit = 90s;
 
 testing::FuseMount* g_fault_fs = nullptr;
@@ -135,11 +134,11 @@ TEST_F(FaultFsKernelTest, SlowRepliesArriveWhole) {
 
 // --- every device x backend ---------------------------------------------------------
 
-class FaultFsTest : public testing::DeviceBackendTest {
+class FaultFsTest : public testing::MatrixTest {
  protected:
   void SetUp() override {
     if (g_fault_fs == nullptr) GTEST_SKIP() << g_no_fault_fs_reason;
-    DeviceBackendTest::SetUp();
+    MatrixTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     g_fault_fs->Arm(kWatchdogLimit);
     armed_ = true;
@@ -326,9 +325,9 @@ TEST_P(FaultFsLoadTest, TensorsBesideTheEioRangeLoadCorrectBytes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(DevicesAndBackends, FaultFsTest,
-                         ::testing::ValuesIn(AllDeviceBackends()), DeviceBackendName);
+                         ::testing::ValuesIn(testing::FdFileMatrix()), testing::MatrixParamName);
 INSTANTIATE_TEST_SUITE_P(DevicesAndBackends, FaultFsLoadTest,
-                         ::testing::ValuesIn(AllDeviceBackends()), DeviceBackendName);
+                         ::testing::ValuesIn(testing::FdFileMatrix()), testing::MatrixParamName);
 
 }  // namespace
 }  // namespace halio

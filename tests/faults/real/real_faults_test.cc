@@ -31,8 +31,6 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
-using testing::AllDeviceBackends;
-using testing::DeviceBackendName;
 
 std::vector<std::byte> ToBytes(const std::vector<uint8_t>& bytes) {
   std::vector<std::byte> out(bytes.size());
@@ -64,10 +62,10 @@ uint64_t SizeOnDisk(const std::string& path) {
 constexpr uint64_t kTmpfsBytes = uint64_t{1} << 20;
 constexpr uint64_t kOverflowingWrite = uint64_t{2} << 20;
 
-class FullTmpfsTest : public testing::DeviceBackendTest {
+class FullTmpfsTest : public testing::MatrixTest {
  protected:
   void SetUp() override {
-    DeviceBackendTest::SetUp();
+    MatrixTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     auto mount = testing::TmpfsMount::Create(kTmpfsBytes);
     if (!mount.ok()) GTEST_SKIP() << "no tmpfs: " << mount.status().ToString();
@@ -118,7 +116,7 @@ TEST_P(FullTmpfsTest, WriteIntoAFullFilesystemFailsAtItsFirstByte) {
 }
 
 INSTANTIATE_TEST_SUITE_P(DevicesAndBackends, FullTmpfsTest,
-                         ::testing::ValuesIn(AllDeviceBackends()), DeviceBackendName);
+                         ::testing::ValuesIn(testing::FdFileMatrix()), testing::MatrixParamName);
 
 // --- a file truncated during a load ---------------------------------------------
 
@@ -163,7 +161,7 @@ enum class Truncation {
   kConcurrently,         // the load runs on while another thread truncates
 };
 
-class TruncatedDuringLoadTest : public testing::DeviceBackendTest {
+class TruncatedDuringLoadTest : public testing::MatrixTest {
  protected:
   // Loads a fresh copy of the file, truncating it from another thread after
   // the first progress report. Returns the load's outcome.
@@ -249,16 +247,16 @@ TEST_P(TruncatedDuringLoadTest, TruncatedWhileReadsRunLoadsCorrectBytesOrFails) 
 }
 
 INSTANTIATE_TEST_SUITE_P(DevicesAndBackends, TruncatedDuringLoadTest,
-                         ::testing::ValuesIn(AllDeviceBackends()), DeviceBackendName);
+                         ::testing::ValuesIn(testing::FdFileMatrix()), testing::MatrixParamName);
 
 // --- the descriptor changed underneath an FdFile ----------------------------------
 
 constexpr uint64_t kDescriptorFileBytes = 256 << 10;
 
-class DescriptorUnderneathTest : public testing::DeviceBackendTest {
+class DescriptorUnderneathTest : public testing::MatrixTest {
  protected:
   void SetUp() override {
-    DeviceBackendTest::SetUp();
+    MatrixTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     file_.Write(ToBytes(faultfs::FileBytes({"", faultfs::Content::kPattern,
                                             faultfs::Behavior::kHealthy, 11},
@@ -329,7 +327,7 @@ TEST_P(DescriptorUnderneathTest, DevNullUnderneathReadsAsEndOfFile) {
 }
 
 INSTANTIATE_TEST_SUITE_P(DevicesAndBackends, DescriptorUnderneathTest,
-                         ::testing::ValuesIn(AllDeviceBackends()), DeviceBackendName);
+                         ::testing::ValuesIn(testing::FdFileMatrix()), testing::MatrixParamName);
 
 }  // namespace
 }  // namespace halio

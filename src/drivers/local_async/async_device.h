@@ -1,0 +1,107 @@
+// local_async's scheduler: queue calls (CoreDevice, common/core_device.h)
+// validate, then Schedule packages the op and returns; the op runs once its
+// wait list is reached, on a worker (memory ops, and chunks of files without
+// an async handle) or through the file's async engine (read/write). Internal.
+//
+// Scheduling costs O(1) per op however many ops are pending: each wait point
+// is an intrusive timepoint in its semaphore's sorted list (appended at the
+// tail for increasing targets), and a signal touches only the timepoints it
+// satisfies. Ops never complete inline in another op's signal: ready ops go
+// to the worker queue, so long chains cannot recurse.
+//
+// Where the rest lives: op.h (an op's lifecycle), worker_pool.h (threads and
+// ready queue), file_op.h (chunked reads and writes).
+//
+// Ownership: the scheduler tracks every op from Schedule to Finish; its
+// destructor cancels ops whose waits were never reached, waits for the rest
+// and joins the workers.
+// Thread-safety: every method may be called from any thread.
+#ifndef HALIO_SRC_DRIVERS_LOCAL_ASYNC_ASYNC_DEVICE_H_
+#define HALIO_SRC_DRIVERS_LOCAL_ASYNC_ASYNC_DEVICE_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <new>
+#include <string>
+#include <utility>
+
+#include "halio/drivers.h"
+#include "common/op_bodies.h"
+#include "local_async/op.h"
+#include "local_async/worker_pool.h"
+
+namespace halio::local_async {
+
+class AsyncScheduler {
+ public:
+  AsyncScheduler(BufferAllocator& allocator, const DeviceOptions& options);
+  ~AsyncScheduler() { Shutdown(); }
+  AsyncScheduler(const AsyncScheduler&) = delete;
+  AsyncScheduler& operator=(const AsyncScheduler&) = delete;
+
+  // Errors: RESOURCE_EXHAUSTED naming the worker that did not start (the
+  // ones started stay until the destructor joins them).
+  Status StartWorkers(uint32_t count) { return workers_.Start(count); }
+
+  HostAllocator& host() const { return allocator_.host_allocator(); }
+  uint32_t queue_depth() const { return queue_depth_; }
+  uint64_t chunk_size() const { return chunk_size_; }
+
+  // Queues `body` (a view, copied here into an owned op). Returns OK once the
+  // op is queued; its own errors fail the signal list. Errors of queuing:
+  // RESOURCE_EXHAUSTED, INVALID_ARGUMENT (Op::CaptureLists).
+  template <typename Body>
+  Status Schedule(SemaphoreList wait, SemaphoreList signal, const Body& body) {
+    return Launch<BodyOp<decltype(body.Own())>>(Body::kName, 0, wait, signal, body.Own());
+  }
+  Status Schedule(SemaphoreList wait, SemaphoreList signal, const UpdateBody& body);
+  Status Schedule(SemaphoreList wait, SemaphoreList signal, const ReadBody& body);
+  Status Schedule(SemaphoreList wait, SemaphoreList signal, const WriteBody& body);
+  Status Schedule(SemaphoreList wait, SemaphoreList signal, const DispatchBody& body);
+  Status WaitIdle(Timeout timeout);
+
+  // Op lifecycle hooks (op.h, file_op.h).
+  void AddWaiting(Op* op);
+  void BecomeReady(Op* op);  // removes from the waiting list, queues the op
+  void Enqueue(Task* task) { workers_.Enqueue(task); }
+  void OpFinished();
+
+ private:
+  // Allocates an OpType with `trailing` payload bytes and starts it. `name`
+  // names the queue call in errors ("queue_fill"); a literal, so the fast
+  // path builds no string.
+  template <typename OpType, typename... Args>
+  Status Launch(const char* name, size_t trailing, SemaphoreList wait, SemaphoreList signal,
+                Args&&... args) {
+    OpType* op = nullptr;
+    try {
+      op = new (op_pool_, trailing) OpType(this, std::forward<Args>(args)...);
+    } catch (const std::bad_alloc&) {
+    }
+    if (op == nullptr) return OutOfMemoryFor(name);
+    return Start(op, wait, signal);
+  }
+  static Status OutOfMemoryFor(const char* name);
+  // Captures the lists and starts `op` (deleted on failure).
+  Status Start(Op* op, SemaphoreList wait, SemaphoreList signal);
+  void Shutdown();
+
+  BufferAllocator& allocator_;
+  const uint32_t queue_depth_;
+  const uint64_t chunk_size_;
+
+  std::mutex mutex_;  // guards the waiting list; idle_ waits on it
+  std::condition_variable idle_;
+  Op* waiting_head_ = nullptr;
+  // Ops queued and not yet finished. Atomic so finishing an op takes no lock
+  // unless it was the last one (then WaitIdle may be sleeping).
+  std::atomic<uint64_t> live_ops_{0};
+  OpPool op_pool_;  // before workers_: ops finish (and free) on the workers
+  WorkerPool workers_;
+};
+
+}  // namespace halio::local_async
+
+#endif  // HALIO_SRC_DRIVERS_LOCAL_ASYNC_ASYNC_DEVICE_H_

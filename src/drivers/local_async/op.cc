@@ -1,0 +1,202 @@
+#include "local_async/op.h"
+
+#include <algorithm>
+#include <new>
+#include <string>
+
+#include "local_async/async_device.h"
+#include "semaphore_impl.h"
+
+namespace halio::local_async {
+namespace {
+
+thread_local bool t_in_io_completion = false;
+
+}  // namespace
+
+bool InIoCompletion() { return t_in_io_completion; }
+
+IoCompletionScope::IoCompletionScope() : was_in_completion_(t_in_io_completion) {
+  t_in_io_completion = true;
+}
+
+IoCompletionScope::~IoCompletionScope() { t_in_io_completion = was_in_completion_; }
+
+// --- OpPool -------------------------------------------------------------------
+
+OpPool::~OpPool() {
+  for (int i = 0; i < kClasses; ++i) {
+    SizeClass& size_class = classes_[i];
+    FreeBlock* block = size_class.freed.exchange(nullptr, std::memory_order_acquire);
+    for (FreeBlock* list : {block, size_class.cached}) {
+      while (list != nullptr) {
+        FreeBlock* next = list->next;
+        host_.Free(list, ClassBytes(i), alignof(Header));
+        list = next;
+      }
+    }
+  }
+}
+
+int OpPool::ClassOf(std::size_t bytes) {
+  for (int i = 0; i < kClasses; ++i) {
+    if (bytes <= ClassBytes(i)) return i;
+  }
+  return kNoClass;
+}
+
+uint32_t OpPool::MaxCached(int size_class) {
+  return static_cast<uint32_t>(std::max<std::size_t>(16, (1u << 20) / ClassBytes(size_class)));
+}
+
+OpPool::FreeBlock* OpPool::TakeCached(SizeClass& size_class) {
+  std::lock_guard<std::mutex> lock(size_class.mutex);
+  if (size_class.cached == nullptr) {
+    size_class.cached = size_class.freed.exchange(nullptr, std::memory_order_acquire);
+    if (size_class.cached == nullptr) return nullptr;
+  }
+  FreeBlock* block = size_class.cached;
+  size_class.cached = block->next;
+  size_class.count.fetch_sub(1, std::memory_order_relaxed);
+  return block;
+}
+
+void* OpPool::Allocate(std::size_t bytes) noexcept {
+  if (bytes > static_cast<std::size_t>(-1) - sizeof(Header)) return nullptr;
+  const std::size_t needed = bytes + sizeof(Header);
+  const int size_class = ClassOf(needed);
+  void* block = size_class == kNoClass ? nullptr : TakeCached(classes_[size_class]);
+  const std::size_t block_bytes = size_class == kNoClass ? needed : ClassBytes(size_class);
+  if (block == nullptr) block = host_.Allocate(block_bytes, alignof(Header));
+  if (block == nullptr) return nullptr;
+  auto* header = new (block) Header{this, block_bytes, size_class};
+  return header + 1;
+}
+
+void OpPool::Free(void* object) noexcept {
+  if (object == nullptr) return;
+  Header* header = static_cast<Header*>(object) - 1;
+  header->pool->Release(header);
+}
+
+void OpPool::Release(Header* header) noexcept {
+  const int index = header->size_class;
+  const std::size_t bytes = header->bytes;
+  if (index != kNoClass) {
+    SizeClass& size_class = classes_[index];
+    if (size_class.count.fetch_add(1, std::memory_order_relaxed) < MaxCached(index)) {
+      auto* block = reinterpret_cast<FreeBlock*>(header);
+      block->next = size_class.freed.load(std::memory_order_relaxed);
+      while (!size_class.freed.compare_exchange_weak(block->next, block,
+                                                     std::memory_order_release,
+                                                     std::memory_order_relaxed)) {
+      }
+      return;
+    }
+    size_class.count.fetch_sub(1, std::memory_order_relaxed);
+  }
+  host_.Free(header, bytes, alignof(Header));
+}
+
+// --- Op -------------------------------------------------------------------------
+
+HostAllocator& Op::host() const { return device_->host(); }
+
+Status Op::CaptureLists(SemaphoreList wait, SemaphoreList signal) {
+  HostAllocator& host = this->host();
+  if (!waits_.Resize(wait.size(), host) || !signal_refs_.Resize(signal.size(), host) ||
+      !signals_.Resize(signal.size(), host)) {
+    return ResourceExhaustedError("out of host memory for the semaphore lists (" +
+                                  std::to_string(wait.size()) + " waits, " +
+                                  std::to_string(signal.size()) +
+                                  " signals) of an operation queued on local_async");
+  }
+  for (size_t i = 0; i < wait.size(); ++i) {
+    WaitPoint& waiter = waits_[i];
+    waiter.semaphore = wait[i].semaphore->weak_from_this().lock();
+    if (!waiter.semaphore) {
+      return InvalidArgumentError("wait semaphore was not created by Semaphore::Create");
+    }
+    waiter.op = this;
+    waiter.timepoint.target = wait[i].value;
+    waiter.timepoint.callback = &Op::OnWaitResolved;
+  }
+  for (size_t i = 0; i < signal.size(); ++i) {
+    signals_[i] = signal[i];
+    // A semaphore the op also waits on (a timeline advanced op by op) is
+    // kept alive by that wait's reference: taking a second one would only
+    // add a contended atomic per op.
+    if (IsWaitedOn(signal[i].semaphore)) continue;
+    signal_refs_[i] = signal[i].semaphore->weak_from_this().lock();
+    if (!signal_refs_[i]) {
+      return InvalidArgumentError("signal semaphore was not created by Semaphore::Create");
+    }
+  }
+  return Status();
+}
+
+bool Op::IsWaitedOn(const Semaphore* semaphore) {
+  for (const WaitPoint& waiter : waits_) {
+    if (waiter.semaphore.get() == semaphore) return true;
+  }
+  return false;
+}
+
+void Op::Start() {
+  pending.store(static_cast<int>(waits_.size()) + 1, std::memory_order_relaxed);
+  device_->AddWaiting(this);
+  for (WaitPoint& waiter : waits_) {
+    waiter.timepoint.user_data = &waiter;
+    Impl(*waiter.semaphore).AddTimepoint(&waiter.timepoint);
+  }
+  ResolveOne(Status());  // drop the guard count taken above
+}
+
+void Op::OnWaitResolved(void* user_data, Status status) {
+  static_cast<WaitPoint*>(user_data)->op->ResolveOne(std::move(status));
+}
+
+void Op::ResolveOne(Status status) {
+  if (!status.ok()) [[unlikely]] {
+    std::lock_guard<std::mutex> lock(failure_mutex_);
+    if (wait_failure_.ok()) wait_failure_ = std::move(status);
+    wait_failed_.store(true, std::memory_order_release);
+  }
+  if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) device_->BecomeReady(this);
+}
+
+void Op::CancelWaits() {
+  for (WaitPoint& waiter : waits_) {
+    if (Impl(*waiter.semaphore).CancelTimepoint(&waiter.timepoint)) {
+      ResolveOne(CancelledError("the device was destroyed before this operation's waits "
+                                "were reached"));
+    }
+  }
+}
+
+void Op::RunTask(Task* task) {
+  Op* op = static_cast<Op*>(task->owner);
+  // The last wait resolved (acq_rel on pending) before the op was queued,
+  // so every failure is visible here.
+  if (op->wait_failed_.load(std::memory_order_acquire)) [[unlikely]] {
+    Status failure;
+    {
+      std::lock_guard<std::mutex> lock(op->failure_mutex_);
+      failure = op->wait_failure_;
+    }
+    return op->Finish(std::move(failure));
+  }
+  op->Execute();
+}
+
+void Op::Finish(Status status) {
+  if (status.ok()) [[likely]] {
+    status = SignalSemaphores(signals_.span());
+  }
+  if (!status.ok()) FailSemaphores(signals_.span(), status);
+  AsyncScheduler* device = device_;
+  delete this;  // releases buffers, files and semaphores before the device counts it done
+  device->OpFinished();
+}
+
+}  // namespace halio::local_async

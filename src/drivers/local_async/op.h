@@ -1,0 +1,225 @@
+// A local_async operation's lifecycle. Internal.
+//
+//   CaptureLists -> Start (one timepoint per wait point) -> ready (the last
+//   wait resolved: AsyncScheduler::BecomeReady queues it) -> Execute on a
+//   worker or an engine thread -> Finish (signal or fail the signal list,
+//   delete the op, tell the scheduler).
+//
+// Op is the base; BodyOp runs a common body (op_bodies.h), UpdateOp carries
+// an update's bytes, FileOp (file_op.h) splits reads and writes into chunks.
+//
+// Ownership: an op is allocated from the device's OpPool and deletes itself
+// in Finish(). It retains its semaphores (and, in subclasses, the
+// buffers and files it uses) until then.
+// Thread-safety: the wait callbacks may run on any thread; Execute runs once.
+#ifndef HALIO_SRC_DRIVERS_LOCAL_ASYNC_OP_H_
+#define HALIO_SRC_DRIVERS_LOCAL_ASYNC_OP_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <span>
+
+#include "halio/hal/semaphore.h"
+#include "semaphore_impl.h"
+#include "halio/hal/transfer.h"
+#include "host_new.h"
+#include "small_array.h"
+#include "common/op_bodies.h"
+#include "local_async/worker_pool.h"
+
+namespace halio::local_async {
+
+class AsyncScheduler;
+
+// True while an I/O engine thread runs a completion of a local_async op: ops
+// it makes ready that only submit I/O may start right there (BecomeReady).
+bool InIoCompletion();
+// Marks the current thread as running an engine completion for its lifetime.
+class IoCompletionScope {
+ public:
+  IoCompletionScope();
+  ~IoCompletionScope();
+  IoCompletionScope(const IoCompletionScope&) = delete;
+  IoCompletionScope& operator=(const IoCompletionScope&) = delete;
+
+ private:
+  bool was_in_completion_;
+};
+
+// Recycles op blocks, per size class from 256 B to 64 KiB, so a
+// steady stream of ops allocates nothing after warm-up (and an op freed on a
+// worker does not go back through malloc's arena lock). Each class keeps at
+// most ~1 MiB (at least 16 blocks); larger ops and the excess go to the host.
+//
+// Ownership: the pool owns the blocks it caches and frees them in its
+// destructor; every block handed out must have been freed by then.
+// Thread-safety: Allocate and Free may be called from any thread. Free is a
+// lock-free push; Allocate takes a mutex that only allocating threads use,
+// and refills from the freed blocks with one exchange, so the stack is never
+// popped one node at a time (no ABA).
+class OpPool {
+ public:
+  explicit OpPool(HostAllocator& host) : host_(host) {}
+  ~OpPool();
+  OpPool(const OpPool&) = delete;
+  OpPool& operator=(const OpPool&) = delete;
+
+  // `bytes` aligned to max_align_t, or null when the host has no memory.
+  void* Allocate(std::size_t bytes) noexcept;
+  // Returns a block from Allocate to the pool it came from.
+  static void Free(void* object) noexcept;
+
+ private:
+  struct alignas(std::max_align_t) Header {
+    OpPool* pool;
+    std::size_t bytes;  // the block's size, header included
+    int size_class;     // kNoClass for blocks that bypass the cache
+  };
+  struct FreeBlock {
+    FreeBlock* next;
+  };
+  struct SizeClass {
+    std::atomic<FreeBlock*> freed{nullptr};  // pushed by Free
+    std::atomic<uint32_t> count{0};          // blocks cached (freed + cached)
+    // Keeps what allocating threads touch off the freeing threads' cache
+    // line (padding, not alignas: the device is only max_align_t aligned).
+    char separation[64];
+    std::mutex mutex;             // guards cached
+    FreeBlock* cached = nullptr;  // refilled from freed
+  };
+  // 256, 384, 512, 768, ... 64 KiB: steps of 1.5x and 1.33x, so a block
+  // wastes at most a third of itself (an update's payload makes ops of any
+  // size).
+  static constexpr int kClasses = 17;
+  static constexpr int kNoClass = -1;
+  static int ClassOf(std::size_t bytes);
+  static std::size_t ClassBytes(int size_class) {
+    return std::size_t{size_class % 2 == 0 ? 256u : 384u} << (size_class / 2);
+  }
+  static uint32_t MaxCached(int size_class);
+  FreeBlock* TakeCached(SizeClass& size_class);
+  void Release(Header* header) noexcept;
+
+  HostAllocator& host_;
+  SizeClass classes_[kClasses];
+};
+
+// A queued operation. Subclasses implement Execute(), which must end with
+// exactly one call to Finish() (possibly later, from an engine thread).
+class Op {
+ public:
+  // `new (pool, trailing) T(...)`: from the device's OpPool, with `trailing`
+  // payload bytes right after the object; null (no constructor run) when out
+  // of memory.
+  static void* operator new(std::size_t size, OpPool& pool, std::size_t trailing) noexcept {
+    if (trailing > static_cast<std::size_t>(-1) / 2) return nullptr;
+    return pool.Allocate(size + trailing);
+  }
+  static void operator delete(void* object, OpPool&, std::size_t) noexcept {
+    OpPool::Free(object);
+  }
+  static void operator delete(void* object) noexcept { OpPool::Free(object); }
+
+  explicit Op(AsyncScheduler* device) : device_(device) {
+    task_.run = &Op::RunTask;
+    task_.owner = this;
+  }
+  virtual ~Op() = default;
+
+  // Copies and retains the lists. Errors: RESOURCE_EXHAUSTED for lists too
+  // long to keep inline without memory, INVALID_ARGUMENT for a semaphore not
+  // created by Semaphore::Create.
+  Status CaptureLists(SemaphoreList wait, SemaphoreList signal);
+  // Registers the wait timepoints; the op becomes ready when all are reached.
+  void Start();
+  // Cancels wait timepoints still pending (device shutdown).
+  void CancelWaits();
+  // Takes a guard count unless the op is already on its way to the queue.
+  bool TryRetain() {
+    int value = pending.load(std::memory_order_acquire);
+    while (value > 0 && !pending.compare_exchange_weak(value, value + 1)) {
+    }
+    return value > 0;
+  }
+  // Signals (or fails) the signal list, then deletes the op.
+  void Finish(Status status);
+
+  Task* task() { return &task_; }
+  // The device's allocator, for what the op allocates.
+  HostAllocator& host() const;
+  // Runs the op now on the calling thread (it is ready).
+  void RunNow() { RunTask(&task_); }
+  // True when Execute only submits I/O to an engine (it never blocks or
+  // copies on the calling thread), so it may run on an engine thread.
+  virtual bool SubmitsIoOnly() const { return false; }
+  Op* prev_waiting = nullptr;
+  Op* next_waiting = nullptr;
+  Op* next_cancelled = nullptr;  // shutdown's list of ops to cancel
+  // 1 + unresolved wait points; the op is ready when it drops to 0.
+  std::atomic<int> pending{1};
+
+ protected:
+  virtual void Execute() = 0;
+  AsyncScheduler* device_;  // the scheduler of the device that queued the op
+
+ private:
+  struct WaitPoint {
+    SemaphoreRef semaphore;
+    SemaphoreTimepoint timepoint;
+    Op* op = nullptr;
+  };
+  bool IsWaitedOn(const Semaphore* semaphore);
+  static void RunTask(Task* task);
+  static void OnWaitResolved(void* user_data, Status status);
+  void ResolveOne(Status status);
+
+  Task task_;
+  // Almost every op waits on and signals one or two semaphores: inline.
+  SmallArray<WaitPoint, 2> waits_;
+  SmallArray<SemaphoreRef, 2> signal_refs_;  // null where a wait holds it
+  SmallArray<SemaphorePoint, 2> signals_;
+  // Set (release) after wait_failure_ is, so RunTask locks only on failure.
+  std::atomic<bool> wait_failed_{false};
+  std::mutex failure_mutex_;
+  Status wait_failure_;
+};
+
+// Runs an owned body (op_bodies.h) on a worker: the memory ops, barriers,
+// dispatch and execute.
+template <typename Body>
+class BodyOp final : public Op {
+ public:
+  BodyOp(AsyncScheduler* device, Body body) : Op(device), body_(std::move(body)) {}
+  void Execute() override { Finish(body_.Run()); }
+
+ private:
+  Body body_;
+};
+
+// queue_update: the captured bytes live right after the op, in its own
+// allocation (HostNewWithTrailing), so an update costs one allocation.
+class UpdateOp final : public Op {
+ public:
+  UpdateOp(AsyncScheduler* device, const UpdateBody& body)
+      : Op(device), target_(body.target), target_offset_(body.target_offset),
+        length_(body.source.size()) {
+    if (length_ > 0) std::memcpy(payload(), body.source.data(), length_);
+  }
+  void Execute() override {
+    Finish(UpdateBody{{payload(), length_}, target_, target_offset_}.Run());
+  }
+
+ private:
+  std::byte* payload() { return reinterpret_cast<std::byte*>(this + 1); }
+
+  const BufferRef target_;
+  const uint64_t target_offset_;
+  const size_t length_;
+};
+
+}  // namespace halio::local_async
+
+#endif  // HALIO_SRC_DRIVERS_LOCAL_ASYNC_OP_H_

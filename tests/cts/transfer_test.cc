@@ -1,0 +1,98 @@
+// Conformance: fill, update, copy and transient buffers.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "cts/conformance.h"
+#include "testing/status_matchers.h"
+
+namespace halio::cts {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST_P(QueueTest, FillsSubrangesWith1_2And4BytePatterns) {
+  BufferRef buffer = NewBuffer(64, std::byte{0});
+  auto timeline = NewSemaphore();
+  SemaphorePoint s1[] = {{timeline.get(), 1}}, s2[] = {{timeline.get(), 2}},
+                 s3[] = {{timeline.get(), 3}};
+  HALIO_ASSERT_OK(device_->QueueFill({}, s1, buffer, 1, 5, 0xAB, 1));
+  HALIO_ASSERT_OK(device_->QueueFill(s1, s2, buffer, 10, 6, 0x1234, 2));
+  HALIO_ASSERT_OK(device_->QueueFill(s2, s3, buffer, 20, 8, 0xDEADBEEF, 4));
+  HALIO_ASSERT_OK(Await(timeline, 3));
+  std::vector<std::byte> expected(64, std::byte{0});
+  for (int i = 1; i < 6; ++i) expected[i] = std::byte{0xAB};
+  const uint16_t half = 0x1234;
+  const uint32_t word = 0xDEADBEEF;
+  for (int i = 0; i < 3; ++i) std::memcpy(&expected[10 + 2 * i], &half, 2);
+  for (int i = 0; i < 2; ++i) std::memcpy(&expected[20 + 4 * i], &word, 4);
+  EXPECT_EQ(Bytes(buffer), expected);
+}
+
+TEST_P(QueueTest, UpdateCapturesCallerBytesBeforeReturning) {
+  BufferRef buffer = NewBuffer(32, std::byte{0});
+  auto start = NewSemaphore();
+  auto done = NewSemaphore();
+  SemaphorePoint wait[] = {{start.get(), 1}};
+  SemaphorePoint signal[] = {{done.get(), 1}};
+  std::vector<std::byte> source = PatternBytes(16, 11);
+  const std::vector<std::byte> original = source;
+  // Signal the wait from another thread: a synchronous device blocks in the
+  // call until then, an asynchronous one returns at once.
+  std::thread signaler([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    start->Signal(1).IgnoreError();
+  });
+  Status queued = device_->QueueUpdate(wait, signal, source, buffer, 8);
+  std::fill(source.begin(), source.end(), std::byte{0xEE});
+  signaler.join();
+  HALIO_ASSERT_OK(queued);
+  HALIO_ASSERT_OK(Await(done, 1));
+  auto bytes = Bytes(buffer);
+  EXPECT_EQ(std::vector<std::byte>(bytes.begin() + 8, bytes.begin() + 24), original);
+  EXPECT_EQ(bytes[7], std::byte{0});
+  EXPECT_EQ(bytes[24], std::byte{0});
+}
+
+TEST_P(QueueTest, CopiesDisjointAndOverlappingRanges) {
+  auto data = PatternBytes(256, 12);
+  BufferRef source = NewBufferWith(data);
+  BufferRef target = NewBuffer(256, std::byte{0});
+  auto timeline = NewSemaphore();
+  SemaphorePoint s1[] = {{timeline.get(), 1}}, s2[] = {{timeline.get(), 2}};
+  HALIO_ASSERT_OK(device_->QueueCopy({}, s1, source, 16, target, 32, 100));
+  // Overlapping: shift [0, 200) of the source forward by 10 bytes in place.
+  HALIO_ASSERT_OK(device_->QueueCopy(s1, s2, source, 0, source, 10, 200));
+  HALIO_ASSERT_OK(Await(timeline, 2));
+  auto copied = Bytes(target);
+  EXPECT_TRUE(std::equal(copied.begin() + 32, copied.begin() + 132, data.begin() + 16));
+  EXPECT_EQ(copied[31], std::byte{0});
+  EXPECT_EQ(copied[132], std::byte{0});
+  auto shifted = Bytes(source);
+  EXPECT_TRUE(std::equal(shifted.begin() + 10, shifted.begin() + 210, data.begin()));
+  EXPECT_TRUE(std::equal(shifted.begin(), shifted.begin() + 10, data.begin()));
+  EXPECT_TRUE(std::equal(shifted.begin() + 210, shifted.end(), data.begin() + 210));
+}
+
+TEST_P(QueueTest, AllocaAndDeallocaFollowTheTimeline) {
+  auto timeline = NewSemaphore();
+  SemaphorePoint s1[] = {{timeline.get(), 1}}, s2[] = {{timeline.get(), 2}},
+                 s3[] = {{timeline.get(), 3}};
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer,
+                             device_->QueueAlloca({}, s1, BufferParams{}, 4096));
+  HALIO_ASSERT_OK(device_->QueueFill(s1, s2, buffer, 0, 4096, 0x5A, 1));
+  HALIO_ASSERT_OK(device_->QueueDealloca(s2, s3, buffer));
+  HALIO_ASSERT_OK(Await(timeline, 3));
+  EXPECT_TRUE(buffer->transient());
+  EXPECT_THAT(buffer->Map(MemoryAccess::kRead),
+              StatusIs(StatusCode::kFailedPrecondition, HasSubstr("queue_dealloca")));
+}
+
+}  // namespace
+}  // namespace halio::cts
