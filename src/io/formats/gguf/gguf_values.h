@@ -10,9 +10,9 @@
 
 #include <string_view>
 
+#include "halio/status.h"
 #include "gguf/gguf_parser.h"
 #include "gguf/gguf_reader.h"
-#include "halio/status.h"
 
 namespace halio::gguf {
 
