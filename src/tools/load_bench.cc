@@ -135,7 +135,9 @@ int RunLoadBench(const BenchOptions& options, std::ostream& out, std::ostream& e
   std::vector<double> halio, mmap_memcpy, numpy;
   std::string numpy_missing;
   for (int run = 0; run < options.runs; ++run) {
-    if (options.progress) err << "halio bench --load: run " << run + 1 << "/" << options.runs << "\n";
+    if (options.progress) {
+      err << "halio bench --load: run " << run + 1 << "/" << options.runs << "\n";
+    }
     auto ours = HalioLoadSeconds(*index);
     auto theirs = MmapMemcpySeconds(*index);
     if (!ours.ok() || !theirs.ok()) {
