@@ -15,12 +15,8 @@
 namespace halio::tools {
 namespace {
 
-// Three decimals, as the table prints: more would be noise.
-std::string Fixed3(double value) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.3f", value);
-  return text;
-}
+// Three decimals, as the table prints.
+std::string Fixed3(double value) { return FormatFixed(value, 3); }
 
 }  // namespace
 

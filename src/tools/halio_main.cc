@@ -83,7 +83,8 @@ int main(int argc, char** argv) {
   bench_cmd->add_flag("--whole-buffer", bench.whole_buffer,
                       "Read into one buffer the size of the file (as a loader does) instead "
                       "of a ring of block-size buffers (as fio does)");
-  bench_cmd->add_flag("--json", bench.json, "One JSON object per configuration (see bench/README.md)");
+  bench_cmd->add_flag("--json", bench.json,
+                      "One JSON object per configuration (see bench/README.md)");
   bench_cmd->add_option("--plot", bench.plot, "Write a PNG of throughput vs block size");
   bench_cmd->add_flag("--vs-fio", bench.vs_fio, "Run the equivalent fio job for each row");
   bench_cmd->add_flag("--no-progress", no_progress, "No progress line on stderr");

@@ -61,6 +61,14 @@ class JsonObject {
 };
 
 // "[e1,e2,...]" from already-encoded elements.
+// `value` with a fixed number of decimals (JSON numbers and table cells alike:
+// more digits than a measurement carries would only be noise).
+inline std::string FormatFixed(double value, int decimals) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "%.*f", decimals, value);
+  return text;
+}
+
 inline std::string JsonArray(const std::vector<std::string>& encoded) {
   std::string out = "[";
   for (size_t i = 0; i < encoded.size(); ++i) out += (i ? "," : "") + encoded[i];

@@ -21,7 +21,6 @@
 
 #include "halio/drivers.h"
 #include "halio/loader.h"
-#include "halio_config.h"
 #include "system_info.h"
 #include "bench.h"
 #include "params_cli.h"

@@ -57,11 +57,7 @@ namespace {
 
 // The measured kernel-copy penalty for destinations 16 bytes off the page
 // offset of the source, and whether halio works around it here.
-std::string RatioNumber(double ratio) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.2f", ratio);
-  return text;
-}
+std::string RatioNumber(double ratio) { return FormatFixed(ratio, 2); }
 
 std::string CopyRatioText() {
   const double ratio = platform::SlowKernelCopyRatio();
