@@ -223,7 +223,7 @@ def main():
         "`std::string` text (Status messages, file descriptions), `std::thread`'s start "
         "record, the process-wide I/O engines (`IoEngine::Shared`: the io_uring ring and "
         "asio pool), the parameter-file parsers (`OpenParameterIndex`), the loader's result "
-        "vector (`LoadedParameters::tensors`), `--select` glob matching, and "
+        "vector (`LoadedParameters::tensors`), `LoadOptions::select` glob matching, and "
         "`WaitSemaphores` with more than one semaphore.",
         "",
     ]
