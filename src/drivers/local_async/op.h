@@ -135,15 +135,11 @@ class Op {
   Status CaptureLists(SemaphoreList wait, SemaphoreList signal);
   // Registers the wait timepoints; the op becomes ready when all are reached.
   void Start();
-  // Cancels wait timepoints still pending (device shutdown).
-  void CancelWaits();
-  // Takes a guard count unless the op is already on its way to the queue.
-  bool TryRetain() {
-    int value = pending.load(std::memory_order_acquire);
-    while (value > 0 && !pending.compare_exchange_weak(value, value + 1)) {
-    }
-    return value > 0;
-  }
+  // True when `timepoint` is a wait of an op queued on `device` (an
+  // AsyncScheduler): shutdown cancels those (SemaphoreImpl::
+  // CancelTimepointsWhere). Called under the semaphore's lock, while the
+  // timepoint is linked, so its op is alive.
+  static bool IsWaitOf(const SemaphoreTimepoint* timepoint, const void* device);
   // Signals (or fails) the signal list, then deletes the op.
   void Finish(Status status);
 
@@ -155,11 +151,6 @@ class Op {
   // True when Execute only submits I/O to an engine (it never blocks or
   // copies on the calling thread), so it may run on an engine thread.
   virtual bool SubmitsIoOnly() const { return false; }
-  Op* prev_waiting = nullptr;
-  Op* next_waiting = nullptr;
-  Op* next_cancelled = nullptr;  // shutdown's list of ops to cancel
-  // 1 + unresolved wait points; the op is ready when it drops to 0.
-  std::atomic<int> pending{1};
 
  protected:
   virtual void Execute() = 0;
@@ -177,6 +168,8 @@ class Op {
   void ResolveOne(Status status);
 
   Task task_;
+  // 1 + unresolved wait points; the op is ready when it drops to 0.
+  std::atomic<int> pending_{1};
   // Almost every op waits on and signals one or two semaphores: inline.
   SmallArray<WaitPoint, 2> waits_;
   SmallArray<SemaphoreRef, 2> signal_refs_;  // null where a wait holds it
