@@ -141,11 +141,18 @@ void AsyncScheduler::OpFinished() {
 Status AsyncScheduler::WaitIdle(Timeout timeout) {
   std::unique_lock<std::mutex> lock(mutex_);
   auto idle = [&] { return live_ops_ == 0; };
+  // Idle: the op blocks a burst left cached go back to the host (OpPool's
+  // bound). Not on every return to idle: a worker that catches up with the
+  // submitting thread makes the device idle often within one burst.
   if (timeout.infinite()) {
     idle_.wait(lock, idle);
+    op_pool_.TrimToBound();
     return Status();
   }
-  if (idle_.wait_until(lock, timeout.deadline(), idle)) return Status();
+  if (idle_.wait_until(lock, timeout.deadline(), idle)) {
+    op_pool_.TrimToBound();
+    return Status();
+  }
   return DeadlineExceededError("local_async still has " + std::to_string(live_ops_.load()) +
                                " operations pending");
 }

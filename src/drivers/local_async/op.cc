@@ -95,20 +95,39 @@ void OpPool::Free(void* object) noexcept {
 void OpPool::Release(Header* header) noexcept {
   const int index = header->size_class;
   const std::size_t bytes = header->bytes;
-  if (index != kNoClass) {
-    SizeClass& size_class = classes_[index];
-    if (size_class.count.fetch_add(1, std::memory_order_relaxed) < MaxCached(index)) {
-      auto* block = reinterpret_cast<FreeBlock*>(header);
-      block->next = size_class.freed.load(std::memory_order_relaxed);
-      while (!size_class.freed.compare_exchange_weak(block->next, block,
-                                                     std::memory_order_release,
-                                                     std::memory_order_relaxed)) {
-      }
-      return;
-    }
-    size_class.count.fetch_sub(1, std::memory_order_relaxed);
+  if (index == kNoClass) return host_.Free(header, bytes, alignof(Header));
+  SizeClass& size_class = classes_[index];
+  if (size_class.count.fetch_add(1, std::memory_order_relaxed) >= MaxCached(index) &&
+      !over_bound_.load(std::memory_order_relaxed)) {
+    over_bound_.store(true, std::memory_order_relaxed);
   }
-  host_.Free(header, bytes, alignof(Header));
+  // Release: the block's contents (next) are visible to whoever takes it
+  // with the acquire exchange in TakeCached / TrimToBound.
+  auto* block = reinterpret_cast<FreeBlock*>(header);
+  block->next = size_class.freed.load(std::memory_order_relaxed);
+  while (!size_class.freed.compare_exchange_weak(block->next, block, std::memory_order_release,
+                                                 std::memory_order_relaxed)) {
+  }
+}
+
+void OpPool::TrimToBound() noexcept {
+  if (!over_bound_.exchange(false, std::memory_order_relaxed)) return;
+  for (int i = 0; i < kClasses; ++i) {
+    SizeClass& size_class = classes_[i];
+    const uint32_t bound = MaxCached(i);
+    std::lock_guard<std::mutex> lock(size_class.mutex);
+    while (size_class.count.load(std::memory_order_relaxed) > bound) {
+      if (size_class.cached == nullptr) {
+        size_class.cached = size_class.freed.exchange(nullptr, std::memory_order_acquire);
+        // The rest of the count is blocks being pushed right now.
+        if (size_class.cached == nullptr) break;
+      }
+      FreeBlock* block = size_class.cached;
+      size_class.cached = block->next;
+      size_class.count.fetch_sub(1, std::memory_order_relaxed);
+      host_.Free(block, ClassBytes(i), alignof(Header));
+    }
+  }
 }
 
 // --- Op -------------------------------------------------------------------------
