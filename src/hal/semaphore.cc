@@ -65,16 +65,22 @@ void SemaphoreImpl::WakeAfterRaise() {
     UpdateNeedsWakeLocked();
   }
   if (wake) cv_.notify_all();
-  if (!ready) return;
-  RunDetached(ready, Status());
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    --dispatching_;
-    // CancelTimepoint waits (as a blocked waiter) for dispatching_ to drop.
-    wake = blocked_waiters_ > 0;
-    UpdateNeedsWakeLocked();
-  }
-  if (wake) cv_.notify_all();
+  if (ready) DispatchDetached(ready, Status());
+}
+
+void SemaphoreImpl::DispatchDetached(SemaphoreTimepoint* list, const Status& status) {
+  RunDetached(list, status);
+  // A signal's second trip through the lock only served CancelTimepoint,
+  // which waits (as a blocked waiter, under the lock) for dispatching_ to
+  // reach zero. Both counters are seq_cst: CancelTimepoint raises
+  // blocked_waiters_ and then reads dispatching_; this thread drops
+  // dispatching_ and then reads blocked_waiters_. So either the canceller
+  // sees zero and never sleeps, or this thread sees the canceller and
+  // notifies; it takes the lock first, so the canceller is either asleep
+  // (and woken) or has not yet checked (and sees zero).
+  if (dispatching_.fetch_sub(1) != 1 || blocked_waiters_.load() == 0) return;
+  { std::lock_guard<std::mutex> lock(mutex_); }
+  cv_.notify_all();
 }
 
 void SemaphoreImpl::Fail(Status status) {
@@ -183,6 +189,29 @@ bool SemaphoreImpl::CancelTimepoint(SemaphoreTimepoint* timepoint) {
   --blocked_waiters_;
   UpdateNeedsWakeLocked();
   return false;
+}
+
+void SemaphoreImpl::CancelTimepointsWhere(
+    bool (*matches)(const SemaphoreTimepoint*, const void*), const void* context,
+    const Status& status) {
+  SemaphoreTimepoint* cancelled = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    SemaphoreTimepoint* last = nullptr;
+    for (SemaphoreTimepoint* it = head_; it != nullptr;) {
+      SemaphoreTimepoint* next = it->next_;
+      if (matches(it, context)) {
+        UnlinkLocked(it);
+        (last ? last->next_ : cancelled) = it;
+        last = it;
+      }
+      it = next;
+    }
+    if (cancelled == nullptr) return;
+    ++dispatching_;
+    UpdateNeedsWakeLocked();
+  }
+  DispatchDetached(cancelled, status);
 }
 
 void SemaphoreImpl::LinkLocked(SemaphoreTimepoint* timepoint) {

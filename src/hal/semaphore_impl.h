@@ -95,9 +95,17 @@ class SemaphoreImpl final : public Semaphore {
   // until it has returned. Either way the timepoint may be freed afterwards.
   bool CancelTimepoint(SemaphoreTimepoint* timepoint);
 
+  // Unregisters every timepoint for which `matches(timepoint, context)` is
+  // true and runs its callback with `status` (outside the lock) before
+  // returning. `matches` runs under the semaphore's lock: it must not call
+  // into the semaphore. For a device that is shut down: the waits of its ops
+  // that nobody will reach.
+  void CancelTimepointsWhere(bool (*matches)(const SemaphoreTimepoint*, const void*),
+                             const void* context, const Status& status);
+
  private:
   void UpdateNeedsWakeLocked() {
-    needs_wake_.store(head_ != nullptr || blocked_waiters_ > 0 || dispatching_ > 0);
+    needs_wake_.store(head_ != nullptr || blocked_waiters_.load() > 0);
   }
   // Wakes whoever the already-raised value satisfies.
   void WakeAfterRaise();
@@ -111,6 +119,10 @@ class SemaphoreImpl final : public Semaphore {
   // Detaches every timepoint satisfied by the current state; caller runs them.
   SemaphoreTimepoint* DetachReadyLocked(bool all);
   void RunDetached(SemaphoreTimepoint* list, const Status& status);
+  // Runs a detached list counted in dispatching_ (raised under the lock by
+  // the caller), then drops the count, taking the lock only to wake a
+  // CancelTimepoint that waits for it.
+  void DispatchDetached(SemaphoreTimepoint* list, const Status& status);
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;
@@ -121,9 +133,11 @@ class SemaphoreImpl final : public Semaphore {
   Status failure_;  // non-OK once failed; guarded by mutex_
   Status cause_;    // what Fail() was given; guarded by mutex_
   // Threads in CancelTimepoint waiting for dispatching_ to drop (blocking
-  // Waits sleep on their own timepoints, not here).
-  int blocked_waiters_ = 0;
-  // True while timepoints or blocked waiters exist (kept under mutex_): a
+  // Waits sleep on their own timepoints, not here). Changed under mutex_;
+  // atomic (seq_cst) because a dispatcher reads it without the lock, after
+  // dropping dispatching_ (see DispatchDetached).
+  std::atomic<int> blocked_waiters_{0};
+  // True while timepoints or blocked cancellers exist (kept under mutex_): a
   // Signal that finds it false after raising the value has nobody to wake
   // and never takes the lock. Stored before, and read after, value_ with
   // seq_cst on both sides, so a waiter either sees the new value or the
@@ -134,8 +148,9 @@ class SemaphoreImpl final : public Semaphore {
   // signal touches only the timepoints it satisfies.
   SemaphoreTimepoint* head_ = nullptr;
   SemaphoreTimepoint* tail_ = nullptr;
-  // Callbacks being run outside the lock; CancelTimepoint waits for zero.
-  int dispatching_ = 0;
+  // Lists of callbacks being run outside the lock; CancelTimepoint waits for
+  // zero. Raised under mutex_, dropped without it (seq_cst, DispatchDetached).
+  std::atomic<int> dispatching_{0};
 };
 
 // Every Semaphore is a SemaphoreImpl (Semaphore's constructor is private to

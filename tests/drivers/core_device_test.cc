@@ -109,14 +109,23 @@ TEST(OpPoolTest, FreedBlocksAreReusedAndReturnedToTheHostAtTheEnd) {
   EXPECT_EQ(host.frees.load(), host.allocations.load());
 }
 
-TEST(OpPoolTest, CachesABoundedNumberOfBlocks) {
+TEST(OpPoolTest, KeepsABurstUntilTrimmedThenABoundedNumberOfBlocks) {
   CountingHost host;
   local_async::OpPool pool(host);
   std::vector<void*> blocks;
   for (int i = 0; i < 10000; ++i) blocks.push_back(pool.Allocate(100));
   for (void* block : blocks) local_async::OpPool::Free(block);
-  // 10000 blocks of 256 bytes: only about 1 MiB of them stays cached.
+  // While the device is busy the burst stays cached: a second burst of the
+  // same size asks the host for nothing.
+  EXPECT_EQ(host.frees.load(), 0);
+  for (void*& block : blocks) block = pool.Allocate(100);
+  EXPECT_EQ(host.allocations.load(), 10000);
+  for (void* block : blocks) local_async::OpPool::Free(block);
+  // Trimmed (the device went idle): 10000 blocks of 256 bytes, only about
+  // 1 MiB of them stays cached.
+  pool.TrimToBound();
   EXPECT_GT(host.frees.load(), 10000 - 4096 - 1);
+  EXPECT_LE(host.frees.load(), 10000);
 }
 
 }  // namespace

@@ -230,6 +230,61 @@ TEST(LocalAsyncShutdownTest, DestroyingTheDeviceCancelsOpsThatCanNeverRun) {
   HALIO_EXPECT_OK(never->Signal(1));
 }
 
+TEST(LocalAsyncShutdownTest, CancelsOnlyItsOwnOpsOnASharedSemaphore) {
+  auto gate = *Semaphore::Create(0);
+  auto mine = *Semaphore::Create(0);
+  auto theirs = *Semaphore::Create(0);
+  auto other = MakeDevice();
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, other->allocator().Allocate({}, 64));
+  SemaphorePoint wait[] = {{gate.get(), 1}};
+  SemaphorePoint their_signal[] = {{theirs.get(), 1}};
+  HALIO_ASSERT_OK(other->QueueFill(wait, their_signal, buffer, 0, 64, 1, 1));
+  {
+    auto device = MakeDevice();
+    SemaphorePoint my_signal[] = {{mine.get(), 1}};
+    HALIO_ASSERT_OK(device->QueueFill(wait, my_signal, buffer, 0, 64, 2, 1));
+  }
+  EXPECT_THAT(mine->Query(), StatusIs(StatusCode::kAborted, HasSubstr("device was destroyed")));
+  // The other device's op still waits on the gate, and runs once it opens.
+  EXPECT_EQ(*theirs->Query(), 0u);
+  HALIO_ASSERT_OK(gate->Signal(1));
+  HALIO_EXPECT_OK(theirs->Wait(1, Timeout::After(std::chrono::seconds(10))));
+  EXPECT_EQ(Bytes(buffer), std::vector<std::byte>(64, std::byte{1}));
+}
+
+TEST(LocalAsyncShutdownTest, CancelsOpsWaitingOnManySemaphores) {
+  // More semaphores than the device's first tracking bound, some waited on
+  // again and again (A B A B ...), one op waiting on two (one reached).
+  constexpr int kSemaphores = 300;
+  std::vector<SemaphoreRef> gates;
+  for (int i = 0; i < kSemaphores; ++i) gates.push_back(*Semaphore::Create(0));
+  auto reached = *Semaphore::Create(1);
+  auto done = *Semaphore::Create(0);
+  uint64_t queued = 0;
+  {
+    auto device = MakeDevice();
+    auto queue_barrier = [&](SemaphoreList wait) {
+      SemaphorePoint signal[] = {{done.get(), ++queued}};
+      HALIO_ASSERT_OK(device->QueueBarrier(wait, signal));
+    };
+    for (int i = 0; i < kSemaphores; ++i) {
+      SemaphorePoint wait[] = {{gates[i].get(), 1}};
+      queue_barrier(wait);
+      SemaphorePoint again[] = {{gates[i % 2].get(), 2}};
+      queue_barrier(again);
+    }
+    SemaphorePoint two[] = {{reached.get(), 1}, {gates[7].get(), 1}};
+    queue_barrier(two);
+    // Dropped by the caller: the ops keep their semaphores alive.
+    gates.erase(gates.begin() + 2, gates.end());
+  }
+  // Every op failed `done` (the first failure wins); nothing is left
+  // waiting on the gates that remain.
+  EXPECT_THAT(done->Query(), StatusIs(StatusCode::kAborted, HasSubstr("device was destroyed")));
+  HALIO_EXPECT_OK(gates[0]->Signal(2));
+  HALIO_EXPECT_OK(gates[1]->Signal(2));
+}
+
 TEST(LocalAsyncShutdownTest, DestroyingTheDeviceWaitsForReadsInFlight) {
   constexpr size_t kLength = 8 << 20;
   auto contents = testing::PatternBytes(kLength, 34);

@@ -32,6 +32,7 @@ AsyncScheduler::AsyncScheduler(BufferAllocator& allocator, const DeviceOptions& 
     : allocator_(allocator),
       queue_depth_(options.queue_depth),
       chunk_size_(options.chunk_size),
+      tracked_(HostAllocatorAdapter<std::weak_ptr<Semaphore>>(allocator.host_allocator())),
       op_pool_(allocator.host_allocator()),
       workers_(allocator.host_allocator()) {}
 
@@ -46,8 +47,37 @@ Status AsyncScheduler::Start(Op* op, SemaphoreList wait, SemaphoreList signal) {
     delete op;
     return status;
   }
+  // Relaxed: the op's own finish (which decrements) happens after this
+  // through its wait chain; WaitIdle and OpFinished order the rest.
+  live_ops_.fetch_add(1, std::memory_order_relaxed);
   op->Start();
   return Status();
+}
+
+Status AsyncScheduler::TrackWaitSemaphore(const SemaphoreRef& semaphore) {
+  std::lock_guard<std::mutex> lock(tracking_mutex_);
+  const bool same_as_last =
+      !last_tracked_.owner_before(semaphore) && !semaphore.owner_before(last_tracked_);
+  if (same_as_last) return Status();
+  try {
+    if (tracked_.size() >= tracked_bound_) CompactTrackedLocked();
+    tracked_.push_back(semaphore);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of host memory tracking the wait semaphores of "
+                                  "local_async operations");
+  }
+  last_tracked_ = semaphore;
+  return Status();
+}
+
+void AsyncScheduler::CompactTrackedLocked() {
+  std::erase_if(tracked_, [](const std::weak_ptr<Semaphore>& s) { return s.expired(); });
+  std::owner_less<std::weak_ptr<Semaphore>> before;
+  std::sort(tracked_.begin(), tracked_.end(), before);
+  auto same = [&](const auto& a, const auto& b) { return !before(a, b) && !before(b, a); };
+  tracked_.erase(std::unique(tracked_.begin(), tracked_.end(), same), tracked_.end());
+  // Amortized O(1) per append: the bound doubles while most entries live.
+  if (tracked_.size() > tracked_bound_ / 2) tracked_bound_ *= 2;
 }
 
 Status AsyncScheduler::Schedule(SemaphoreList wait, SemaphoreList signal,
@@ -82,30 +112,11 @@ Status AsyncScheduler::Schedule(SemaphoreList wait, SemaphoreList signal,
   return Launch<BodyOp<OwnedDispatch>>(DispatchBody::kName, 0, wait, signal, std::move(owned));
 }
 
-void AsyncScheduler::AddWaiting(Op* op) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  ++live_ops_;
-  op->next_waiting = waiting_head_;
-  op->prev_waiting = nullptr;
-  if (waiting_head_) waiting_head_->prev_waiting = op;
-  waiting_head_ = op;
-}
-
 void AsyncScheduler::BecomeReady(Op* op) {
   // A chain of reads (each waiting on the one before) would otherwise pay a
   // hop to a worker and back per read; an op that only submits I/O starts
   // it on the engine thread whose completion made it ready.
   const bool run_here = InIoCompletion() && op->SubmitsIoOnly();
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (op->prev_waiting) {
-      op->prev_waiting->next_waiting = op->next_waiting;
-    } else {
-      waiting_head_ = op->next_waiting;
-    }
-    if (op->next_waiting) op->next_waiting->prev_waiting = op->prev_waiting;
-    op->prev_waiting = op->next_waiting = nullptr;
-  }
   // The op is live until it runs, so the device outlives this call.
   if (run_here) {
     op->RunNow();
@@ -130,33 +141,43 @@ void AsyncScheduler::OpFinished() {
 Status AsyncScheduler::WaitIdle(Timeout timeout) {
   std::unique_lock<std::mutex> lock(mutex_);
   auto idle = [&] { return live_ops_ == 0; };
+  // Idle: the op blocks a burst left cached go back to the host (OpPool's
+  // bound). Not on every return to idle: a worker that catches up with the
+  // submitting thread makes the device idle often within one burst.
   if (timeout.infinite()) {
     idle_.wait(lock, idle);
+    op_pool_.TrimToBound();
     return Status();
   }
-  if (idle_.wait_until(lock, timeout.deadline(), idle)) return Status();
+  if (idle_.wait_until(lock, timeout.deadline(), idle)) {
+    op_pool_.TrimToBound();
+    return Status();
+  }
   return DeadlineExceededError("local_async still has " + std::to_string(live_ops_.load()) +
                                " operations pending");
 }
 
 void AsyncScheduler::Shutdown() {
   // Ops still waiting will never run if nobody signals their waits: cancel
-  // them. A guard count keeps each alive while its timepoints are cancelled.
-  // Intrusive (next_cancelled): a destructor must not need memory.
-  Op* cancelled = nullptr;
+  // their timepoints in every semaphore ops waited on. A cancelled op fails
+  // its signal list on a worker. Queueing is over (the device is being
+  // destroyed), so tracked_ no longer changes; it is moved out so that no
+  // lock is held while callbacks run. A destructor must not need memory:
+  // this allocates only the one status message.
+  HostVector<std::weak_ptr<Semaphore>> tracked(tracked_.get_allocator());
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (Op* op = waiting_head_; op; op = op->next_waiting) {
-      if (!op->TryRetain()) continue;
-      op->next_cancelled = cancelled;
-      cancelled = op;
-    }
+    std::lock_guard<std::mutex> lock(tracking_mutex_);
+    tracked.swap(tracked_);
+    last_tracked_.reset();
   }
-  for (Op* op = cancelled; op != nullptr;) {
-    Op* next = op->next_cancelled;  // read first: the op may finish below
-    op->CancelWaits();
-    if (op->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) BecomeReady(op);
-    op = next;
+  if (!tracked.empty()) {
+    const Status cancelled =
+        CancelledError("the device was destroyed before this operation's waits were reached");
+    for (const std::weak_ptr<Semaphore>& weak : tracked) {
+      if (SemaphoreRef semaphore = weak.lock()) {
+        Impl(*semaphore).CancelTimepointsWhere(&Op::IsWaitOf, this, cancelled);
+      }
+    }
   }
   WaitIdle(Timeout::Infinite()).IgnoreError();
   workers_.Stop();

@@ -12,9 +12,11 @@
 // Where the rest lives: op.h (an op's lifecycle), worker_pool.h (threads and
 // ready queue), file_op.h (chunked reads and writes).
 //
-// Ownership: the scheduler tracks every op from Schedule to Finish; its
+// Ownership: the scheduler counts every op from Schedule to Finish; its
 // destructor cancels ops whose waits were never reached, waits for the rest
-// and joins the workers.
+// and joins the workers. To find those ops it remembers (weakly) every
+// semaphore its ops waited on, not the ops: so a worker finishing an op
+// touches no list and no lock the submitting thread holds.
 // Thread-safety: every method may be called from any thread.
 #ifndef HALIO_SRC_DRIVERS_LOCAL_ASYNC_ASYNC_DEVICE_H_
 #define HALIO_SRC_DRIVERS_LOCAL_ASYNC_ASYNC_DEVICE_H_
@@ -22,6 +24,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <string>
@@ -63,8 +66,10 @@ class AsyncScheduler {
   Status WaitIdle(Timeout timeout);
 
   // Op lifecycle hooks (op.h, file_op.h).
-  void AddWaiting(Op* op);
-  void BecomeReady(Op* op);  // removes from the waiting list, queues the op
+  // Remembers `semaphore` for shutdown's cancellation. Called on queueing
+  // for each wait. Errors: RESOURCE_EXHAUSTED.
+  Status TrackWaitSemaphore(const SemaphoreRef& semaphore);
+  void BecomeReady(Op* op);  // queues the op (or runs it, see .cc)
   void Enqueue(Task* task) { workers_.Enqueue(task); }
   void OpFinished();
 
@@ -86,15 +91,27 @@ class AsyncScheduler {
   static Status OutOfMemoryFor(const char* name);
   // Captures the lists and starts `op` (deleted on failure).
   Status Start(Op* op, SemaphoreList wait, SemaphoreList signal);
+  // Drops expired and repeated entries of tracked_; grows the bound when
+  // most entries are live.
+  void CompactTrackedLocked();
   void Shutdown();
 
   BufferAllocator& allocator_;
   const uint32_t queue_depth_;
   const uint64_t chunk_size_;
 
-  std::mutex mutex_;  // guards the waiting list; idle_ waits on it
+  std::mutex mutex_;  // idle_ waits on it
   std::condition_variable idle_;
-  Op* waiting_head_ = nullptr;
+  // Every semaphore an op queued here waited on (duplicates and expired
+  // entries are dropped when the vector reaches tracked_bound_). Only
+  // queueing threads and Shutdown take tracking_mutex_; the workers never do.
+  std::mutex tracking_mutex_;
+  HostVector<std::weak_ptr<Semaphore>> tracked_;
+  size_t tracked_bound_ = 64;
+  // The last semaphore added, so a stream of ops on one timeline appends
+  // nothing. Compared by owner (control block): this weak reference keeps
+  // the control block alive, so another semaphore cannot reuse its address.
+  std::weak_ptr<Semaphore> last_tracked_;
   // Ops queued and not yet finished. Atomic so finishing an op takes no lock
   // unless it was the last one (then WaitIdle may be sleeping).
   std::atomic<uint64_t> live_ops_{0};

@@ -1,6 +1,7 @@
 #include "local_async/op.h"
 
 #include <algorithm>
+#include <memory>
 #include <new>
 #include <string>
 
@@ -11,6 +12,18 @@ namespace halio::local_async {
 namespace {
 
 thread_local bool t_in_io_completion = false;
+
+// A reference to `semaphore`, or null if no shared_ptr owns it. One
+// reference-count increment: weak_from_this().lock() costs three (copying
+// the weak reference, locking it, dropping the copy), on a line the worker
+// that finishes the op writes too.
+SemaphoreRef Retain(Semaphore* semaphore) {
+  try {
+    return semaphore->shared_from_this();
+  } catch (const std::bad_weak_ptr&) {
+    return nullptr;
+  }
+}
 
 }  // namespace
 
@@ -82,20 +95,39 @@ void OpPool::Free(void* object) noexcept {
 void OpPool::Release(Header* header) noexcept {
   const int index = header->size_class;
   const std::size_t bytes = header->bytes;
-  if (index != kNoClass) {
-    SizeClass& size_class = classes_[index];
-    if (size_class.count.fetch_add(1, std::memory_order_relaxed) < MaxCached(index)) {
-      auto* block = reinterpret_cast<FreeBlock*>(header);
-      block->next = size_class.freed.load(std::memory_order_relaxed);
-      while (!size_class.freed.compare_exchange_weak(block->next, block,
-                                                     std::memory_order_release,
-                                                     std::memory_order_relaxed)) {
-      }
-      return;
-    }
-    size_class.count.fetch_sub(1, std::memory_order_relaxed);
+  if (index == kNoClass) return host_.Free(header, bytes, alignof(Header));
+  SizeClass& size_class = classes_[index];
+  if (size_class.count.fetch_add(1, std::memory_order_relaxed) >= MaxCached(index) &&
+      !over_bound_.load(std::memory_order_relaxed)) {
+    over_bound_.store(true, std::memory_order_relaxed);
   }
-  host_.Free(header, bytes, alignof(Header));
+  // Release: the block's contents (next) are visible to whoever takes it
+  // with the acquire exchange in TakeCached / TrimToBound.
+  auto* block = reinterpret_cast<FreeBlock*>(header);
+  block->next = size_class.freed.load(std::memory_order_relaxed);
+  while (!size_class.freed.compare_exchange_weak(block->next, block, std::memory_order_release,
+                                                 std::memory_order_relaxed)) {
+  }
+}
+
+void OpPool::TrimToBound() noexcept {
+  if (!over_bound_.exchange(false, std::memory_order_relaxed)) return;
+  for (int i = 0; i < kClasses; ++i) {
+    SizeClass& size_class = classes_[i];
+    const uint32_t bound = MaxCached(i);
+    std::lock_guard<std::mutex> lock(size_class.mutex);
+    while (size_class.count.load(std::memory_order_relaxed) > bound) {
+      if (size_class.cached == nullptr) {
+        size_class.cached = size_class.freed.exchange(nullptr, std::memory_order_acquire);
+        // The rest of the count is blocks being pushed right now.
+        if (size_class.cached == nullptr) break;
+      }
+      FreeBlock* block = size_class.cached;
+      size_class.cached = block->next;
+      size_class.count.fetch_sub(1, std::memory_order_relaxed);
+      host_.Free(block, ClassBytes(i), alignof(Header));
+    }
+  }
 }
 
 // --- Op -------------------------------------------------------------------------
@@ -113,10 +145,11 @@ Status Op::CaptureLists(SemaphoreList wait, SemaphoreList signal) {
   }
   for (size_t i = 0; i < wait.size(); ++i) {
     WaitPoint& waiter = waits_[i];
-    waiter.semaphore = wait[i].semaphore->weak_from_this().lock();
+    waiter.semaphore = Retain(wait[i].semaphore);
     if (!waiter.semaphore) {
       return InvalidArgumentError("wait semaphore was not created by Semaphore::Create");
     }
+    HALIO_RETURN_IF_ERROR(device_->TrackWaitSemaphore(waiter.semaphore));
     waiter.op = this;
     waiter.timepoint.target = wait[i].value;
     waiter.timepoint.callback = &Op::OnWaitResolved;
@@ -127,7 +160,7 @@ Status Op::CaptureLists(SemaphoreList wait, SemaphoreList signal) {
     // kept alive by that wait's reference: taking a second one would only
     // add a contended atomic per op.
     if (IsWaitedOn(signal[i].semaphore)) continue;
-    signal_refs_[i] = signal[i].semaphore->weak_from_this().lock();
+    signal_refs_[i] = Retain(signal[i].semaphore);
     if (!signal_refs_[i]) {
       return InvalidArgumentError("signal semaphore was not created by Semaphore::Create");
     }
@@ -143,8 +176,7 @@ bool Op::IsWaitedOn(const Semaphore* semaphore) {
 }
 
 void Op::Start() {
-  pending.store(static_cast<int>(waits_.size()) + 1, std::memory_order_relaxed);
-  device_->AddWaiting(this);
+  pending_.store(static_cast<int>(waits_.size()) + 1, std::memory_order_relaxed);
   for (WaitPoint& waiter : waits_) {
     waiter.timepoint.user_data = &waiter;
     Impl(*waiter.semaphore).AddTimepoint(&waiter.timepoint);
@@ -162,16 +194,12 @@ void Op::ResolveOne(Status status) {
     if (wait_failure_.ok()) wait_failure_ = std::move(status);
     wait_failed_.store(true, std::memory_order_release);
   }
-  if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) device_->BecomeReady(this);
+  if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) device_->BecomeReady(this);
 }
 
-void Op::CancelWaits() {
-  for (WaitPoint& waiter : waits_) {
-    if (Impl(*waiter.semaphore).CancelTimepoint(&waiter.timepoint)) {
-      ResolveOne(CancelledError("the device was destroyed before this operation's waits "
-                                "were reached"));
-    }
-  }
+bool Op::IsWaitOf(const SemaphoreTimepoint* timepoint, const void* device) {
+  return timepoint->callback == &Op::OnWaitResolved &&
+         static_cast<const WaitPoint*>(timepoint->user_data)->op->device_ == device;
 }
 
 void Op::RunTask(Task* task) {
