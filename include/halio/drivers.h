@@ -46,7 +46,10 @@ Result<std::unique_ptr<Device>> CreateDevice(std::string_view name,
 // (memory ops) or through the file's async handle (read/write), keeping up to
 // queue_depth requests of chunk_size bytes in flight. Destroying the device
 // cancels ops still waiting (their signal semaphores fail with CANCELLED) and
-// waits for running ones. Errors: INVALID_ARGUMENT for zero queue_depth or
+// waits for running ones. Memory: the blocks of finished ops are kept for
+// reuse, up to the most ops that were in flight at once, and handed back to
+// the host allocator (down to about 1 MiB per size class) when WaitIdle finds
+// the device idle or the device is destroyed. Errors: INVALID_ARGUMENT for zero queue_depth or
 // chunk_size, RESOURCE_EXHAUSTED when memory or a worker thread cannot be had.
 Result<std::unique_ptr<Device>> CreateLocalAsyncDevice(const DeviceOptions& options = {});
 
