@@ -49,8 +49,9 @@ Result<std::unique_ptr<Device>> CreateDevice(std::string_view name,
 // waits for running ones. Memory: the blocks of finished ops are kept for
 // reuse, up to the most ops that were in flight at once, and handed back to
 // the host allocator (down to about 1 MiB per size class) when WaitIdle finds
-// the device idle or the device is destroyed. Errors: INVALID_ARGUMENT for zero queue_depth or
-// chunk_size, RESOURCE_EXHAUSTED when memory or a worker thread cannot be had.
+// the device idle or the device is destroyed. Errors: INVALID_ARGUMENT for
+// zero queue_depth or chunk_size, RESOURCE_EXHAUSTED when memory or a worker
+// thread cannot be had.
 Result<std::unique_ptr<Device>> CreateLocalAsyncDevice(const DeviceOptions& options = {});
 
 // The synchronous device: every queue operation runs inline on the calling
