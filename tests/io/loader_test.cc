@@ -184,11 +184,11 @@ TEST(LoaderMemoryFileTest, TensorsAreViewsOfTheFileWithoutACopy) {
 // The files written by the safetensors and gguf Python packages load with the
 // contents their README lists: safetensors tensors are zeros, GGUF ones.
 TEST(LoaderRealFilesTest, LoadThirdPartyFilesWithTheirListedValues) {
-  const std::filesystem::path dir = HALIO_SHARED_TESTDATA;
-  if (!std::filesystem::exists(dir)) GTEST_SKIP() << dir << " is missing";
+  HALIO_SKIP_WITHOUT_SHARED_TESTDATA();
   for (const char* name : {"multiple.safetensors", "multiple.gguf", "single.gguf",
                            "single_v2.gguf", "single.safetensors"}) {
-    HALIO_ASSERT_OK_AND_ASSIGN(ParameterIndex index, OpenParameterIndex((dir / name).string()));
+    HALIO_ASSERT_OK_AND_ASSIGN(ParameterIndex index,
+                               OpenParameterIndex(halio::testing::SharedPath(name)));
     const float expected = std::string(name).ends_with(".gguf") ? 1.0f : 0.0f;
     for (const std::string& device_name : AvailableDevices()) {
       HALIO_ASSERT_OK_AND_ASSIGN(auto device, CreateDevice(device_name));
