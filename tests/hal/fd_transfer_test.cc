@@ -11,17 +11,12 @@
 
 #include "halio/hal/allocator.h"
 #include "fd_io.h"
+#include "testing/matrix.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_file.h"
 
 namespace halio {
 namespace {
-
-std::vector<std::byte> Pattern(size_t length) {
-  std::vector<std::byte> bytes(length);
-  for (size_t i = 0; i < length; ++i) bytes[i] = static_cast<std::byte>((i * 13 + 1) & 0xFF);
-  return bytes;
-}
 
 class PassThrough final : public IoInterceptor {
  public:
@@ -29,10 +24,13 @@ class PassThrough final : public IoInterceptor {
 };
 
 constexpr size_t kFileBytes = 64 << 10;
+// The cases that need an async engine use asio; they skip with its probe's
+// reason where it cannot run.
+const testing::MatrixParam kAsioFd{"local_sync", IoBackend::kAsio, testing::FileKind::kFd};
 
 class FdTransferTest : public ::testing::Test {
  protected:
-  void SetUp() override { file_.Write(Pattern(kFileBytes)); }
+  void SetUp() override { file_.Write(testing::PatternBytes(kFileBytes, 13)); }
 
   // The file opened with `backend`; null (the test skips) when that backend
   // cannot run here.
@@ -103,8 +101,9 @@ TEST_F(FdTransferTest, WithoutAnAsyncEngineEveryChunkRunsOnAWorker) {
 }
 
 TEST_F(FdTransferTest, BufferedReadsTryThePageCacheFirstAndWritesGoToTheEngine) {
+  HALIO_SKIP_IF_UNAVAILABLE(kAsioFd);
   auto file = Open(IoBackend::kAsio);
-  if (file == nullptr) GTEST_SKIP() << "the asio backend cannot run here";
+  ASSERT_NE(file, nullptr);
   EXPECT_NE(FdTransfer::async_file(*file), nullptr);
   EXPECT_TRUE(FdTransfer::SubmitsIoOnly(*file));
   EXPECT_EQ(FdTransfer::Route(*file, Chunk(*file, IoOp::kRead, 0, aligned_, 4096)),
@@ -120,15 +119,17 @@ TEST_F(FdTransferTest, BufferedReadsTryThePageCacheFirstAndWritesGoToTheEngine) 
 }
 
 TEST_F(FdTransferTest, WithAnInterceptorReadsGoToTheEngineItSees) {
+  HALIO_SKIP_IF_UNAVAILABLE(kAsioFd);
   auto file = Open(IoBackend::kAsio, OpenMode::kRead, std::make_shared<PassThrough>());
-  if (file == nullptr) GTEST_SKIP() << "the asio backend cannot run here";
+  ASSERT_NE(file, nullptr);
   EXPECT_EQ(FdTransfer::Route(*file, Chunk(*file, IoOp::kRead, 0, aligned_, 4096)),
             ChunkRoute::kEngine);
 }
 
 TEST_F(FdTransferTest, DirectChunksGoToTheEngineOnlyWhenAligned) {
+  HALIO_SKIP_IF_UNAVAILABLE(kAsioFd);
   auto file = Open(IoBackend::kAsio, OpenMode::kRead | OpenMode::kDirect);
-  if (file == nullptr) GTEST_SKIP() << "the asio backend cannot run here";
+  ASSERT_NE(file, nullptr);
   if (!file->direct()) GTEST_SKIP() << file->direct_fallback_reason();
   EXPECT_FALSE(FdTransfer::SubmitsIoOnly(*file));
   const size_t block = file->direct_offset_alignment();
@@ -149,7 +150,7 @@ TEST_F(FdTransferTest, AWorkerReadsItsChunkWithTheSynchronousTransfer) {
   Status status;
   EXPECT_FALSE(FdTransfer::RunOnWorker(*file, &request, &status));
   HALIO_EXPECT_OK(status);
-  const auto expected = Pattern(kFileBytes);
+  const auto expected = testing::PatternBytes(kFileBytes, 13);
   EXPECT_EQ(std::memcmp(aligned_, expected.data() + 100, 5000), 0);
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "fd_io.h"
+#include "testing/matrix.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_file.h"
 
@@ -27,19 +28,13 @@ using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::vector<std::byte> Pattern(size_t length) {
-  std::vector<std::byte> bytes(length);
-  for (size_t i = 0; i < length; ++i) bytes[i] = static_cast<std::byte>((i * 7 + 3) & 0xFF);
-  return bytes;
-}
-
 // An in-memory file behind an IoSyscalls table. Each call first takes the
 // next scripted result, if any: an errno (negative), or a cap on the count
 // (>= 0; it may exceed what the call asked for, to fake a broken system).
 // Without one, the call moves what it asked for, up to the end of the file.
 class FakeFile {
  public:
-  explicit FakeFile(size_t length) : bytes_(Pattern(length)) {
+  explicit FakeFile(size_t length) : bytes_(halio::testing::PatternBytes(length, 7)) {
     table_.read_at = &Read;
     table_.write_at = &Write;
     table_.context = this;
@@ -258,7 +253,7 @@ TEST(TransferLoopTest, WriteAtOfZeroBytesStopsAtOnce) {
 class DirectLoopTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    file_.Write(Pattern(5000));
+    file_.Write(halio::testing::PatternBytes(5000, 7));
     fd_ = ::open(file_.path().c_str(), O_RDONLY | O_CLOEXEC);
     ASSERT_GE(fd_, 0);
   }
@@ -297,7 +292,7 @@ TEST_F(DirectLoopTest, ErrorsAreRetriedAndWordedByTheStep) {
 // --- page-cache-first reads ------------------------------------------------------
 
 TEST(CachedPrefixTest, StopsAtTheEndOfTheFileWithoutAnError) {
-  testing::TempFile file(Pattern(100));
+  testing::TempFile file(halio::testing::PatternBytes(100, 7));
   const int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   std::vector<std::byte> dst(100);
