@@ -12,18 +12,13 @@ namespace halio::local_async {
 
 void FileOp::Execute() {
   if (length_ == 0) return Finish(Status());
-  // Memory files and files that only do synchronous I/O in one piece when
-  // they have a storage buffer; fd files go in chunks.
-  if (file_->storage_buffer()) {
-    return Finish(io_ == IoOp::kRead
-                      ? ReadFileInline(*file_, file_offset_, *buffer_, buffer_offset_, length_)
-                      : file_->Write(file_offset_, *buffer_, buffer_offset_, length_));
-  }
+  // Memory files and files other than FdFile go in one piece, as the
+  // common bodies run them; fd files go in chunks.
   fd_file_ = FdTransfer::Of(*file_);
-  if (fd_file_ == nullptr) {
+  if (file_->storage_buffer() || fd_file_ == nullptr) {
     return Finish(io_ == IoOp::kRead
-                      ? file_->Read(file_offset_, *buffer_, buffer_offset_, length_)
-                      : file_->Write(file_offset_, *buffer_, buffer_offset_, length_));
+                      ? ReadBody{file_, file_offset_, buffer_, buffer_offset_, length_}.Run()
+                      : WriteBody{buffer_, buffer_offset_, file_, file_offset_, length_}.Run());
   }
   auto mapped = buffer_->MapUnretained(
       io_ == IoOp::kRead ? MemoryAccess::kWrite : MemoryAccess::kRead, buffer_offset_, length_);
