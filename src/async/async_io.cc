@@ -10,7 +10,6 @@
 #include <string>
 
 #include "fd_io.h"
-#include "errno_status.h"
 
 namespace halio {
 namespace {

@@ -16,10 +16,6 @@ void FillPattern(std::byte* dst, uint64_t length, uint32_t pattern) {
   for (uint64_t i = 0; i < length; i += sizeof(T)) std::memcpy(dst + i, &value, sizeof(T));
 }
 
-}  // namespace
-
-namespace {
-
 // ValidateFill's errors, cold and out of line so the check stays small.
 [[gnu::cold, gnu::noinline]] Status BadPatternLength(uint32_t pattern_length) {
   return InvalidArgumentError("fill pattern length must be 1, 2 or 4 bytes, not " +

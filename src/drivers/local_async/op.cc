@@ -6,7 +6,6 @@
 #include <string>
 
 #include "local_async/async_device.h"
-#include "semaphore_impl.h"
 
 namespace halio::local_async {
 namespace {

@@ -208,8 +208,9 @@ class BodyOp final : public Op {
   Body body_;
 };
 
-// queue_update: the captured bytes live right after the op, in its own
-// allocation (HostNewWithTrailing), so an update costs one allocation.
+// queue_update: the captured bytes live right after the op, in the same
+// block from the device's OpPool (`new (pool, trailing)`), so an update costs
+// at most one allocation.
 class UpdateOp final : public Op {
  public:
   UpdateOp(AsyncScheduler* device, const UpdateBody& body)
