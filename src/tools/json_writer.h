@@ -60,7 +60,6 @@ class JsonObject {
   std::string text_;
 };
 
-// "[e1,e2,...]" from already-encoded elements.
 // `value` with a fixed number of decimals (JSON numbers and table cells alike:
 // more digits than a measurement carries would only be noise).
 inline std::string FormatFixed(double value, int decimals) {
@@ -69,6 +68,7 @@ inline std::string FormatFixed(double value, int decimals) {
   return text;
 }
 
+// "[e1,e2,...]" from already-encoded elements.
 inline std::string JsonArray(const std::vector<std::string>& encoded) {
   std::string out = "[";
   for (size_t i = 0; i < encoded.size(); ++i) out += (i ? "," : "") + encoded[i];
