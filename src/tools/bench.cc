@@ -112,8 +112,7 @@ std::vector<BenchRow> MeasureAll(const BenchOptions& options,
       ++*failures;
     } else if (options.vs_fio) {
       if (options.progress) {
-        err << (platform::StderrIsTerminal() ? "\r" : "") << label << " fio"
-            << (platform::StderrIsTerminal() ? "\x1b[K" : "\n") << std::flush;
+        PrintProgress(err, label + " fio");
       }
       result.fio_gbps = MedianFio(options, config, path, length, &result.fio_job);
     }

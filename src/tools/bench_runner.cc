@@ -11,6 +11,11 @@
 
 namespace halio::tools {
 
+void PrintProgress(std::ostream& err, const std::string& text) {
+  const bool terminal = platform::StderrIsTerminal();
+  err << (terminal ? "\r" : "") << text << (terminal ? "\x1b[K" : "\n") << std::flush;
+}
+
 // --- the file under test ------------------------------------------------------
 
 Result<std::unique_ptr<ScratchFile>> ScratchFile::Create(const std::string& directory,
@@ -71,8 +76,8 @@ Status BenchRunner::Run(const BenchConfig& config, BenchRow* result, std::ostrea
   if (!options_.direct) HALIO_RETURN_IF_ERROR(Once(config));  // warm the page cache
   for (int run = 0; run < options_.runs; ++run) {
     if (options_.progress) {
-      err << (platform::StderrIsTerminal() ? "\r" : "") << label << " run " << run + 1 << "/"
-          << options_.runs << (platform::StderrIsTerminal() ? "\x1b[K" : "\n") << std::flush;
+      PrintProgress(err, label + " run " + std::to_string(run + 1) + "/" +
+                             std::to_string(options_.runs));
     }
     HALIO_RETURN_IF_ERROR(Measure(config, result));
   }

@@ -56,6 +56,10 @@ class ScratchFile {
   std::string path_;
 };
 
+// One progress line on `err`: rewritten in place on a terminal, one line per
+// call otherwise (a log keeps every step).
+void PrintProgress(std::ostream& err, const std::string& text);
+
 class BenchRunner {
  public:
   BenchRunner(const BenchOptions& options, std::string path, uint64_t length)
