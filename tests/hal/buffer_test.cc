@@ -98,7 +98,7 @@ class CountingHostAllocator final : public HostAllocator {
 
 // --- Allocate ---------------------------------------------------------------
 
-TEST(HeapAllocatorTest, SmallBuffersAre64ByteAligned) {
+TEST(BufferAllocatorTest, SmallBuffersAre64ByteAligned) {
   BufferAllocator allocator;
   for (uint64_t size : {1u, 63u, 64u, 100u, 4095u}) {
     HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, allocator.Allocate({}, size));
@@ -108,7 +108,7 @@ TEST(HeapAllocatorTest, SmallBuffersAre64ByteAligned) {
   }
 }
 
-TEST(HeapAllocatorTest, PageSizedBuffersArePageAligned) {
+TEST(BufferAllocatorTest, PageSizedBuffersArePageAligned) {
   BufferAllocator allocator;
   for (uint64_t size : {4096u, 4097u, 65536u}) {
     HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, allocator.Allocate({}, size));
@@ -119,7 +119,7 @@ TEST(HeapAllocatorTest, PageSizedBuffersArePageAligned) {
   EXPECT_EQ(BufferAllocator::AlignmentFor(4096), kPageAlignment);
 }
 
-TEST(HeapAllocatorTest, AllocatedBuffersAreZeroFilled) {
+TEST(BufferAllocatorTest, AllocatedBuffersAreZeroFilled) {
   BufferAllocator allocator;
   // Dirty memory first so a recycled block would show old bytes.
   {
@@ -134,7 +134,7 @@ TEST(HeapAllocatorTest, AllocatedBuffersAreZeroFilled) {
   }
 }
 
-TEST(HeapAllocatorTest, ZeroLengthIsAllowed) {
+TEST(BufferAllocatorTest, ZeroLengthIsAllowed) {
   BufferAllocator allocator;
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, allocator.Allocate({}, 0));
   EXPECT_EQ(buffer->byte_length(), 0u);
@@ -143,7 +143,7 @@ TEST(HeapAllocatorTest, ZeroLengthIsAllowed) {
   EXPECT_THAT(buffer->Map(MemoryAccess::kRead, 0, 1), StatusIs(StatusCode::kOutOfRange));
 }
 
-TEST(HeapAllocatorTest, KeepsParams) {
+TEST(BufferAllocatorTest, KeepsParams) {
   BufferAllocator allocator;
   BufferParams params;
   params.usage = BufferUsage::kTransferSource;
@@ -156,7 +156,7 @@ TEST(HeapAllocatorTest, KeepsParams) {
   EXPECT_EQ(buffer->Describe(), "buffer of 16 bytes");
 }
 
-TEST(HeapAllocatorTest, DeviceLocalOnlyIsInvalidArgument) {
+TEST(BufferAllocatorTest, DeviceLocalOnlyIsInvalidArgument) {
   BufferAllocator allocator;
   BufferParams params;
   params.type = MemoryType::kDeviceLocal;
@@ -164,7 +164,7 @@ TEST(HeapAllocatorTest, DeviceLocalOnlyIsInvalidArgument) {
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("device-local")));
 }
 
-TEST(HeapAllocatorTest, NullHostAllocatorIsResourceExhausted) {
+TEST(BufferAllocatorTest, NullHostAllocatorIsResourceExhausted) {
   NullHostAllocator host;
   BufferAllocator allocator(host);
   EXPECT_THAT(allocator.Allocate({}, 1024),
@@ -172,7 +172,7 @@ TEST(HeapAllocatorTest, NullHostAllocatorIsResourceExhausted) {
   EXPECT_EQ(host.frees, 0);
 }
 
-TEST(HeapAllocatorTest, HugeLengthIsResourceExhausted) {
+TEST(BufferAllocatorTest, HugeLengthIsResourceExhausted) {
   CountingHostAllocator host;
   BufferAllocator allocator(host);
   EXPECT_THAT(allocator.Allocate({}, UINT64_MAX - 1),
@@ -180,7 +180,7 @@ TEST(HeapAllocatorTest, HugeLengthIsResourceExhausted) {
   EXPECT_EQ(host.allocations, 0);
 }
 
-TEST(HeapAllocatorTest, HostAllocatorSeesMatchingAllocateAndFree) {
+TEST(BufferAllocatorTest, HostAllocatorSeesMatchingAllocateAndFree) {
   CountingHostAllocator host;
   BufferAllocator allocator(host);
   EXPECT_EQ(&allocator.host_allocator(), &host);
