@@ -63,8 +63,10 @@ class HeaderFile {
   std::shared_ptr<FdFile> file_;
 };
 
-Result<IndexedFile> ReadSafetensors(HeaderFile& file, const std::string& path) {
-  std::vector<std::byte> bytes;
+// `bytes`: what was already read from the start of the file (ReadPrefix
+// reads only what is missing).
+Result<IndexedFile> ReadSafetensors(HeaderFile& file, std::vector<std::byte> bytes,
+                                    const std::string& path) {
   HALIO_RETURN_IF_ERROR(
       file.ReadPrefix(bytes, std::min(file.length(), kSafetensorsPrefixSize)));
   HALIO_ASSIGN_OR_RETURN(uint64_t header_size,
@@ -134,7 +136,7 @@ Result<IndexedFile> ReadParameterFile(const std::string& path) {
   HALIO_RETURN_IF_ERROR(file.ReadPrefix(prefix, std::min(file.length(), kSniffBytes)));
   switch (Recognise(prefix, path)) {
     case Format::kGguf: return ReadGguf(file, std::move(prefix), path);
-    case Format::kSafetensors: return ReadSafetensors(file, path);
+    case Format::kSafetensors: return ReadSafetensors(file, std::move(prefix), path);
     case Format::kUnrecognised: break;
   }
   return UnrecognisedError(path, file.length());
