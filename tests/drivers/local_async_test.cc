@@ -323,5 +323,157 @@ TEST(LocalAsyncOrderingTest, LongDependencyChainCompletesInOrder) {
   HALIO_EXPECT_OK(device->WaitIdle(Timeout::After(std::chrono::seconds(10))));
 }
 
+// Ops that wait for exactly the point the op queued before them signals are
+// chained to that op (local_async/op.h, Op::AttachTo) instead of waiting on
+// the semaphore. What a user can see must not change: failures, order,
+// cancellation on shutdown, and semaphores that are gone.
+
+// A chain gate -> A -> B -> C where the gate fails: every op fails its
+// signal with the gate's failure as cause, and no op body runs.
+TEST(LocalAsyncChainTest, AFailureAtTheHeadFailsEveryChainedOp) {
+  auto device = MakeDevice();
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, device->allocator().Allocate({}, 64));
+  auto gate = *Semaphore::Create(0);
+  std::vector<SemaphoreRef> links = {*Semaphore::Create(0), *Semaphore::Create(0),
+                                     *Semaphore::Create(0)};
+  Semaphore* previous = gate.get();
+  for (const SemaphoreRef& link : links) {
+    SemaphorePoint wait[] = {{previous, 1}};
+    SemaphorePoint signal[] = {{link.get(), 1}};
+    HALIO_ASSERT_OK(device->QueueFill(wait, signal, buffer, 0, 64, 0x5a, 1));
+    previous = link.get();
+  }
+  gate->Fail(DataLossError("the gate's own failure"));
+  HALIO_ASSERT_OK(device->WaitIdle(Timeout::After(std::chrono::seconds(30))));
+  for (const SemaphoreRef& link : links) {
+    EXPECT_THAT(link->Query(), StatusIs(StatusCode::kAborted, HasSubstr("the gate's own failure")));
+  }
+  EXPECT_EQ(Bytes(buffer), std::vector<std::byte>(64, std::byte{0}));
+}
+
+// One timeline advanced op by op, where an op in the middle fails (a read
+// past the end of its file): the ops before it ran, the one after it did
+// not, and the timeline carries the failure.
+TEST(LocalAsyncChainTest, AFailureInTheMiddleStopsTheRestOfTheTimeline) {
+  auto device = MakeDevice();
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, device->allocator().Allocate({}, 16));
+  testing::TempFile file(testing::PatternBytes(16, 3));
+  HALIO_ASSERT_OK_AND_ASSIGN(FileRef opened, FdFile::Open(file.path(), OpenMode::kRead));
+  auto gate = *Semaphore::Create(0);
+  auto timeline = *Semaphore::Create(0);
+  auto point = [&](uint64_t value) { return SemaphorePoint{timeline.get(), value}; };
+  SemaphorePoint opened_gate[] = {{gate.get(), 1}}, signal1[] = {point(1)};
+  HALIO_ASSERT_OK(device->QueueFill(opened_gate, signal1, buffer, 0, 4, 1, 1));
+  SemaphorePoint signal2[] = {point(2)};
+  // Past the 8 bytes the failing read can write.
+  HALIO_ASSERT_OK(device->QueueFill(signal1, signal2, buffer, 12, 4, 2, 1));
+  SemaphorePoint signal3[] = {point(3)};
+  HALIO_ASSERT_OK(device->QueueRead(signal2, signal3, opened, 0, buffer, 0, 16));
+  SemaphorePoint signal4[] = {point(4)};
+  HALIO_ASSERT_OK(device->QueueFill(signal3, signal4, buffer, 8, 4, 4, 1));
+  // The read was valid when queued; the file shrinks before it runs.
+  ASSERT_EQ(::truncate(file.path().c_str(), 8), 0) << std::strerror(errno);
+  HALIO_ASSERT_OK(gate->Signal(1));
+  HALIO_ASSERT_OK(device->WaitIdle(Timeout::After(std::chrono::seconds(30))));
+  EXPECT_THAT(timeline->Query(), StatusIs(StatusCode::kAborted, HasSubstr(file.path())));
+  const std::vector<std::byte> bytes = Bytes(buffer);
+  EXPECT_EQ(bytes[12], std::byte{2});  // the second fill ran
+  EXPECT_NE(bytes[8], std::byte{4});  // the fill after the failed read did not
+}
+
+// A chain whose head waits on a semaphore nobody signals: destroying the
+// device cancels the head, and through it every op chained behind it.
+TEST(LocalAsyncChainTest, DestroyingTheDeviceCancelsAChainBehindAnUnreachedWait) {
+  auto never = *Semaphore::Create(0);
+  auto timeline = *Semaphore::Create(0);
+  {
+    auto device = MakeDevice();
+    HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, device->allocator().Allocate({}, 64));
+    SemaphorePoint head_wait[] = {{never.get(), 1}};
+    SemaphorePoint head_signal[] = {{timeline.get(), 1}};
+    HALIO_ASSERT_OK(device->QueueFill(head_wait, head_signal, buffer, 0, 64, 1, 1));
+    for (uint64_t i = 1; i < 100; ++i) {
+      SemaphorePoint wait[] = {{timeline.get(), i}};
+      SemaphorePoint signal[] = {{timeline.get(), i + 1}};
+      HALIO_ASSERT_OK(device->QueueBarrier(wait, signal));
+    }
+  }
+  EXPECT_THAT(timeline->Query(),
+              StatusIs(StatusCode::kAborted, HasSubstr("device was destroyed")));
+  HALIO_EXPECT_OK(never->Signal(1));
+}
+
+// The op queued before has finished and its semaphore is gone; a new
+// semaphore (often at the same address) is waited on for the same value.
+// The new op must wait for the new semaphore, not take the old op's signal
+// for it.
+TEST(LocalAsyncChainTest, AWaitOnANewSemaphoreAtAnOldAddressWaitsForItsOwnSignal) {
+  auto device = MakeDevice();
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, device->allocator().Allocate({}, 64));
+  int reused_address = 0;
+  for (int round = 0; round < 20; ++round) {
+    const void* old_address;
+    {
+      auto first = *Semaphore::Create(0);
+      old_address = first.get();
+      SemaphorePoint signal[] = {{first.get(), 1}};
+      HALIO_ASSERT_OK(device->QueueBarrier({}, signal));
+      HALIO_ASSERT_OK(first->Wait(1, Timeout::After(std::chrono::seconds(10))));
+      HALIO_ASSERT_OK(device->WaitIdle(Timeout::After(std::chrono::seconds(10))));
+    }
+    auto second = *Semaphore::Create(0);
+    reused_address += second.get() == old_address ? 1 : 0;
+    auto done = *Semaphore::Create(0);
+    SemaphorePoint wait[] = {{second.get(), 1}};
+    SemaphorePoint signal[] = {{done.get(), 1}};
+    HALIO_ASSERT_OK(device->QueueFill(wait, signal, buffer, 0, 64, round + 1, 1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_EQ(*done->Query(), 0u) << "round " << round << ": ran before its wait was reached";
+    HALIO_ASSERT_OK(second->Signal(1));
+    HALIO_ASSERT_OK(done->Wait(1, Timeout::After(std::chrono::seconds(10))));
+    EXPECT_EQ(Bytes(buffer)[0], std::byte(round + 1));
+  }
+  // Not a condition of the test: how often the case it is about arose.
+  RecordProperty("rounds_with_a_reused_address", reused_address);
+}
+
+// Ops chained on a timeline submitted from several threads at once (each
+// thread its own timeline) and ops that wait on another thread's timeline:
+// every op runs once, in its timeline's order.
+TEST(LocalAsyncChainTest, ManyThreadsEachAdvancingTheirOwnTimeline) {
+  auto device = MakeDevice(/*queue_depth=*/8, /*chunk_size=*/1 << 20, /*workers=*/3);
+  constexpr int kThreads = 4;
+  constexpr uint32_t kOps = 5000;
+  std::vector<SemaphoreRef> timelines;
+  std::vector<BufferRef> buffers;
+  for (int t = 0; t < kThreads; ++t) {
+    timelines.push_back(*Semaphore::Create(0));
+    buffers.push_back(*device->allocator().Allocate({}, 4));
+  }
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Semaphore* timeline = timelines[t].get();
+      for (uint32_t i = 0; i < kOps; ++i) {
+        SemaphorePoint wait[] = {{timeline, i}};
+        SemaphorePoint signal[] = {{timeline, i + 1}};
+        // Every 100th op also waits on the next thread's timeline, so
+        // chains are broken and rejoined while other threads queue.
+        SemaphorePoint two[] = {{timeline, i}, {timelines[(t + 1) % kThreads].get(), i / 2}};
+        SemaphoreList waits = i % 100 == 99 ? SemaphoreList(two) : SemaphoreList(wait);
+        ASSERT_TRUE(device->QueueFill(waits, signal, buffers[t], 0, 4, i + 1, 4).ok());
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int t = 0; t < kThreads; ++t) {
+    HALIO_ASSERT_OK(timelines[t]->Wait(kOps, Timeout::After(std::chrono::seconds(60))));
+    uint32_t value;
+    std::memcpy(&value, Bytes(buffers[t]).data(), 4);
+    EXPECT_EQ(value, kOps);
+  }
+  HALIO_EXPECT_OK(device->WaitIdle(Timeout::After(std::chrono::seconds(10))));
+}
+
 }  // namespace
 }  // namespace halio

@@ -42,20 +42,49 @@ Status AsyncScheduler::OutOfMemoryFor(const char* name) {
 }
 
 Status AsyncScheduler::Start(Op* op, SemaphoreList wait, SemaphoreList signal) {
-  Status status = op->CaptureLists(wait, signal);
+  std::unique_lock<std::mutex> lock(tracking_mutex_);
+  Op* predecessor = ChainPredecessorLocked(wait);
+  Status status = op->CaptureLists(wait, signal, predecessor != nullptr);
   if (!status.ok()) {
+    lock.unlock();
     delete op;
     return status;
   }
-  // Relaxed: the op's own finish (which decrements) happens after this
-  // through its wait chain; WaitIdle and OpFinished order the rest.
-  live_ops_.fetch_add(1, std::memory_order_relaxed);
+  // Counted before the op can run (attached, its predecessor may finish it
+  // at once). Relaxed: the op's own finish happens after this through its
+  // wait chain; WaitIdle and OpFinished order the rest.
+  queued_ops_.fetch_add(1, std::memory_order_relaxed);
+  // The op queued last stays held (its block outlives it) until the next
+  // one has tried to attach to it.
+  Op* previous = std::exchange(last_op_, nullptr);
+  if (signal.size() == 1) {
+    OpPool::Hold(op);
+    last_op_ = op;
+    last_signal_ = signal[0];
+  }
+  const bool attached = predecessor != nullptr && op->AttachTo(predecessor);
+  lock.unlock();
+  if (previous != nullptr) OpPool::Free(previous);
+  if (predecessor != nullptr && !attached) op->WaitUnchained();
   op->Start();
   return Status();
 }
 
+Op* AsyncScheduler::ChainPredecessorLocked(SemaphoreList wait) const {
+  // Exactly the point the last op signals: a wait for a lower value may be
+  // reached already, and should not be held back until that op finishes.
+  if (last_op_ == nullptr || wait.size() != 1) return nullptr;
+  const bool same = wait[0].semaphore == last_signal_.semaphore &&
+                    wait[0].value == last_signal_.value;
+  return same ? last_op_ : nullptr;
+}
+
 Status AsyncScheduler::TrackWaitSemaphore(const SemaphoreRef& semaphore) {
   std::lock_guard<std::mutex> lock(tracking_mutex_);
+  return TrackWaitSemaphoreLocked(semaphore);
+}
+
+Status AsyncScheduler::TrackWaitSemaphoreLocked(const SemaphoreRef& semaphore) {
   const bool same_as_last =
       !last_tracked_.owner_before(semaphore) && !semaphore.owner_before(last_tracked_);
   if (same_as_last) return Status();
@@ -126,34 +155,51 @@ void AsyncScheduler::BecomeReady(Op* op) {
 }
 
 void AsyncScheduler::OpFinished() {
-  // Decrements that leave ops behind take no lock. The last one happens
-  // under the lock, so WaitIdle (and so the destructor) can only see zero
-  // once this thread is done with the device.
-  uint64_t live = live_ops_.load(std::memory_order_acquire);
-  while (live > 1 && !live_ops_.compare_exchange_weak(live, live - 1,
-                                                      std::memory_order_acq_rel)) {
+  // On a worker the count takes no lock and, unless WaitIdle sleeps, wakes
+  // nobody: the finished count's line stays with the workers, and the
+  // waiters count is only read. The destructor joins the workers before the
+  // device's memory goes, so a worker may still be here when WaitIdle has
+  // seen the device idle. Other threads (an engine's completion) are not
+  // joined: they count under the lock, so WaitIdle can only see the device
+  // idle once such a thread is done with it.
+  if (workers_.OnWorkerThread()) {
+    // seq_cst on both sides (here and in WaitIdle): either the waiter sees
+    // this op counted or this thread sees the waiter.
+    finished_ops_.fetch_add(1, std::memory_order_seq_cst);
+    if (idle_waiters_.load(std::memory_order_seq_cst) == 0) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    idle_.notify_all();
+    return;
   }
-  if (live > 1) return;
   std::lock_guard<std::mutex> lock(mutex_);
-  if (live_ops_.fetch_sub(1, std::memory_order_acq_rel) == 1) idle_.notify_all();
+  finished_ops_.fetch_add(1, std::memory_order_seq_cst);
+  if (idle_waiters_.load(std::memory_order_seq_cst) != 0) idle_.notify_all();
+}
+
+uint64_t AsyncScheduler::PendingOps() const {
+  const uint64_t finished = finished_ops_.load(std::memory_order_seq_cst);
+  return queued_ops_.load(std::memory_order_seq_cst) - finished;
 }
 
 Status AsyncScheduler::WaitIdle(Timeout timeout) {
   std::unique_lock<std::mutex> lock(mutex_);
-  auto idle = [&] { return live_ops_ == 0; };
+  idle_waiters_.fetch_add(1, std::memory_order_seq_cst);
+  auto idle = [&] { return PendingOps() == 0; };
   // Idle: the op blocks a burst left cached go back to the host (OpPool's
   // bound). Not on every return to idle: a worker that catches up with the
   // submitting thread makes the device idle often within one burst.
+  bool reached = true;
   if (timeout.infinite()) {
     idle_.wait(lock, idle);
+  } else {
+    reached = idle_.wait_until(lock, timeout.deadline(), idle);
+  }
+  idle_waiters_.fetch_sub(1, std::memory_order_seq_cst);
+  if (reached) {
     op_pool_.TrimToBound();
     return Status();
   }
-  if (idle_.wait_until(lock, timeout.deadline(), idle)) {
-    op_pool_.TrimToBound();
-    return Status();
-  }
-  return DeadlineExceededError("local_async still has " + std::to_string(live_ops_.load()) +
+  return DeadlineExceededError("local_async still has " + std::to_string(PendingOps()) +
                                " operations pending");
 }
 
@@ -165,11 +211,16 @@ void AsyncScheduler::Shutdown() {
   // lock is held while callbacks run. A destructor must not need memory:
   // this allocates only the one status message.
   HostVector<std::weak_ptr<Semaphore>> tracked(tracked_.get_allocator());
+  Op* last_op;
   {
     std::lock_guard<std::mutex> lock(tracking_mutex_);
     tracked.swap(tracked_);
     last_tracked_.reset();
+    last_op = std::exchange(last_op_, nullptr);
   }
+  // The hold on the op queued last (Start); its block goes back to the pool
+  // when the op is done too.
+  if (last_op != nullptr) OpPool::Free(last_op);
   if (!tracked.empty()) {
     const Status cancelled =
         CancelledError("the device was destroyed before this operation's waits were reached");

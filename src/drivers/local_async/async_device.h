@@ -67,8 +67,10 @@ class AsyncScheduler {
 
   // Op lifecycle hooks (op.h, file_op.h).
   // Remembers `semaphore` for shutdown's cancellation. Called on queueing
-  // for each wait. Errors: RESOURCE_EXHAUSTED.
+  // for each wait (the Locked form under tracking_mutex_, which Start holds
+  // while it captures an op's lists). Errors: RESOURCE_EXHAUSTED.
   Status TrackWaitSemaphore(const SemaphoreRef& semaphore);
+  Status TrackWaitSemaphoreLocked(const SemaphoreRef& semaphore);
   void BecomeReady(Op* op);  // queues the op (or runs it, see .cc)
   void Enqueue(Task* task) { workers_.Enqueue(task); }
   void OpFinished();
@@ -89,12 +91,18 @@ class AsyncScheduler {
     return Start(op, wait, signal);
   }
   static Status OutOfMemoryFor(const char* name);
-  // Captures the lists and starts `op` (deleted on failure).
+  // Captures the lists and starts `op` (deleted on failure), attached to
+  // the op queued before it when it waits for exactly what that one signals
+  // (Op::AttachTo explains why).
   Status Start(Op* op, SemaphoreList wait, SemaphoreList signal);
+  // The op `wait` can be chained to, or null.
+  Op* ChainPredecessorLocked(SemaphoreList wait) const;
   // Drops expired and repeated entries of tracked_; grows the bound when
   // most entries are live.
   void CompactTrackedLocked();
   void Shutdown();
+  // Queued minus finished.
+  uint64_t PendingOps() const;
 
   BufferAllocator& allocator_;
   const uint32_t queue_depth_;
@@ -112,9 +120,22 @@ class AsyncScheduler {
   // nothing. Compared by owner (control block): this weak reference keeps
   // the control block alive, so another semaphore cannot reuse its address.
   std::weak_ptr<Semaphore> last_tracked_;
-  // Ops queued and not yet finished. Atomic so finishing an op takes no lock
-  // unless it was the last one (then WaitIdle may be sleeping).
-  std::atomic<uint64_t> live_ops_{0};
+  // The op queued last when it has one signal, held (OpPool::Hold), and
+  // that signal: the next op may chain to it. Guarded by tracking_mutex_.
+  Op* last_op_ = nullptr;
+  SemaphorePoint last_signal_{};
+  // Ops queued and ops finished: the device is idle when they are equal.
+  // Two counters, not one of live ops, so that the submitting thread and
+  // the workers do not write one cache line for every op; each on its own
+  // line (padding: the device is only max_align_t aligned). Queued changes
+  // under tracking_mutex_; finished on workers without a lock (OpFinished).
+  std::atomic<uint64_t> queued_ops_{0};
+  char queued_separation_[64];
+  std::atomic<uint64_t> finished_ops_{0};
+  char finished_separation_[64];
+  // Threads in WaitIdle: OpFinished takes the lock to wake them only when
+  // there are some.
+  std::atomic<uint32_t> idle_waiters_{0};
   OpPool op_pool_;  // before workers_: ops finish (and free) on the workers
   WorkerPool workers_;
 };

@@ -69,7 +69,7 @@ OpPool::FreeBlock* OpPool::TakeCached(SizeClass& size_class) {
   }
   FreeBlock* block = size_class.cached;
   size_class.cached = block->next;
-  size_class.count.fetch_sub(1, std::memory_order_relaxed);
+  ++size_class.removed;
   return block;
 }
 
@@ -81,13 +81,19 @@ void* OpPool::Allocate(std::size_t bytes) noexcept {
   const std::size_t block_bytes = size_class == kNoClass ? needed : ClassBytes(size_class);
   if (block == nullptr) block = host_.Allocate(block_bytes, alignof(Header));
   if (block == nullptr) return nullptr;
-  auto* header = new (block) Header{this, block_bytes, size_class};
+  auto* header = new (block) Header(this, block_bytes, size_class);
   return header + 1;
 }
 
 void OpPool::Free(void* object) noexcept {
   if (object == nullptr) return;
-  Header* header = static_cast<Header*>(object) - 1;
+  Header* header = HeaderOf(object);
+  // A block with one hold has no other holder (holds are only added before
+  // the block is shared): skip the read-modify-write.
+  if (header->holds.load(std::memory_order_acquire) != 1 &&
+      header->holds.fetch_sub(1, std::memory_order_acq_rel) != 1) {
+    return;
+  }
   header->pool->Release(header);
 }
 
@@ -96,10 +102,7 @@ void OpPool::Release(Header* header) noexcept {
   const std::size_t bytes = header->bytes;
   if (index == kNoClass) return host_.Free(header, bytes, alignof(Header));
   SizeClass& size_class = classes_[index];
-  if (size_class.count.fetch_add(1, std::memory_order_relaxed) >= MaxCached(index) &&
-      !over_bound_.load(std::memory_order_relaxed)) {
-    over_bound_.store(true, std::memory_order_relaxed);
-  }
+  size_class.released.fetch_add(1, std::memory_order_relaxed);
   // Release: the block's contents (next) are visible to whoever takes it
   // with the acquire exchange in TakeCached / TrimToBound.
   auto* block = reinterpret_cast<FreeBlock*>(header);
@@ -110,12 +113,11 @@ void OpPool::Release(Header* header) noexcept {
 }
 
 void OpPool::TrimToBound() noexcept {
-  if (!over_bound_.exchange(false, std::memory_order_relaxed)) return;
   for (int i = 0; i < kClasses; ++i) {
     SizeClass& size_class = classes_[i];
     const uint32_t bound = MaxCached(i);
     std::lock_guard<std::mutex> lock(size_class.mutex);
-    while (size_class.count.load(std::memory_order_relaxed) > bound) {
+    while (size_class.released.load(std::memory_order_relaxed) - size_class.removed > bound) {
       if (size_class.cached == nullptr) {
         size_class.cached = size_class.freed.exchange(nullptr, std::memory_order_acquire);
         // The rest of the count is blocks being pushed right now.
@@ -123,7 +125,7 @@ void OpPool::TrimToBound() noexcept {
       }
       FreeBlock* block = size_class.cached;
       size_class.cached = block->next;
-      size_class.count.fetch_sub(1, std::memory_order_relaxed);
+      ++size_class.removed;
       host_.Free(block, ClassBytes(i), alignof(Header));
     }
   }
@@ -133,8 +135,13 @@ void OpPool::TrimToBound() noexcept {
 
 HostAllocator& Op::host() const { return device_->host(); }
 
-Status Op::CaptureLists(SemaphoreList wait, SemaphoreList signal) {
+Status Op::CaptureLists(SemaphoreList wait, SemaphoreList signal, bool chain) {
   HostAllocator& host = this->host();
+  if (chain) {
+    chained_on_ = wait[0].semaphore;
+    chained_target_ = wait[0].value;
+    wait = {};
+  }
   if (!waits_.Resize(wait.size(), host) || !signal_refs_.Resize(signal.size(), host) ||
       !signals_.Resize(signal.size(), host)) {
     return ResourceExhaustedError("out of host memory for the semaphore lists (" +
@@ -148,7 +155,7 @@ Status Op::CaptureLists(SemaphoreList wait, SemaphoreList signal) {
     if (!waiter.semaphore) {
       return InvalidArgumentError("wait semaphore was not created by Semaphore::Create");
     }
-    HALIO_RETURN_IF_ERROR(device_->TrackWaitSemaphore(waiter.semaphore));
+    HALIO_RETURN_IF_ERROR(device_->TrackWaitSemaphoreLocked(waiter.semaphore));
     waiter.op = this;
     waiter.timepoint.target = wait[i].value;
     waiter.timepoint.callback = &Op::OnWaitResolved;
@@ -164,18 +171,73 @@ Status Op::CaptureLists(SemaphoreList wait, SemaphoreList signal) {
       return InvalidArgumentError("signal semaphore was not created by Semaphore::Create");
     }
   }
+  // Counted before the op can be attached: its predecessor may resolve the
+  // chained wait at once.
+  const int chained = chained_on_ != nullptr ? 1 : 0;
+  pending_.store(static_cast<int>(waits_.size()) + chained + 1, std::memory_order_relaxed);
   return Status();
 }
 
 bool Op::IsWaitedOn(const Semaphore* semaphore) {
+  if (semaphore == chained_on_) return true;  // chained_ref_ keeps it
   for (const WaitPoint& waiter : waits_) {
     if (waiter.semaphore.get() == semaphore) return true;
   }
   return false;
 }
 
+bool Op::AttachTo(Op* predecessor) {
+  // Release: the successor's captured state is visible to the predecessor's
+  // acquire exchange in HandOffSuccessor.
+  void* expected = nullptr;
+  return OpPool::Link(predecessor)
+      .compare_exchange_strong(expected, this, std::memory_order_release,
+                               std::memory_order_relaxed);
+}
+
+void Op::WaitUnchained() {
+  // The predecessor finished, so this semaphore may already be another one
+  // at the same address: wait on it as on any semaphore. Resize(1) of an
+  // empty SmallArray<., 2> is inline: it cannot fail.
+  Semaphore* semaphore = std::exchange(chained_on_, nullptr);
+  chained_ref_ = Retain(semaphore);
+  if (!chained_ref_) {
+    return ResolveOne(InvalidArgumentError("wait semaphore was not created by Semaphore::Create"));
+  }
+  Status tracked = device_->TrackWaitSemaphore(chained_ref_);
+  if (!tracked.ok()) return ResolveOne(std::move(tracked));
+  (void)waits_.Resize(1, host());
+  WaitPoint& waiter = waits_[0];
+  waiter.semaphore = std::move(chained_ref_);
+  waiter.op = this;
+  waiter.timepoint.target = chained_target_;
+  waiter.timepoint.callback = &Op::OnWaitResolved;
+}
+
+void Op::HandOffSuccessor() {
+  void* next = OpPool::Link(this).exchange(ClosedLink(), std::memory_order_acq_rel);
+  if (next == nullptr) return;
+  auto* successor = static_cast<Op*>(next);
+  // This op signalled (or failed) the semaphore, so the successor's wait is
+  // decided: reached, or failed with the semaphore's failure.
+  successor->chained_ref_ = TakeRefTo(successor->chained_on_);
+  Result<uint64_t> value = successor->chained_ref_->Query();
+  successor->ResolveOne(value.ok() ? Status() : value.status());
+}
+
+SemaphoreRef Op::TakeRefTo(const Semaphore* semaphore) {
+  if (chained_on_ == semaphore && chained_ref_) return std::move(chained_ref_);
+  for (WaitPoint& waiter : waits_) {
+    if (waiter.semaphore.get() == semaphore) return std::move(waiter.semaphore);
+  }
+  for (SemaphoreRef& ref : signal_refs_) {
+    if (ref.get() == semaphore) return std::move(ref);
+  }
+  // Not reached: the op keeps a reference to every semaphore it signals.
+  return Retain(const_cast<Semaphore*>(semaphore));
+}
+
 void Op::Start() {
-  pending_.store(static_cast<int>(waits_.size()) + 1, std::memory_order_relaxed);
   for (WaitPoint& waiter : waits_) {
     waiter.timepoint.user_data = &waiter;
     Impl(*waiter.semaphore).AddTimepoint(&waiter.timepoint);
@@ -221,6 +283,7 @@ void Op::Finish(Status status) {
     status = SignalSemaphores(signals_.span());
   }
   if (!status.ok()) FailSemaphores(signals_.span(), status);
+  HandOffSuccessor();
   AsyncScheduler* device = device_;
   delete this;  // releases buffers, files and semaphores before the device counts it done
   device->OpFinished();

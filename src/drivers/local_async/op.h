@@ -77,30 +77,48 @@ class OpPool {
   OpPool& operator=(const OpPool&) = delete;
 
   // `bytes` aligned to max_align_t, or null when the host has no memory.
+  // The block starts with one hold (its object's).
   void* Allocate(std::size_t bytes) noexcept;
-  // Returns a block from Allocate to the pool it came from.
+  // Drops a hold on a block from Allocate; the last one returns the block to
+  // the pool it came from.
   static void Free(void* object) noexcept;
-  // Gives the blocks above each class's bound back to the host. Cheap (one
-  // atomic exchange) when no class went over it.
+  // Adds a hold, so that the block outlives its object's destructor: the
+  // scheduler holds the op it queued last, to link the next op to it
+  // (AsyncScheduler::Start). Only before other threads can see the block.
+  static void Hold(void* object) noexcept { HeaderOf(object)->holds.fetch_add(1); }
+  // A word in the block's header that outlives its object like the block:
+  // an op's successor link (Op::AttachTo).
+  static std::atomic<void*>& Link(void* object) noexcept { return HeaderOf(object)->link; }
+  // Gives the blocks above each class's bound back to the host. Cheap (a
+  // lock and two reads per class) when no class is over it.
   void TrimToBound() noexcept;
 
  private:
   struct alignas(std::max_align_t) Header {
+    Header(OpPool* owner, std::size_t block_bytes, int block_class)
+        : pool(owner), bytes(block_bytes), size_class(block_class) {}
     OpPool* pool;
     std::size_t bytes;  // the block's size, header included
     int size_class;     // kNoClass for blocks that bypass the cache
+    std::atomic<uint32_t> holds{1};
+    std::atomic<void*> link{nullptr};
   };
+  static Header* HeaderOf(void* object) { return static_cast<Header*>(object) - 1; }
   struct FreeBlock {
     FreeBlock* next;
   };
+  // Blocks cached = released - removed (modulo 2^32). Two counters, one on
+  // each side's cache line, so that taking a cached block does not write the
+  // line the freeing threads push to (each op would move it between cores).
   struct SizeClass {
     std::atomic<FreeBlock*> freed{nullptr};  // pushed by Free
-    std::atomic<uint32_t> count{0};          // blocks cached (freed + cached)
+    std::atomic<uint32_t> released{0};       // blocks ever pushed to freed
     // Keeps what allocating threads touch off the freeing threads' cache
     // line (padding, not alignas: the device is only max_align_t aligned).
     char separation[64];
-    std::mutex mutex;             // guards cached
+    std::mutex mutex;             // guards cached and removed
     FreeBlock* cached = nullptr;  // refilled from freed
+    uint32_t removed = 0;         // blocks ever taken or trimmed
   };
   // 256, 384, 512, 768, ... 64 KiB: steps of 1.5x and 1.33x, so a block
   // wastes at most a third of itself (an update's payload makes ops of any
@@ -117,10 +135,6 @@ class OpPool {
 
   HostAllocator& host_;
   SizeClass classes_[kClasses];
-  // Set (relaxed) by a Release that took a class over its bound; cleared by
-  // TrimToBound. Only a hint: a class over its bound is trimmed at the next
-  // trim after the flag was set.
-  std::atomic<bool> over_bound_{false};
 };
 
 // A queued operation. Subclasses implement Execute(), which must end with
@@ -145,11 +159,30 @@ class Op {
   }
   virtual ~Op() = default;
 
-  // Copies and retains the lists. Errors: RESOURCE_EXHAUSTED for lists too
+  // Copies and retains the lists. With `chain` (the scheduler found that
+  // the only wait is the point the op queued before this one signals), that
+  // wait is not registered on the semaphore: the op is to be attached to
+  // its predecessor (AttachTo). Errors: RESOURCE_EXHAUSTED for lists too
   // long to keep inline without memory, INVALID_ARGUMENT for a semaphore not
   // created by Semaphore::Create.
-  Status CaptureLists(SemaphoreList wait, SemaphoreList signal);
-  // Registers the wait timepoints; the op becomes ready when all are reached.
+  Status CaptureLists(SemaphoreList wait, SemaphoreList signal, bool chain);
+  // Chaining. A pipelined stream of ops on one timeline (op i waits for the
+  // value op i - 1 signals) would otherwise have the submitting thread add a
+  // timepoint under the semaphore's lock while a worker signals it, and
+  // retain the semaphore while a worker releases it: every op would move
+  // those cache lines between the cores. A chained op instead waits for its
+  // predecessor to finish: the predecessor, after signalling, hands it its
+  // reference to the semaphore and resolves the wait (HandOffSuccessor).
+  //
+  // Links this op (captured with `chain`) after `predecessor`, which must be
+  // held (OpPool::Hold). False when the predecessor has already finished.
+  bool AttachTo(Op* predecessor);
+  // For an op captured with `chain` whose AttachTo failed: registers the
+  // wait on the semaphore after all, like any other wait (an error of that
+  // fails the op's signal list).
+  void WaitUnchained();
+  // Registers the wait timepoints; the op becomes ready when all are reached
+  // (and its predecessor, when attached, has finished).
   void Start();
   // True when `timepoint` is a wait of an op queued on `device` (an
   // AsyncScheduler): shutdown cancels those (SemaphoreImpl::
@@ -182,6 +215,10 @@ class Op {
   static void RunTask(Task* task);
   static void OnWaitResolved(void* user_data, Status status);
   void ResolveOne(Status status);
+  // After signalling: resolves the chained successor, if one attached.
+  void HandOffSuccessor();
+  // Moves out this op's reference to `semaphore` (one it signalled).
+  SemaphoreRef TakeRefTo(const Semaphore* semaphore);
 
   Task task_;
   // 1 + unresolved wait points; the op is ready when it drops to 0.
@@ -190,6 +227,14 @@ class Op {
   SmallArray<WaitPoint, 2> waits_;
   SmallArray<SemaphoreRef, 2> signal_refs_;  // null where a wait holds it
   SmallArray<SemaphorePoint, 2> signals_;
+  // The semaphore of a chained wait (not in waits_), and the reference to it
+  // the predecessor hands over (or WaitUnchained takes).
+  Semaphore* chained_on_ = nullptr;
+  uint64_t chained_target_ = 0;
+  SemaphoreRef chained_ref_;
+  // Link (OpPool::Link) of an op that finished: nothing may attach after it.
+  static inline char closed_link_tag_ = 0;
+  static void* ClosedLink() { return &closed_link_tag_; }
   // Set (release) after wait_failure_ is, so RunTask locks only on failure.
   std::atomic<bool> wait_failed_{false};
   std::mutex failure_mutex_;

@@ -112,6 +112,8 @@ void WorkerPool::Enqueue(Task* task) {
   if (PushLocked(task)) work_available_.notify_one();
 }
 
+bool WorkerPool::OnWorkerThread() const { return t_worker_of == this; }
+
 void WorkerPool::Stop() {
   {
     std::lock_guard<std::mutex> lock(mutex_);

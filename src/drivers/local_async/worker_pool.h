@@ -44,6 +44,8 @@ class WorkerPool {
   void Enqueue(Task* task);
   // Runs what is queued, then joins the workers. Idempotent.
   void Stop();
+  // True on this pool's worker threads.
+  bool OnWorkerThread() const;
 
  private:
   // One worker thread, allocated on its own so that failing to start the
