@@ -28,6 +28,14 @@
 //
 // N = 1e6 by default; `--ops=N` (before the benchmark flags) changes it.
 //
+// RunQueueOps/reference_handoff/<bytes> is the reference for local_async's
+// rows: the least any device that runs an op on another thread can spend.
+// This thread copies <bytes> (an update's captured bytes; 0 for the other
+// ops) into a slot of a ring of 1024 and publishes it; a second thread,
+// spinning, copies them out to one destination and frees the slot. Its
+// ns_per_op is that hand-off's sustained cost: two cache lines (the slot's
+// flag) and the bytes crossing between the cores, nothing else.
+//
 // BM_AsyncOpsWithPendingBacklog checks that cost stays flat while a backlog
 // of ops (up to a million) waits on another semaphore.
 #include <benchmark/benchmark.h>
@@ -36,12 +44,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "alloc_counter.h"
@@ -177,6 +187,46 @@ void RunQueueOps(benchmark::State& state, const char* device_name, OpKind kind,
   state.counters["overhead_ns"] = ns_per_op - floor_ns;
 }
 
+void SpinPause() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+void RunHandOffReference(benchmark::State& state) {
+  const size_t size = static_cast<size_t>(state.range(0));
+  constexpr uint64_t kSlots = 1024;
+  const size_t stride = std::max<size_t>(64, (size + 63) / 64 * 64);
+  struct alignas(64) Slot {
+    std::atomic<uint64_t> full{0};  // the item's number while it waits, 0 when free
+  };
+  std::vector<Slot> slots(kSlots);
+  std::vector<std::byte> ring(kSlots * stride);
+  std::vector<std::byte> source(std::max<size_t>(size, 1), std::byte{0x5a});
+  std::vector<std::byte> destination(std::max<size_t>(size, 1));
+  const uint64_t items = static_cast<uint64_t>(state.max_iterations);
+  std::thread consumer([&] {
+    for (uint64_t i = 1; i <= items; ++i) {
+      Slot& slot = slots[i % kSlots];
+      while (slot.full.load(std::memory_order_acquire) != i) SpinPause();
+      std::memcpy(destination.data(), ring.data() + (i % kSlots) * stride, size);
+      benchmark::ClobberMemory();
+      slot.full.store(0, std::memory_order_release);
+    }
+  });
+  uint64_t item = 0;
+  const auto start = Clock::now();
+  for (auto _ : state) {
+    ++item;
+    Slot& slot = slots[item % kSlots];
+    while (slot.full.load(std::memory_order_acquire) != 0) SpinPause();
+    std::memcpy(ring.data() + (item % kSlots) * stride, source.data(), size);
+    slot.full.store(item, std::memory_order_release);
+  }
+  consumer.join();
+  state.counters["ns_per_op"] = NanosecondsSince(start) / static_cast<double>(item);
+}
+
 void BM_AsyncOpsWithPendingBacklog(benchmark::State& state) {
   const int64_t backlog = state.range(0);
   Fixture fixture("local_async", 64);
@@ -228,6 +278,12 @@ void RegisterAll() {
         ->Iterations(g_ops)
         ->UseRealTime();
   }
+  benchmark::RegisterBenchmark("RunQueueOps/reference_handoff", RunHandOffReference)
+      ->Arg(0)
+      ->Arg(64)
+      ->Arg(4096)
+      ->Iterations(g_ops)
+      ->UseRealTime();
   benchmark::RegisterBenchmark("BM_AsyncOpsWithPendingBacklog", BM_AsyncOpsWithPendingBacklog)
       ->Arg(0)
       ->Arg(1000)

@@ -34,7 +34,10 @@ AsyncScheduler::AsyncScheduler(BufferAllocator& allocator, const DeviceOptions& 
       chunk_size_(options.chunk_size),
       tracked_(HostAllocatorAdapter<std::weak_ptr<Semaphore>>(allocator.host_allocator())),
       op_pool_(allocator.host_allocator()),
-      workers_(allocator.host_allocator()) {}
+      workers_(allocator.host_allocator(),
+               WorkerHooks{
+                   [](void* pool) { OpPool::BatchFreesOnThisThread(static_cast<OpPool*>(pool)); },
+                   [](void*) { OpPool::FlushThisThread(); }, &op_pool_}) {}
 
 Status AsyncScheduler::OutOfMemoryFor(const char* name) {
   return ResourceExhaustedError("out of host memory for " + std::string(name) +

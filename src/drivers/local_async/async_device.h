@@ -6,8 +6,12 @@
 // Scheduling costs O(1) per op however many ops are pending: each wait point
 // is an intrusive timepoint in its semaphore's sorted list (appended at the
 // tail for increasing targets), and a signal touches only the timepoints it
-// satisfies. Ops never complete inline in another op's signal: ready ops go
-// to the worker queue, so long chains cannot recurse.
+// satisfies. An op that waits for exactly what the op queued before it
+// signals skips the semaphore: it is chained to that op (Op::AttachTo), so
+// a pipelined timeline costs no semaphore lock and no reference count on
+// the submitting thread. Ops never complete inline in another op's signal:
+// ready ops go to the worker queue (a worker's first one to its own next
+// slot), so long chains cannot recurse.
 //
 // Where the rest lives: op.h (an op's lifecycle), worker_pool.h (threads and
 // ready queue), file_op.h (chunked reads and writes).

@@ -97,17 +97,43 @@ void OpPool::Free(void* object) noexcept {
   header->pool->Release(header);
 }
 
+thread_local OpPool::FreeBatch OpPool::t_batch_;
+
 void OpPool::Release(Header* header) noexcept {
   const int index = header->size_class;
   const std::size_t bytes = header->bytes;
   if (index == kNoClass) return host_.Free(header, bytes, alignof(Header));
-  SizeClass& size_class = classes_[index];
-  size_class.released.fetch_add(1, std::memory_order_relaxed);
-  // Release: the block's contents (next) are visible to whoever takes it
-  // with the acquire exchange in TakeCached / TrimToBound.
   auto* block = reinterpret_cast<FreeBlock*>(header);
-  block->next = size_class.freed.load(std::memory_order_relaxed);
-  while (!size_class.freed.compare_exchange_weak(block->next, block, std::memory_order_release,
+  FreeBatch& batch = t_batch_;
+  if (batch.pool != this) return PushFreed(index, block, block, 1);
+  if (batch.count > 0 && batch.size_class != index) FlushThisThread();
+  block->next = batch.head;
+  if (batch.count == 0) batch.tail = block;
+  batch.head = block;
+  batch.size_class = index;
+  if (++batch.count == kFreeBatch) FlushThisThread();
+}
+
+void OpPool::BatchFreesOnThisThread(OpPool* pool) noexcept {
+  FlushThisThread();
+  t_batch_.pool = pool;
+}
+
+void OpPool::FlushThisThread() noexcept {
+  FreeBatch& batch = t_batch_;
+  if (batch.count == 0) return;
+  batch.pool->PushFreed(batch.size_class, batch.head, batch.tail, batch.count);
+  batch.head = batch.tail = nullptr;
+  batch.count = 0;
+}
+
+void OpPool::PushFreed(int index, FreeBlock* head, FreeBlock* tail, uint32_t count) noexcept {
+  SizeClass& size_class = classes_[index];
+  size_class.released.fetch_add(count, std::memory_order_relaxed);
+  // Release: the blocks' contents (next) are visible to whoever takes them
+  // with the acquire exchange in TakeCached / TrimToBound.
+  tail->next = size_class.freed.load(std::memory_order_relaxed);
+  while (!size_class.freed.compare_exchange_weak(tail->next, head, std::memory_order_release,
                                                  std::memory_order_relaxed)) {
   }
 }

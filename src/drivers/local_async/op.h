@@ -3,14 +3,20 @@
 //   CaptureLists -> Start (one timepoint per wait point) -> ready (the last
 //   wait resolved: AsyncScheduler::BecomeReady queues it) -> Execute on a
 //   worker or an engine thread -> Finish (signal or fail the signal list,
-//   delete the op, tell the scheduler).
+//   resolve the chained successor, delete the op, tell the scheduler).
+//
+// An op whose only wait is exactly the point the op queued just before it
+// signals is chained: AttachTo links it to that op instead of adding a
+// timepoint, and that op resolves it when it finishes (see AttachTo).
 //
 // Op is the base; BodyOp runs a common body (op_bodies.h), UpdateOp carries
 // an update's bytes, FileOp (file_op.h) splits reads and writes into chunks.
 //
 // Ownership: an op is allocated from the device's OpPool and deletes itself
 // in Finish(). It retains its semaphores (and, in subclasses, the
-// buffers and files it uses) until then.
+// buffers and files it uses) until then. Its block may outlive it: the
+// scheduler holds the block of the op it queued last (OpPool::Hold), so
+// that the next op can try to attach to it.
 // Thread-safety: the wait callbacks may run on any thread; Execute runs once.
 #ifndef HALIO_SRC_DRIVERS_LOCAL_ASYNC_OP_H_
 #define HALIO_SRC_DRIVERS_LOCAL_ASYNC_OP_H_
@@ -66,9 +72,10 @@ class IoCompletionScope {
 // Ownership: the pool owns the blocks it caches and frees them in its
 // destructor; every block handed out must have been freed by then.
 // Thread-safety: Allocate and Free may be called from any thread. Free is a
-// lock-free push; Allocate takes a mutex that only allocating threads use,
-// and refills from the freed blocks with one exchange, so the stack is never
-// popped one node at a time (no ABA).
+// lock-free push (on the device's workers, of a batch of kFreeBatch blocks:
+// BatchFreesOnThisThread); Allocate takes a mutex that only allocating
+// threads use, and refills from the freed blocks with one exchange, so the
+// stack is never popped one node at a time (no ABA).
 class OpPool {
  public:
   explicit OpPool(HostAllocator& host) : host_(host) {}
@@ -93,6 +100,16 @@ class OpPool {
   // lock and two reads per class) when no class is over it.
   void TrimToBound() noexcept;
 
+  // Worker threads free the ops the submitting thread allocates: one block
+  // per op would cross between the cores through the freed list's line. A
+  // thread that called BatchFreesOnThisThread(pool) keeps that pool's freed
+  // blocks in a thread-local batch and pushes them kFreeBatch at a time;
+  // FlushThisThread pushes what it holds (a worker calls it before it
+  // sleeps and before it exits, so no block is held by an idle thread and
+  // every block is back before the pool, which outlives its workers, goes).
+  static void BatchFreesOnThisThread(OpPool* pool) noexcept;
+  static void FlushThisThread() noexcept;
+
  private:
   struct alignas(std::max_align_t) Header {
     Header(OpPool* owner, std::size_t block_bytes, int block_class)
@@ -107,6 +124,17 @@ class OpPool {
   struct FreeBlock {
     FreeBlock* next;
   };
+  struct FreeBatch {
+    OpPool* pool = nullptr;  // the pool this thread batches for
+    int size_class = kNoClass;
+    FreeBlock* head = nullptr;
+    FreeBlock* tail = nullptr;
+    uint32_t count = 0;
+  };
+  static constexpr uint32_t kFreeBatch = 32;
+  static thread_local FreeBatch t_batch_;
+  // Pushes the list head..tail of `count` blocks to the class's freed list.
+  void PushFreed(int size_class, FreeBlock* head, FreeBlock* tail, uint32_t count) noexcept;
   // Blocks cached = released - removed (modulo 2^32). Two counters, one on
   // each side's cache line, so that taking a cached block does not write the
   // line the freeing threads push to (each op would move it between cores).

@@ -20,8 +20,8 @@ constexpr uint32_t kMaxNextTaskRun = 64;
 
 }  // namespace
 
-WorkerPool::WorkerPool(HostAllocator& host)
-    : host_(host), workers_(HostAllocatorAdapter<std::unique_ptr<Worker>>(host)) {}
+WorkerPool::WorkerPool(HostAllocator& host, WorkerHooks hooks)
+    : host_(host), hooks_(hooks), workers_(HostAllocatorAdapter<std::unique_ptr<Worker>>(host)) {}
 
 Status WorkerPool::Start(uint32_t count) {
   try {
@@ -56,14 +56,26 @@ Status WorkerPool::StartWorker(uint32_t index, uint32_t count) {
 
 void WorkerPool::WorkerLoop() {
   t_worker_of = this;
+  if (hooks_.on_start) hooks_.on_start(hooks_.context);
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
     if (queue_head_ == nullptr && !stopping_) {
-      ++idle_workers_;
-      work_available_.wait(lock, [&] { return queue_head_ != nullptr || stopping_; });
-      --idle_workers_;
+      if (hooks_.before_idle) {
+        lock.unlock();
+        hooks_.before_idle(hooks_.context);
+        lock.lock();
+      }
+      if (queue_head_ == nullptr && !stopping_) {
+        ++idle_workers_;
+        work_available_.wait(lock, [&] { return queue_head_ != nullptr || stopping_; });
+        --idle_workers_;
+      }
     }
-    if (queue_head_ == nullptr) return;  // stopping and drained
+    if (queue_head_ == nullptr) {  // stopping and drained
+      lock.unlock();
+      if (hooks_.before_idle) hooks_.before_idle(hooks_.context);
+      return;
+    }
     Task* task = queue_head_;
     queue_head_ = task->next;
     if (queue_head_ == nullptr) queue_tail_ = nullptr;

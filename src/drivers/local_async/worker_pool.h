@@ -29,9 +29,18 @@ struct Task {
   Task* next = nullptr;
 };
 
+// What a worker thread runs besides tasks: `on_start` first, `before_idle`
+// each time before it sleeps for want of tasks and before it exits (the
+// device's op pool batches frees per worker, OpPool::BatchFreesOnThisThread).
+struct WorkerHooks {
+  void (*on_start)(void* context) = nullptr;
+  void (*before_idle)(void* context) = nullptr;
+  void* context = nullptr;
+};
+
 class WorkerPool {
  public:
-  explicit WorkerPool(HostAllocator& host);
+  explicit WorkerPool(HostAllocator& host, WorkerHooks hooks = {});
   ~WorkerPool() { Stop(); }
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
@@ -61,6 +70,7 @@ class WorkerPool {
   bool PushLocked(Task* task);
 
   HostAllocator& host_;
+  const WorkerHooks hooks_;
   std::mutex mutex_;
   std::condition_variable work_available_;
   Task* queue_head_ = nullptr;
