@@ -99,13 +99,9 @@ void SemaphoreImpl::Fail(Status status) {
     UpdateNeedsWakeLocked();
   }
   cv_.notify_all();
-  if (all) {
-    RunDetached(all, aborted);
-    std::lock_guard<std::mutex> lock(mutex_);
-    --dispatching_;
-    UpdateNeedsWakeLocked();
-  }
-  if (all) cv_.notify_all();
+  // As a signal's: run the callbacks outside the lock, then wake a
+  // CancelTimepoint waiting for them.
+  if (all) DispatchDetached(all, aborted);
 }
 
 namespace {
