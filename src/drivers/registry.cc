@@ -5,12 +5,15 @@
 
 namespace halio {
 
-std::vector<std::string> AvailableDevices() { return {"local_sync", "local_async"}; }
+std::vector<std::string> AvailableDevices() {
+  return {"local_sync", "local_async", "local_discrete"};
+}
 
 Result<std::unique_ptr<Device>> CreateDevice(std::string_view name,
                                              const DeviceOptions& options) {
   if (name == "local_sync") return CreateLocalSyncDevice(options);
   if (name == "local_async") return CreateLocalAsyncDevice(options);
+  if (name == "local_discrete") return CreateLocalDiscreteDevice(options);
   std::string known;
   for (const std::string& device : AvailableDevices()) {
     known += known.empty() ? device : ", " + device;
