@@ -282,9 +282,16 @@ void StagedTransfer::StartFileIo(Slot* slot) {
   request.length = slot->length;
   request.completion = &StagedTransfer::OnFileDone;
   request.user_data = slot;
-  // The file decides where the chunk goes (fd_transfer.h); what cannot go
-  // to its engine runs here, on the transfer's own thread.
-  if (FdTransfer::Route(file_, request) == ChunkRoute::kEngine) {
+  // The file decides where the chunk goes (fd_transfer.h), with one
+  // exception: a buffered read the file would start with a page-cache copy
+  // on a worker goes to the engine whole, since this thread is the
+  // transfer's only one and the engine keeps every chunk in flight at once
+  // (io_uring copies cached pages inline or on its own workers, asio on its
+  // pool). What cannot go to an engine (no async engine: the sync backend;
+  // unaligned O_DIRECT pieces) runs here, one call at a time, still
+  // overlapped with the other chunks' device copies.
+  const ChunkRoute route = FdTransfer::Route(file_, request);
+  if (route == ChunkRoute::kEngine || route == ChunkRoute::kCacheFirst) {
     return FdTransfer::SubmitToEngine(file_, &request);
   }
   Status status;

@@ -4,11 +4,14 @@
 //
 // A read moves the range in chunks of the pool's buffer size. Each staging
 // buffer cycles: the file's own path fills it (the async engine for an
-// FdFile imported into one: io_uring or asio; pread, the realigned read or
-// O_DIRECT otherwise; a plain copy out of a memory file's storage), then the
-// copy engine moves it to the device; as many chunks are in flight as the
-// transfer holds buffers, so file reads overlap device copies. A write runs
-// the other way: device -> staging, then the file's write path.
+// FdFile imported into one: io_uring or asio, buffered or O_DIRECT; on the
+// calling thread, pread or the O_DIRECT bounce for what no engine can take),
+// then the copy engine moves it to the device; as many chunks are in flight
+// as the transfer holds buffers, so file reads overlap device copies (with
+// the sync backend the file calls run one at a time, each overlapped with
+// the device copies of the others). A write runs the other way: device ->
+// staging, then the file's write path. Memory files need no staging: their
+// bytes are host memory (transfer.cc copies them directly).
 //
 // Backpressure, not failure: a transfer blocks until the pool has a buffer
 // for it, then takes up to `queue_depth` (more only as they are free), and
