@@ -31,6 +31,9 @@ struct DeviceOptions {
   // Bytes per file request. 1 MiB: per-call overhead is gone (64 KiB blocks
   // run ~20 % slower on a hot cache) and chunks still spread over workers.
   uint64_t chunk_size = uint64_t{1} << 20;
+
+  // cuda only: the GPU (CUDA device ordinal) whose memory the buffers live in.
+  uint32_t cuda_device = 0;
 };
 
 // Names accepted by CreateDevice: {"local_sync", "local_async"}.
@@ -57,6 +60,19 @@ Result<std::unique_ptr<Device>> CreateLocalAsyncDevice(const DeviceOptions& opti
 // The synchronous device: every queue operation runs inline on the calling
 // thread as wait -> do the work -> signal (or fail the signal list).
 Result<std::unique_ptr<Device>> CreateLocalSyncDevice(const DeviceOptions& options = {});
+
+// An NVIDIA GPU (DeviceOptions::cuda_device) under local_async's scheduler:
+// buffers of MemoryType::kDeviceLocal are GPU memory (cudaMalloc), which Map
+// refuses; fill, update and copy run on the GPU (CUDA streams); reads and
+// writes of files go through page-locked staging buffers
+// (DeviceOptions::staging_buffer_*), file I/O overlapped with the copies.
+// Where libhalio was built without CUDA (meson option `cuda`) it exists and
+// always fails. Errors: UNAVAILABLE when halio was built without CUDA, when
+// there is no usable GPU or driver (the message carries cudaGetDeviceCount's
+// error and the likely fix) or the ordinal is beyond the GPUs present;
+// RESOURCE_EXHAUSTED (host memory, a thread, GPU memory); INTERNAL for other
+// CUDA errors (naming the call); and CreateLocalAsyncDevice's.
+Result<std::unique_ptr<Device>> CreateCudaDevice(const DeviceOptions& options = {});
 
 }  // namespace halio
 
