@@ -32,11 +32,28 @@ struct DeviceOptions {
   // run ~20 % slower on a hot cache) and chunks still spread over workers.
   uint64_t chunk_size = uint64_t{1} << 20;
 
+  // Discrete devices (local_discrete, cuda): file reads and writes of device
+  // memory go through a pool of this many host staging buffers of this
+  // size (page-locked where the platform allows), shared by the device's
+  // transfers; one transfer holds up to staging_buffer_count of them, so
+  // its file reads overlap its copies to the device. 0 means the default
+  // (bench/README.md, "Staged transfers", has the measurements).
+  uint64_t staging_buffer_size = 0;
+  uint32_t staging_buffer_count = 0;
+
+  // local_discrete only: its copy engine's speed, so that pipelining shows
+  // in a benchmark. 0 means as fast as memcpy.
+  uint64_t copy_bytes_per_second = 0;
+  // Added to every copy the engine runs.
+  uint32_t copy_latency_us = 0;
+
   // cuda only: the GPU (CUDA device ordinal) whose memory the buffers live in.
   uint32_t cuda_device = 0;
 };
 
-// Names accepted by CreateDevice: {"local_sync", "local_async"}.
+// The devices CreateDevice can make here: {"local_sync", "local_async",
+// "local_discrete"}, plus "cuda" where halio was built with CUDA and GPU 0 is
+// usable (CreateDevice("cuda") says why not otherwise; probed once).
 std::vector<std::string> AvailableDevices();
 
 // Errors: NOT_FOUND for an unknown name (the message lists the known ones),
@@ -60,6 +77,16 @@ Result<std::unique_ptr<Device>> CreateLocalAsyncDevice(const DeviceOptions& opti
 // The synchronous device: every queue operation runs inline on the calling
 // thread as wait -> do the work -> signal (or fail the signal list).
 Result<std::unique_ptr<Device>> CreateLocalSyncDevice(const DeviceOptions& options = {});
+
+// A device whose memory the host cannot map, on every machine: local_async's
+// scheduler, with buffers of MemoryType::kDeviceLocal in memory only its
+// copy engine (a thread of its own) touches. Map refuses them; fill, update
+// and copy run on the copy engine; reads and writes of files go through
+// staging buffers (DeviceOptions::staging_buffer_*), file I/O overlapped
+// with copies. Host executables cannot run on its device memory
+// (queue_dispatch says UNIMPLEMENTED). Errors: as CreateLocalAsyncDevice,
+// and RESOURCE_EXHAUSTED when the copy engine's thread cannot start.
+Result<std::unique_ptr<Device>> CreateLocalDiscreteDevice(const DeviceOptions& options = {});
 
 // An NVIDIA GPU (DeviceOptions::cuda_device) under local_async's scheduler:
 // buffers of MemoryType::kDeviceLocal are GPU memory (cudaMalloc), which Map

@@ -3,6 +3,9 @@
 
 #include "halio/drivers.h"
 #include "halio_config.h"
+#if HALIO_HAVE_CUDA
+#include "cuda/cuda_memory.h"
+#endif
 
 namespace halio {
 
@@ -17,9 +20,25 @@ Result<std::unique_ptr<Device>> CreateCudaDevice(const DeviceOptions& /*options*
 }
 #endif
 
+namespace {
+
+// Built and usable, not just built: callers (the test matrix, the loader's
+// tests, halio bench) expect every name listed to be creatable. Asked once:
+// a machine does not gain or lose its driver while a process runs.
+bool CudaUsable() {
+#if HALIO_HAVE_CUDA
+  static const bool usable = cuda::CheckGpuUsable(0).ok();
+  return usable;
+#else
+  return false;
+#endif
+}
+
+}  // namespace
+
 std::vector<std::string> AvailableDevices() {
-  std::vector<std::string> devices = {"local_sync", "local_async"};
-  if (HALIO_HAVE_CUDA) devices.push_back("cuda");
+  std::vector<std::string> devices = {"local_sync", "local_async", "local_discrete"};
+  if (CudaUsable()) devices.push_back("cuda");
   return devices;
 }
 
@@ -27,6 +46,7 @@ Result<std::unique_ptr<Device>> CreateDevice(std::string_view name,
                                              const DeviceOptions& options) {
   if (name == "local_sync") return CreateLocalSyncDevice(options);
   if (name == "local_async") return CreateLocalAsyncDevice(options);
+  if (name == "local_discrete") return CreateLocalDiscreteDevice(options);
   if (name == "cuda") return CreateCudaDevice(options);
   std::string known;
   for (const std::string& device : AvailableDevices()) {

@@ -44,7 +44,8 @@ namespace halio {
 class StagingPool {
  public:
   // `memory` provides the staging memory and must outlive the pool (a
-  // DeviceMemory owns its pool). `buffer_bytes` is rounded up to 4 KiB.
+  // DeviceMemory owns its pool). `buffer_bytes` is rounded up to 4 KiB;
+  // `count` is clamped to [1, 64].
   StagingPool(DeviceMemory& memory, size_t buffer_bytes, uint32_t count);
   ~StagingPool();
   StagingPool(const StagingPool&) = delete;
@@ -65,21 +66,26 @@ class StagingPool {
   // A buffer from the free list or a new one; null when neither. Locked.
   std::byte* TakeLocked(Status* allocation_error);
 
+  // More would only hold memory: 64 x 4 MiB in flight is far past what a
+  // disk or a PCIe link needs.
+  static constexpr uint32_t kMaxBuffers = 64;
+
   DeviceMemory& memory_;
   const size_t buffer_bytes_;
-  const uint32_t count_;
+  const uint32_t count_;  // at most kMaxBuffers
   std::mutex mutex_;
   std::condition_variable released_;
   // Free buffers (a stack: the most recently used first, warm in cache).
-  std::byte** free_ = nullptr;
+  std::byte* free_[kMaxBuffers] = {};
   uint32_t free_count_ = 0;
+  std::byte* all_[kMaxBuffers] = {};  // every buffer allocated, for the destructor
   uint32_t allocated_ = 0;
-  std::byte** all_ = nullptr;  // every buffer allocated, for the destructor
 };
 
 struct StagedTransferOptions {
-  // Staging buffers one transfer may hold at once: its chunks in flight.
-  uint32_t queue_depth = 4;
+  // Staging buffers one transfer may hold at once (its chunks in flight);
+  // 0 means as many as the pool has.
+  uint32_t queue_depth = 0;
   // Where the transfer's bookkeeping comes from.
   HostAllocator* host = &HostAllocator::System();
 };

@@ -29,6 +29,7 @@ struct DeviceContract {
 constexpr DeviceContract kDeviceContracts[] = {
     {"local_sync", true},
     {"local_async", false},
+    {"local_discrete", false},
 };
 
 // Filesystems whose pages are the storage: nothing to drop, nothing for

@@ -1,0 +1,371 @@
+#include "staged_transfer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <new>
+#include <string>
+
+#include "async_io.h"
+#include "fd_transfer.h"
+#include "host_new.h"
+
+namespace halio {
+namespace {
+
+constexpr size_t kStagingAlignment = 4096;
+
+std::string RangeText(uint64_t offset, uint64_t length) {
+  return "[" + std::to_string(offset) + ", " + std::to_string(offset + length) + ")";
+}
+
+}  // namespace
+
+// --- SubmitAndWait ------------------------------------------------------------
+
+namespace {
+
+struct CopyLatch {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool done = false;
+  Status status;
+};
+
+void ReleaseLatch(DeviceCopy* copy, Status status) {
+  auto* latch = static_cast<CopyLatch*>(copy->user_data);
+  std::lock_guard<std::mutex> lock(latch->mutex);
+  latch->status = std::move(status);
+  latch->done = true;
+  // Under the lock: once it is released the waiter may return and free
+  // the latch.
+  latch->cv.notify_one();
+}
+
+}  // namespace
+
+Status SubmitAndWait(DeviceMemory& memory, DeviceCopy& copy) {
+  CopyLatch latch;
+  copy.done = &ReleaseLatch;
+  copy.user_data = &latch;
+  memory.Submit(&copy);
+  std::unique_lock<std::mutex> lock(latch.mutex);
+  latch.cv.wait(lock, [&] { return latch.done; });
+  return std::move(latch.status);
+}
+
+// --- StagingPool --------------------------------------------------------------
+
+StagingPool::StagingPool(DeviceMemory& memory, size_t buffer_bytes, uint32_t count)
+    : memory_(memory),
+      buffer_bytes_((std::max<size_t>(buffer_bytes, 1) + kStagingAlignment - 1) /
+                    kStagingAlignment * kStagingAlignment),
+      count_(std::clamp<uint32_t>(count, 1, kMaxBuffers)) {}
+
+StagingPool::~StagingPool() {
+  for (uint32_t i = 0; i < allocated_; ++i) memory_.FreeStaging(all_[i], buffer_bytes_);
+}
+
+std::byte* StagingPool::TakeLocked(Status* allocation_error) {
+  if (free_count_ > 0) return free_[--free_count_];
+  if (allocated_ == count_) return nullptr;
+  Result<std::byte*> made = memory_.AllocateStaging(buffer_bytes_);
+  if (!made.ok()) {
+    *allocation_error = made.status();
+    return nullptr;
+  }
+  all_[allocated_++] = *made;
+  return *made;
+}
+
+Result<std::byte*> StagingPool::Acquire() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    if (memory_.cancelled()) {
+      return CancelledError("the device of " + memory_.description() +
+                            " was shut down while a transfer waited for a staging buffer");
+    }
+    Status allocation_error;
+    if (std::byte* buffer = TakeLocked(&allocation_error)) return buffer;
+    // With no buffer at all nobody will release one: fail. Otherwise wait
+    // for a transfer to give one back (backpressure). The timeout only
+    // re-checks cancellation, which does not notify.
+    if (!allocation_error.ok() && allocated_ == 0) {
+      return Status(allocation_error)
+          .Annotate("allocating a staging buffer of " + std::to_string(buffer_bytes_) +
+                    " bytes for " + memory_.description());
+    }
+    released_.wait_for(lock, std::chrono::milliseconds(50));
+  }
+}
+
+std::byte* StagingPool::TryAcquire() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Status ignored;
+  return TakeLocked(&ignored);
+}
+
+void StagingPool::Release(std::byte* buffer) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  free_[free_count_++] = buffer;
+  released_.notify_one();
+}
+
+// --- Staged transfers ---------------------------------------------------------
+
+namespace {
+
+// One transfer: the calling thread hands out chunks and runs the file calls
+// that cannot go to an engine; completions (engine, copy engine) hand each
+// slot back to it through the ready list.
+class StagedTransfer {
+ public:
+  StagedTransfer(DeviceMemory& memory, FdFile& file, IoOp io, uint64_t file_offset,
+                 std::byte* device, uint64_t length, HostAllocator& host)
+      : memory_(memory), file_(file), io_(io), file_offset_(file_offset), device_(device),
+        length_(length), slots_(HostAllocatorAdapter<Slot>(host)) {}
+
+  Status Run(const StagedTransferOptions& options);
+
+ private:
+  enum class Next : uint8_t { kChunk, kFileIo };
+  struct Slot {
+    StagedTransfer* transfer = nullptr;
+    std::byte* staging = nullptr;
+    uint64_t offset = 0;  // of the chunk, from the start of the transfer
+    size_t length = 0;
+    Next next = Next::kChunk;
+    Slot* ready_next = nullptr;
+    AsyncRequest request;
+    DeviceCopy copy;
+  };
+
+  Status AcquireSlots(const StagedTransferOptions& options);
+  void Drive();
+  void Handle(Slot* slot);
+  // Takes the slot's next chunk; false when the transfer is over for it.
+  bool AssignChunk(Slot* slot);
+  void StartFileIo(Slot* slot);
+  void StartCopy(Slot* slot);
+  void FileDone(Slot* slot, Status status);
+  void CopyDone(Slot* slot, Status status);
+  void Ready(Slot* slot, Next next);
+  void NoteError(Status status);
+  static void OnFileDone(AsyncRequest* request, Status status);
+  static void OnCopyDone(DeviceCopy* copy, Status status);
+
+  DeviceMemory& memory_;
+  FdFile& file_;
+  const IoOp io_;
+  const uint64_t file_offset_;
+  std::byte* const device_;
+  const uint64_t length_;
+  HostVector<Slot> slots_;
+
+  std::mutex mutex_;
+  std::condition_variable ready_cv_;
+  Slot* ready_head_ = nullptr;
+  Slot* ready_tail_ = nullptr;
+  uint32_t active_ = 0;  // slots not yet retired
+  uint64_t next_ = 0;    // bytes handed out
+  Status first_error_;
+};
+
+Status StagedTransfer::AcquireSlots(const StagedTransferOptions& options) {
+  StagingPool& pool = memory_.staging();
+  const uint64_t chunks = (length_ + pool.buffer_bytes() - 1) / pool.buffer_bytes();
+  const uint32_t depth = options.queue_depth != 0 ? options.queue_depth : pool.count();
+  const size_t wanted = static_cast<size_t>(std::min<uint64_t>(depth, chunks));
+  try {
+    slots_.reserve(wanted);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of host memory for the " + std::to_string(wanted) +
+                                  " staging slots of a transfer of " + file_.description());
+  }
+  // The first buffer may wait (backpressure); the rest only if free now.
+  HALIO_ASSIGN_OR_RETURN(std::byte* first, pool.Acquire());
+  slots_.emplace_back().staging = first;
+  while (slots_.size() < wanted) {
+    std::byte* more = pool.TryAcquire();
+    if (more == nullptr) break;
+    slots_.emplace_back().staging = more;
+  }
+  return Status();
+}
+
+Status StagedTransfer::Run(const StagedTransferOptions& options) {
+  Status acquired = AcquireSlots(options);
+  if (!acquired.ok()) {
+    return acquired.Annotate((io_ == IoOp::kRead ? "reading " : "writing ") +
+                             file_.description() + " " + RangeText(file_offset_, length_));
+  }
+  active_ = static_cast<uint32_t>(slots_.size());
+  for (Slot& slot : slots_) {
+    slot.transfer = this;
+    Ready(&slot, Next::kChunk);
+  }
+  Drive();
+  for (Slot& slot : slots_) memory_.staging().Release(slot.staging);
+  return std::move(first_error_);
+}
+
+void StagedTransfer::Drive() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    ready_cv_.wait(lock, [&] { return ready_head_ != nullptr || active_ == 0; });
+    if (ready_head_ == nullptr) return;  // every slot retired
+    Slot* slot = ready_head_;
+    ready_head_ = slot->ready_next;
+    if (ready_head_ == nullptr) ready_tail_ = nullptr;
+    lock.unlock();
+    Handle(slot);
+    lock.lock();
+  }
+}
+
+void StagedTransfer::Handle(Slot* slot) {
+  if (slot->next == Next::kFileIo) return StartFileIo(slot);
+  if (!AssignChunk(slot)) return;
+  // A read fills the staging buffer from the file first; a write fills it
+  // from the device first.
+  if (io_ == IoOp::kRead) return StartFileIo(slot);
+  StartCopy(slot);
+}
+
+bool StagedTransfer::AssignChunk(Slot* slot) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (first_error_.ok() && memory_.cancelled()) {
+    first_error_ = CancelledError("the device of " + memory_.description() +
+                                  " was shut down during the transfer of " +
+                                  file_.description() + " " +
+                                  RangeText(file_offset_, length_));
+  }
+  if (!first_error_.ok() || next_ >= length_) {
+    --active_;  // Drive sees it under this lock
+    return false;
+  }
+  slot->offset = next_;
+  slot->length = static_cast<size_t>(
+      std::min<uint64_t>(memory_.staging().buffer_bytes(), length_ - next_));
+  next_ += slot->length;
+  return true;
+}
+
+void StagedTransfer::StartFileIo(Slot* slot) {
+  AsyncRequest& request = slot->request;
+  request = AsyncRequest();
+  FdTransfer::PrepareRequest(file_, io_, &request);
+  request.offset = file_offset_ + slot->offset;
+  request.data = slot->staging;
+  request.length = slot->length;
+  request.completion = &StagedTransfer::OnFileDone;
+  request.user_data = slot;
+  // The file decides where the chunk goes (fd_transfer.h); what cannot go
+  // to its engine runs here, on the transfer's own thread.
+  if (FdTransfer::Route(file_, request) == ChunkRoute::kEngine) {
+    return FdTransfer::SubmitToEngine(file_, &request);
+  }
+  Status status;
+  if (FdTransfer::RunOnWorker(file_, &request, &status)) return;  // the engine reports
+  FileDone(slot, std::move(status));
+}
+
+void StagedTransfer::StartCopy(Slot* slot) {
+  DeviceCopy& copy = slot->copy;
+  copy = DeviceCopy();
+  std::byte* device = device_ + slot->offset;
+  if (io_ == IoOp::kRead) {
+    copy.kind = DeviceCopy::Kind::kToDevice;
+    copy.source = slot->staging;
+    copy.target = device;
+  } else {
+    copy.kind = DeviceCopy::Kind::kFromDevice;
+    copy.source = device;
+    copy.target = slot->staging;
+  }
+  copy.bytes = slot->length;
+  copy.done = &StagedTransfer::OnCopyDone;
+  copy.user_data = slot;
+  memory_.Submit(&copy);
+}
+
+void StagedTransfer::OnFileDone(AsyncRequest* request, Status status) {
+  auto* slot = static_cast<Slot*>(request->user_data);
+  slot->transfer->FileDone(slot, std::move(status));
+}
+
+void StagedTransfer::OnCopyDone(DeviceCopy* copy, Status status) {
+  auto* slot = static_cast<Slot*>(copy->user_data);
+  slot->transfer->CopyDone(slot, std::move(status));
+}
+
+void StagedTransfer::FileDone(Slot* slot, Status status) {
+  if (!status.ok()) {
+    NoteError(std::move(status));
+    return Ready(slot, Next::kChunk);
+  }
+  // A read's staging buffer is full: on to the device (submitting does not
+  // block, so an engine thread may do it). A write's chunk is done.
+  if (io_ == IoOp::kRead) return StartCopy(slot);
+  Ready(slot, Next::kChunk);
+}
+
+void StagedTransfer::CopyDone(Slot* slot, Status status) {
+  if (!status.ok()) {
+    const char* direction = io_ == IoOp::kRead ? "copying to " : "copying from ";
+    NoteError(status.Annotate(direction + memory_.description() + " the bytes of " +
+                              file_.description() + " " +
+                              RangeText(file_offset_ + slot->offset, slot->length)));
+    return Ready(slot, Next::kChunk);
+  }
+  // A write's staging buffer holds the device's bytes: the file call may
+  // block, so it runs on the transfer's thread.
+  Ready(slot, io_ == IoOp::kRead ? Next::kChunk : Next::kFileIo);
+}
+
+void StagedTransfer::Ready(Slot* slot, Next next) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  slot->next = next;
+  slot->ready_next = nullptr;
+  (ready_tail_ ? ready_tail_->ready_next : ready_head_) = slot;
+  ready_tail_ = slot;
+  // Under the lock: the transfer (and this slot) may end once it is
+  // released and the driving thread sees the last slot retire.
+  ready_cv_.notify_one();
+}
+
+void StagedTransfer::NoteError(Status status) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (first_error_.ok()) first_error_ = std::move(status);
+}
+
+Status Unsupported(const File& file) {
+  return UnimplementedError("staged transfers to device memory support fd files only, not " +
+                            file.description());
+}
+
+}  // namespace
+
+Status StagedRead(DeviceMemory& memory, File& file, uint64_t file_offset,
+                  std::byte* device_address, uint64_t length,
+                  const StagedTransferOptions& options) {
+  if (length == 0) return Status();
+  FdFile* fd_file = FdTransfer::Of(file);
+  if (fd_file == nullptr) return Unsupported(file);
+  StagedTransfer transfer(memory, *fd_file, IoOp::kRead, file_offset, device_address, length,
+                          *options.host);
+  return transfer.Run(options);
+}
+
+Status StagedWrite(DeviceMemory& memory, const std::byte* device_address, File& file,
+                   uint64_t file_offset, uint64_t length,
+                   const StagedTransferOptions& options) {
+  if (length == 0) return Status();
+  FdFile* fd_file = FdTransfer::Of(file);
+  if (fd_file == nullptr) return Unsupported(file);
+  // The device address is only read (kFromDevice copies).
+  StagedTransfer transfer(memory, *fd_file, IoOp::kWrite, file_offset,
+                          const_cast<std::byte*>(device_address), length, *options.host);
+  return transfer.Run(options);
+}
+
+}  // namespace halio
