@@ -11,6 +11,9 @@
 namespace halio {
 
 Result<std::unique_ptr<Device>> CreateCudaDevice(const DeviceOptions& options) {
+  if (options.host_allocator == nullptr) {
+    return InvalidArgumentError("DeviceOptions::host_allocator is null");
+  }
   HALIO_ASSIGN_OR_RETURN(std::shared_ptr<cuda::CudaMemory> memory,
                          cuda::CudaMemory::Create(options,
                                                   static_cast<int>(options.cuda_device)));
