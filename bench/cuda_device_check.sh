@@ -65,7 +65,7 @@ step probe_json "$halio" probe --json
 # The cuda tests (drivers suite: CudaRegistryTest, CudaDeviceTest,
 # CudaFileTest, CudaMemoryTest); none may skip here, so the log is checked
 # for skips too.
-step cuda_tests build-cuda/tests/drivers_test --gtest_filter='Cuda*'
+step cuda_tests build-cuda/tests/drivers_test --gtest_filter='*Cuda*'
 if grep -q '\[  SKIPPED \]' "$out/cuda_tests.log"; then
   note "FAILED cuda_tests: some skipped on a GPU machine (see cuda_tests.log)"
   failed=1
