@@ -172,7 +172,8 @@ class StagedTransfer {
 
 Status StagedTransfer::AcquireSlots(const StagedTransferOptions& options) {
   StagingPool& pool = memory_.staging();
-  const uint64_t chunks = (length_ + pool.buffer_bytes() - 1) / pool.buffer_bytes();
+  const uint64_t size = pool.buffer_bytes();
+  const uint64_t chunks = (file_offset_ % size + length_ + size - 1) / size;  // AssignChunk's
   const uint32_t depth = options.queue_depth != 0 ? options.queue_depth : pool.count();
   const size_t wanted = static_cast<size_t>(std::min<uint64_t>(depth, chunks));
   try {
@@ -184,6 +185,8 @@ Status StagedTransfer::AcquireSlots(const StagedTransferOptions& options) {
   // The first buffer may wait (backpressure); the rest only if free now.
   HALIO_ASSIGN_OR_RETURN(std::byte* first, pool.Acquire());
   slots_.emplace_back().staging = first;
+  // Fewer buffers (busy, or no memory for another) only means fewer chunks
+  // in flight, not an error.
   while (slots_.size() < wanted) {
     std::byte* more = pool.TryAcquire();
     if (more == nullptr) break;
@@ -243,9 +246,13 @@ bool StagedTransfer::AssignChunk(Slot* slot) {
     --active_;  // Drive sees it under this lock
     return false;
   }
+  // Chunks end at file offsets that are multiples of the staging size, so
+  // the middle chunks of an O_DIRECT transfer stay block-aligned (only the
+  // first and last go through bounce memory).
+  const uint64_t size = memory_.staging().buffer_bytes();
+  const uint64_t position = file_offset_ + next_;
   slot->offset = next_;
-  slot->length = static_cast<size_t>(
-      std::min<uint64_t>(memory_.staging().buffer_bytes(), length_ - next_));
+  slot->length = static_cast<size_t>(std::min(size - position % size, length_ - next_));
   next_ += slot->length;
   return true;
 }
