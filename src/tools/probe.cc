@@ -109,7 +109,7 @@ Status CudaStatus() {
 constexpr const char* kCudaReadPath = "staged";
 
 std::string CudaText(const Status& cuda) {
-  if (!HALIO_HAVE_CUDA) return "not built: " + std::string(cuda.message());
+  if (!HALIO_HAVE_CUDA) return std::string(cuda.message());  // says "not built" and why
   if (!cuda.ok()) return "built; unavailable: " + std::string(cuda.message());
   return "built; available: reads go file -> page-locked staging -> GPU (GPUDirect Storage "
          "is not used: this build does not load libcufile)";

@@ -271,6 +271,14 @@ class CudaMemoryTest : public ::testing::Test {
     }
     HALIO_ASSERT_OK_AND_ASSIGN(memory_, std::move(memory));
   }
+  Status Copy(DeviceCopy::Kind kind, const std::byte* source, std::byte* target, size_t bytes) {
+    DeviceCopy copy;
+    copy.kind = kind;
+    copy.source = source;
+    copy.target = target;
+    copy.bytes = bytes;
+    return SubmitAndWait(*memory_, copy);
+  }
   std::shared_ptr<cuda::CudaMemory> memory_;
 };
 
@@ -283,12 +291,8 @@ TEST_F(CudaMemoryTest, TooLargeAnAllocationIsResourceExhaustedNamingTheSize) {
 
 TEST_F(CudaMemoryTest, ARefusedCopyCompletesWithTheCallAndRange) {
   std::vector<std::byte> host(4096);
-  DeviceCopy copy;
-  copy.kind = DeviceCopy::Kind::kToDevice;
-  copy.source = host.data();
-  copy.target = nullptr;  // CUDA refuses a null device address
-  copy.bytes = host.size();
-  EXPECT_THAT(SubmitAndWait(*memory_, copy),
+  // CUDA refuses a null device address.
+  EXPECT_THAT(Copy(DeviceCopy::Kind::kToDevice, host.data(), nullptr, host.size()),
               StatusIs(StatusCode::kInternal,
                        AllOf(HasSubstr("cudaMemcpyAsync"), HasSubstr("host -> device"),
                              HasSubstr("4096 bytes"))));
@@ -301,19 +305,9 @@ TEST_F(CudaMemoryTest, StagingIsPageAlignedAndCopiesRoundTrip) {
   HALIO_ASSERT_OK_AND_ASSIGN(std::byte* device, memory_->Allocate(kSize));
   const std::vector<std::byte> bytes = testing::PatternBytes(kSize, 1);
   std::memcpy(staging, bytes.data(), kSize);
-  DeviceCopy up;
-  up.kind = DeviceCopy::Kind::kToDevice;
-  up.source = staging;
-  up.target = device;
-  up.bytes = kSize;
-  HALIO_EXPECT_OK(SubmitAndWait(*memory_, up));
+  HALIO_EXPECT_OK(Copy(DeviceCopy::Kind::kToDevice, staging, device, kSize));
   std::memset(staging, 0, kSize);
-  DeviceCopy down;
-  down.kind = DeviceCopy::Kind::kFromDevice;
-  down.source = device;
-  down.target = staging;
-  down.bytes = kSize;
-  HALIO_EXPECT_OK(SubmitAndWait(*memory_, down));
+  HALIO_EXPECT_OK(Copy(DeviceCopy::Kind::kFromDevice, device, staging, kSize));
   EXPECT_EQ(std::memcmp(staging, bytes.data(), kSize), 0);
   memory_->Free(device, kSize);
   memory_->FreeStaging(staging, kSize);

@@ -410,13 +410,12 @@ Status CudaMemory::Start() {
     }
     HALIO_RETURN_IF_ERROR((*stream)->Start());
   }
-  void* scratch = nullptr;
-  if (const cudaError_t error = cudaMalloc(&scratch, kScratchBytes); error != cudaSuccess) {
-    return CudaFailure(error, "cudaMalloc", Bytes(kScratchBytes) +
-                                                " of scratch for overlapping copies on " +
-                                                description_);
+  Result<std::byte*> scratch = Allocate(kScratchBytes);
+  if (!scratch.ok()) {
+    Status status = scratch.status();
+    return status.Annotate("the scratch buffer of overlapping copies");
   }
-  scratch_ = static_cast<std::byte*>(scratch);
+  scratch_ = *scratch;
   return Status();
 }
 
@@ -431,14 +430,28 @@ CudaMemory::~CudaMemory() {
   }
 }
 
-Result<std::byte*> CudaMemory::Allocate(size_t bytes) {
-  DeviceScope scope(ordinal_);
-  HALIO_RETURN_IF_ERROR(scope.status(ordinal_));
+namespace {
+
+// Runs `allocate(&address)` (a CUDA allocation call named `call`) with GPU
+// `ordinal` current; `what` says what was asked for in the error.
+template <typename Allocate>
+Result<std::byte*> AllocateOn(int ordinal, const char* call, Allocate allocate,
+                              const std::string& what) {
+  DeviceScope scope(ordinal);
+  HALIO_RETURN_IF_ERROR(scope.status(ordinal));
   void* address = nullptr;
-  if (const cudaError_t error = cudaMalloc(&address, bytes); error != cudaSuccess) {
-    return CudaFailure(error, "cudaMalloc", Bytes(bytes) + " on " + description_);
+  if (const cudaError_t error = allocate(&address); error != cudaSuccess) {
+    return CudaFailure(error, call, what);
   }
   return static_cast<std::byte*>(address);
+}
+
+}  // namespace
+
+Result<std::byte*> CudaMemory::Allocate(size_t bytes) {
+  return AllocateOn(
+      ordinal_, "cudaMalloc", [bytes](void** address) { return cudaMalloc(address, bytes); },
+      Bytes(bytes) + " on " + description_);
 }
 
 void CudaMemory::Free(std::byte* address, size_t /*bytes*/) {
@@ -449,16 +462,11 @@ void CudaMemory::Free(std::byte* address, size_t /*bytes*/) {
 }
 
 Result<std::byte*> CudaMemory::AllocateStaging(size_t bytes) {
-  DeviceScope scope(ordinal_);
-  HALIO_RETURN_IF_ERROR(scope.status(ordinal_));
-  void* memory = nullptr;
   // Portable: any GPU of the process copies from it at full speed.
-  if (const cudaError_t error = cudaHostAlloc(&memory, bytes, cudaHostAllocPortable);
-      error != cudaSuccess) {
-    return CudaFailure(error, "cudaHostAlloc",
-                       Bytes(bytes) + " of page-locked staging memory for " + description_);
-  }
-  return static_cast<std::byte*>(memory);
+  return AllocateOn(
+      ordinal_, "cudaHostAlloc",
+      [bytes](void** memory) { return cudaHostAlloc(memory, bytes, cudaHostAllocPortable); },
+      Bytes(bytes) + " of page-locked staging memory for " + description_);
 }
 
 void CudaMemory::FreeStaging(std::byte* memory, size_t /*bytes*/) {
