@@ -52,7 +52,12 @@ drop_caches() {
   if [ -w /proc/sys/vm/drop_caches ]; then
     echo 3 > /proc/sys/vm/drop_caches
   else
-    /usr/bin/python3 -c 'import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.fdatasync(fd); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' "$file"
+    /usr/bin/python3 - "$file" << 'EOF'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.fdatasync(fd)
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+EOF
   fi
 }
 

@@ -15,8 +15,7 @@ Result<std::unique_ptr<Device>> CreateCudaDevice(const DeviceOptions& options) {
     return InvalidArgumentError("DeviceOptions::host_allocator is null");
   }
   HALIO_ASSIGN_OR_RETURN(std::shared_ptr<cuda::CudaMemory> memory,
-                         cuda::CudaMemory::Create(options,
-                                                  static_cast<int>(options.cuda_device)));
+                         cuda::CudaMemory::Create(options, static_cast<int>(options.cuda_device)));
   return local_async::CreateDeviceWithMemory("cuda", options, std::move(memory));
 }
 

@@ -41,7 +41,8 @@ cudaError_t LaunchPatternFill(void* target, uint64_t bytes, uint32_t pattern32,
   if (bytes == 0) return cudaSuccess;
   unsigned char* start = static_cast<unsigned char*>(target);
   const uint64_t misalignment = reinterpret_cast<uintptr_t>(start) % 4;
-  const uint64_t head = misalignment == 0 ? 0 : (4 - misalignment < bytes ? 4 - misalignment : bytes);
+  const uint64_t head =
+      misalignment == 0 ? 0 : (4 - misalignment < bytes ? 4 - misalignment : bytes);
   const uint64_t words = (bytes - head) / 4;
   uint64_t blocks = (words + kThreadsPerBlock - 1) / kThreadsPerBlock;
   if (blocks == 0) blocks = 1;  // the head and tail bytes still need a thread

@@ -57,8 +57,7 @@ std::string ErrorText(cudaError_t error) {
 // "cudaMalloc (1048576 bytes on GPU 0) failed: cudaErrorMemoryAllocation:
 // out of memory".
 Status CudaFailure(cudaError_t error, std::string_view call, const std::string& what) {
-  return Status(CodeOf(error),
-                std::string(call) + " (" + what + ") failed: " + ErrorText(error));
+  return Status(CodeOf(error), std::string(call) + " (" + what + ") failed: " + ErrorText(error));
 }
 
 std::string DescribeCopy(const DeviceCopy& copy) {
@@ -297,9 +296,7 @@ void CudaStream::AddFailure(Failure* failure) {
 void CudaStream::CompletionLoop() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    ready_.wait(lock, [this] {
-      return HasReports() || (stopping_ && outstanding_ == 0);
-    });
+    ready_.wait(lock, [this] { return HasReports() || (stopping_ && outstanding_ == 0); });
     if (!HasReports()) return;
     DeviceCopy* done = std::exchange(done_head_, nullptr);
     done_tail_ = nullptr;
@@ -352,8 +349,9 @@ Status CheckGpuUsable(int ordinal) {
     std::string why = "no usable CUDA GPU: cudaGetDeviceCount failed: " + ErrorText(error);
     int driver = 0;
     if (cudaDriverGetVersion(&driver) == cudaSuccess && driver == 0) {
-      why += " (no NVIDIA driver is loaded: libcuda.so.1 was not found; the cuda device needs "
-             "an NVIDIA GPU and its driver)";
+      why +=
+          " (no NVIDIA driver is loaded: libcuda.so.1 was not found; the cuda device needs "
+          "an NVIDIA GPU and its driver)";
     } else if (driver < CUDART_VERSION) {
       why += " (the NVIDIA driver supports CUDA " + CudaVersionText(driver) +
              ", halio was built with the CUDA " + CudaVersionText(CUDART_VERSION) +
@@ -363,20 +361,19 @@ Status CheckGpuUsable(int ordinal) {
   }
   if (count == 0) return UnavailableError("no CUDA GPU found (cudaGetDeviceCount: 0 devices)");
   if (ordinal < 0 || ordinal >= count) {
-    return UnavailableError("CUDA GPU " + std::to_string(ordinal) + " was asked for "
+    return UnavailableError("CUDA GPU " + std::to_string(ordinal) +
+                            " was asked for "
                             "(DeviceOptions::cuda_device), but this machine has " +
                             std::to_string(count));
   }
   return Status();
 }
 
-Result<std::shared_ptr<CudaMemory>> CudaMemory::Create(const DeviceOptions& options,
-                                                       int ordinal) {
+Result<std::shared_ptr<CudaMemory>> CudaMemory::Create(const DeviceOptions& options, int ordinal) {
   HALIO_RETURN_IF_ERROR(CheckGpuUsable(ordinal));
   HALIO_ASSIGN_OR_RETURN(std::shared_ptr<CudaMemory> memory,
-                         HostMakeShared<CudaMemory>(*options.host_allocator,
-                                                    "cuda device memory", Passkey(), options,
-                                                    ordinal));
+                         HostMakeShared<CudaMemory>(*options.host_allocator, "cuda device memory",
+                                                    Passkey(), options, ordinal));
   HALIO_RETURN_IF_ERROR(memory->Start());
   return memory;
 }
@@ -385,10 +382,10 @@ CudaMemory::CudaMemory(Passkey, const DeviceOptions& options, int ordinal)
     : host_(*options.host_allocator),
       ordinal_(ordinal),
       description_("cuda device memory (GPU " + std::to_string(ordinal) + ")") {
-  const uint64_t size = options.staging_buffer_size != 0 ? options.staging_buffer_size
-                                                         : kDefaultStagingBufferSize;
-  const uint32_t count = options.staging_buffer_count != 0 ? options.staging_buffer_count
-                                                           : kDefaultStagingBufferCount;
+  const uint64_t size =
+      options.staging_buffer_size != 0 ? options.staging_buffer_size : kDefaultStagingBufferSize;
+  const uint32_t count =
+      options.staging_buffer_count != 0 ? options.staging_buffer_count : kDefaultStagingBufferCount;
   staging_.emplace(*this, static_cast<size_t>(size), count);
 }
 
@@ -397,12 +394,12 @@ Status CudaMemory::Start() {
   HALIO_RETURN_IF_ERROR(scope.status(ordinal_));
   cudaDeviceProp properties{};
   if (cudaGetDeviceProperties(&properties, ordinal_) == cudaSuccess) {
-    description_ = "cuda device memory (GPU " + std::to_string(ordinal_) + ": " +
-                   properties.name + ")";
+    description_ =
+        "cuda device memory (GPU " + std::to_string(ordinal_) + ": " + properties.name + ")";
   }
-  for (auto [stream, name] : {std::pair{&to_device_, "host-to-device"},
-                              std::pair{&from_device_, "device-to-host"},
-                              std::pair{&on_device_, "on-device"}}) {
+  for (auto [stream, name] :
+       {std::pair{&to_device_, "host-to-device"}, std::pair{&from_device_, "device-to-host"},
+        std::pair{&on_device_, "on-device"}}) {
     *stream = new (host_) CudaStream(host_, name);
     if (*stream == nullptr) {
       return ResourceExhaustedError("out of host memory for the CUDA " + std::string(name) +
