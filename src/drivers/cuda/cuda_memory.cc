@@ -128,14 +128,25 @@ bool IsByteFill(const DeviceCopy& copy, uint32_t word) {
 
 }  // namespace
 
-// A CUDA stream and the thread that reports its copies. Copies are issued
-// under issue_mutex_ in the order they enter in_flight_, and a stream runs
-// its callbacks in that order, so each callback completes the head of
-// in_flight_. The callback (on CUDA's thread, where no CUDA call is allowed)
-// only moves the copy to a list; the completion thread calls done.
+// A CUDA stream and the thread that reports its copies. After a copy's work
+// is queued, an event is recorded behind it and the pair joins in_flight_;
+// the completion thread waits for each event in turn (cudaEventSynchronize,
+// which sleeps: the events are made with cudaEventBlockingSync) and calls
+// the copy's done with the event's status, which carries a device failure.
+// Events, not stream callbacks: a callback (cudaStreamAddCallback,
+// cudaLaunchHostFunc) holds back the stream's next copy until the host has
+// run it, a gap per chunk; an event costs the stream nothing.
+//
+// Events are reused (free_events_); in_flight_ is a ring that grows when
+// full, so once as many copies as ever were in flight have been, Submit
+// allocates nothing.
 class CudaStream : public HostAllocated {
  public:
-  CudaStream(HostAllocator& host, const char* name) : host_(host), name_(name) {}
+  CudaStream(HostAllocator& host, const char* name)
+      : host_(host),
+        name_(name),
+        in_flight_(HostAllocatorAdapter<Pending>(host)),
+        free_events_(HostAllocatorAdapter<cudaEvent_t>(host)) {}
   ~CudaStream();
   CudaStream(const CudaStream&) = delete;
   CudaStream& operator=(const CudaStream&) = delete;
@@ -151,12 +162,20 @@ class CudaStream : public HostAllocated {
   // copy's completion; a failed issue completes the copy with its error.
   template <typename Issue>
   void Submit(DeviceCopy* copy, Issue issue) {
-    std::lock_guard<std::mutex> issuing(issue_mutex_);
-    if (Status status = issue(); !status.ok()) return Fail(copy, std::move(status));
-    QueueCompletion(copy);
+    Status status = issue();
+    if (status.ok()) status = QueueCompletion(copy);
+    if (status.ok()) return;
+    // What was queued before the failure (an overlapping copy's first
+    // chunks) may still touch the copy's memory: wait for it.
+    cudaStreamSynchronize(stream_);
+    Fail(copy, std::move(status));
   }
 
  private:
+  struct Pending {
+    DeviceCopy* copy;
+    cudaEvent_t event;
+  };
   // A copy CUDA refused, with the refusal.
   struct Failure : HostAllocated {
     DeviceCopy* copy = nullptr;
@@ -164,35 +183,32 @@ class CudaStream : public HostAllocated {
     Failure* next = nullptr;
   };
 
-  static void CUDART_CB OnStreamDone(cudaStream_t stream, cudaError_t error, void* user);
-  void StreamDone(cudaError_t error);
-  // Appends `copy` to in_flight_ and its callback to the stream. Under
-  // issue_mutex_.
-  void QueueCompletion(DeviceCopy* copy);
+  // Records an event behind `copy` and appends both to in_flight_. Errors:
+  // the event calls', RESOURCE_EXHAUSTED when the ring cannot grow.
+  Status QueueCompletion(DeviceCopy* copy);
+  // A free event, or a new one. Locked.
+  Result<cudaEvent_t> TakeEventLocked();
+  // Appends to in_flight_, doubling it when full. Locked.
+  Status PushLocked(Pending pending);
   // Hands `copy` with `status` to the completion thread.
   void Fail(DeviceCopy* copy, Status status);
-  void AddFailure(Failure* failure);
   void CompletionLoop();
-  bool HasReports() const {
-    return done_head_ != nullptr || device_failed_head_ != nullptr || failed_head_ != nullptr;
-  }
-  void Report(DeviceCopy* done, DeviceCopy* device_failed, cudaError_t device_error,
-              Failure* failed);
+  // Waits for the oldest in-flight copy and reports it. Entered and left
+  // locked.
+  void CompleteOldest(std::unique_lock<std::mutex>& lock);
+  void ReportFailures(Failure* failed);
 
   HostAllocator& host_;
   const char* const name_;
   cudaStream_t stream_ = nullptr;
-  std::mutex issue_mutex_;
 
-  std::mutex mutex_;  // the lists and counters below
+  std::mutex mutex_;  // everything below
   std::condition_variable ready_;
-  DeviceCopy* in_flight_head_ = nullptr;
-  DeviceCopy* in_flight_tail_ = nullptr;
-  DeviceCopy* done_head_ = nullptr;  // finished, done not called yet
-  DeviceCopy* done_tail_ = nullptr;
-  DeviceCopy* device_failed_head_ = nullptr;  // failed on the device
-  DeviceCopy* device_failed_tail_ = nullptr;
-  cudaError_t device_error_ = cudaSuccess;  // the first such failure's
+  HostVector<Pending> in_flight_;  // a ring: [head_, head_ + count_)
+  size_t head_ = 0;
+  size_t count_ = 0;
+  HostVector<cudaEvent_t> free_events_;  // capacity: every event made
+  size_t events_ = 0;                    // events made
   Failure* failed_head_ = nullptr;
   Failure* failed_tail_ = nullptr;
   uint64_t outstanding_ = 0;  // submitted and not yet reported
@@ -222,55 +238,65 @@ CudaStream::~CudaStream() {
   }
   ready_.notify_all();
   if (completion_.joinable()) completion_.join();
+  for (cudaEvent_t event : free_events_) cudaEventDestroy(event);
   if (stream_ != nullptr) cudaStreamDestroy(stream_);
 }
 
-void CudaStream::QueueCompletion(DeviceCopy* copy) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    copy->next_ = nullptr;
-    (in_flight_tail_ ? in_flight_tail_->next_ : in_flight_head_) = copy;
-    in_flight_tail_ = copy;
-    ++outstanding_;
+Result<cudaEvent_t> CudaStream::TakeEventLocked() {
+  if (!free_events_.empty()) {
+    cudaEvent_t event = free_events_.back();
+    free_events_.pop_back();
+    return event;
   }
-  // cudaStreamAddCallback, not cudaLaunchHostFunc: a host function is not
-  // called once the device has failed, and the copy would never complete.
-  const cudaError_t error = cudaStreamAddCallback(stream_, &CudaStream::OnStreamDone, this, 0);
-  if (error == cudaSuccess) return;
-  // No callback will take the copy off in_flight_: wait until the ones
-  // queued before it have (and its own work is over), then fail it.
-  cudaStreamSynchronize(stream_);
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    in_flight_head_ = copy->next_;
-    if (in_flight_head_ == nullptr) in_flight_tail_ = nullptr;
-    --outstanding_;
+  // Room to give every event back without allocating (CompleteOldest).
+  try {
+    free_events_.reserve(events_ + 1);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of host memory for the events of the CUDA " +
+                                  std::string(name_) + " stream");
   }
-  Fail(copy, CudaFailure(error, "cudaStreamAddCallback",
-                         std::string(name_) + " stream, " + DescribeCopy(*copy)));
+  cudaEvent_t event = nullptr;
+  if (const cudaError_t error =
+          cudaEventCreateWithFlags(&event, cudaEventDisableTiming | cudaEventBlockingSync);
+      error != cudaSuccess) {
+    return CudaFailure(error, "cudaEventCreateWithFlags", std::string(name_) + " stream");
+  }
+  ++events_;
+  return event;
 }
 
-void CUDART_CB CudaStream::OnStreamDone(cudaStream_t, cudaError_t error, void* user) {
-  static_cast<CudaStream*>(user)->StreamDone(error);
-}
-
-void CudaStream::StreamDone(cudaError_t error) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  DeviceCopy* copy = in_flight_head_;
-  in_flight_head_ = copy->next_;
-  if (in_flight_head_ == nullptr) in_flight_tail_ = nullptr;
-  copy->next_ = nullptr;
-  if (error == cudaSuccess) {
-    (done_tail_ ? done_tail_->next_ : done_head_) = copy;
-    done_tail_ = copy;
-  } else {
-    // A device failure is sticky (every later callback gets it too), so one
-    // code serves every copy it fails, and failing needs no memory.
-    if (device_error_ == cudaSuccess) device_error_ = error;
-    (device_failed_tail_ ? device_failed_tail_->next_ : device_failed_head_) = copy;
-    device_failed_tail_ = copy;
+Status CudaStream::PushLocked(Pending pending) {
+  if (count_ == in_flight_.size()) {
+    try {
+      HostVector<Pending> grown(std::max<size_t>(16, 2 * count_), Pending{},
+                                HostAllocatorAdapter<Pending>(host_));
+      for (size_t i = 0; i < count_; ++i) grown[i] = in_flight_[(head_ + i) % in_flight_.size()];
+      in_flight_.swap(grown);
+      head_ = 0;
+    } catch (const std::bad_alloc&) {
+      return ResourceExhaustedError("out of host memory for the copies in flight on the CUDA " +
+                                    std::string(name_) + " stream");
+    }
   }
+  in_flight_[(head_ + count_) % in_flight_.size()] = pending;
+  ++count_;
+  ++outstanding_;
   ready_.notify_one();
+  return Status();
+}
+
+Status CudaStream::QueueCompletion(DeviceCopy* copy) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  HALIO_ASSIGN_OR_RETURN(cudaEvent_t event, TakeEventLocked());
+  Status status;
+  if (const cudaError_t error = cudaEventRecord(event, stream_); error != cudaSuccess) {
+    status = CudaFailure(error, "cudaEventRecord",
+                         std::string(name_) + " stream, after the " + DescribeCopy(*copy));
+  } else {
+    status = PushLocked({copy, event});
+  }
+  if (!status.ok()) free_events_.push_back(event);  // reserved: does not allocate
+  return status;
 }
 
 void CudaStream::Fail(DeviceCopy* copy, Status status) {
@@ -284,10 +310,6 @@ void CudaStream::Fail(DeviceCopy* copy, Status status) {
   failure->status = std::move(status);
   std::lock_guard<std::mutex> lock(mutex_);
   ++outstanding_;
-  AddFailure(failure);
-}
-
-void CudaStream::AddFailure(Failure* failure) {
   (failed_tail_ ? failed_tail_->next : failed_head_) = failure;
   failed_tail_ = failure;
   ready_.notify_one();
@@ -296,38 +318,46 @@ void CudaStream::AddFailure(Failure* failure) {
 void CudaStream::CompletionLoop() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    ready_.wait(lock, [this] { return HasReports() || (stopping_ && outstanding_ == 0); });
-    if (!HasReports()) return;
-    DeviceCopy* done = std::exchange(done_head_, nullptr);
-    done_tail_ = nullptr;
-    DeviceCopy* device_failed = std::exchange(device_failed_head_, nullptr);
-    device_failed_tail_ = nullptr;
-    const cudaError_t device_error = device_error_;
-    Failure* failed = std::exchange(failed_head_, nullptr);
-    failed_tail_ = nullptr;
-    lock.unlock();
-    Report(done, device_failed, device_error, failed);
-    lock.lock();
+    ready_.wait(lock, [this] {
+      return count_ != 0 || failed_head_ != nullptr || (stopping_ && outstanding_ == 0);
+    });
+    if (failed_head_ != nullptr) {
+      Failure* failed = std::exchange(failed_head_, nullptr);
+      failed_tail_ = nullptr;
+      lock.unlock();
+      ReportFailures(failed);
+      lock.lock();
+    } else if (count_ != 0) {
+      CompleteOldest(lock);
+    } else {
+      return;
+    }
   }
 }
 
-void CudaStream::Report(DeviceCopy* done, DeviceCopy* device_failed, cudaError_t device_error,
-                        Failure* failed) {
+void CudaStream::CompleteOldest(std::unique_lock<std::mutex>& lock) {
+  // Only this thread removes entries, so the oldest stays the oldest (and
+  // keeps its values) while the lock is released, even if the ring grows.
+  const Pending oldest = in_flight_[head_];
+  lock.unlock();
+  const cudaError_t error = cudaEventSynchronize(oldest.event);
+  // The copy's description before done, which may reuse or free the copy.
+  Status status = error == cudaSuccess
+                      ? Status()
+                      : CudaFailure(error, "the CUDA " + std::string(name_) + " stream",
+                                    DescribeCopy(*oldest.copy));
+  lock.lock();
+  head_ = (head_ + 1) % in_flight_.size();
+  --count_;
+  free_events_.push_back(oldest.event);  // reserved: does not allocate
+  lock.unlock();
+  oldest.copy->done(oldest.copy, std::move(status));
+  lock.lock();
+  --outstanding_;
+}
+
+void CudaStream::ReportFailures(Failure* failed) {
   uint64_t reported = 0;
-  while (done != nullptr) {
-    DeviceCopy* next = done->next_;  // `done` may reuse or free the copy
-    done->done(done, Status());
-    done = next;
-    ++reported;
-  }
-  while (device_failed != nullptr) {
-    DeviceCopy* next = device_failed->next_;
-    device_failed->done(device_failed,
-                        CudaFailure(device_error, "the CUDA " + std::string(name_) + " stream",
-                                    DescribeCopy(*device_failed)));
-    device_failed = next;
-    ++reported;
-  }
   while (failed != nullptr) {
     Failure* next = failed->next;
     DeviceCopy* copy = failed->copy;

@@ -8,12 +8,12 @@
 // type, so code outside src/drivers/cuda/ includes it without the toolkit's
 // headers.
 //
-// Completion: each copy is followed on its stream by a stream callback
-// (cudaStreamAddCallback, which, unlike cudaLaunchHostFunc, also runs when
-// the device has failed and passes that error), and the callback hands the
-// copy to a completion thread of the stream, which calls DeviceCopy::done.
-// done therefore never runs on CUDA's callback thread (where it could not
-// submit more copies) and never inline in Submit.
+// Completion: an event is recorded behind each copy on its stream, and a
+// completion thread per stream waits for the events in order and calls
+// DeviceCopy::done with the event's status (so a copy that failed on the
+// device reports that failure). done therefore never runs on a thread of
+// CUDA's, and inline in Submit only for a refused copy when no host memory
+// is left to hand its error to that thread; it may submit more copies.
 //
 // Errors: every CUDA error becomes a Status naming the call, the CUDA error
 // (cudaGetErrorName: cudaGetErrorString) and the size or range involved;
@@ -85,7 +85,8 @@ class CudaMemory final : public DeviceMemory {
   Result<std::byte*> AllocateStaging(size_t bytes) override;
   void FreeStaging(std::byte* memory, size_t bytes) override;
   // Queues `copy` on the stream for its kind. A copy CUDA refuses completes
-  // with the refusal (on the completion thread, as every copy does).
+  // with the refusal (on the completion thread, as every copy does, once
+  // what was queued of it has finished).
   void Submit(DeviceCopy* copy) override;
   StagingPool& staging() override { return *staging_; }
 
