@@ -34,8 +34,9 @@ struct DeviceOptions {
 
   // Discrete devices (local_discrete, cuda): file reads and writes of device
   // memory go through a pool of this many host staging buffers of this
-  // size (page-locked where the platform allows), shared by the device's
-  // transfers; one transfer holds up to staging_buffer_count of them, so
+  // size (page-locked where the platform allows; all allocated when the
+  // device is created), shared by the device's transfers; one transfer
+  // holds up to staging_buffer_count of them, so
   // its file reads overlap its copies to the device. 0 means the default
   // (bench/README.md, "Staged transfers", has the measurements).
   uint64_t staging_buffer_size = 0;

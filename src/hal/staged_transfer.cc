@@ -65,6 +65,22 @@ StagingPool::~StagingPool() {
   for (uint32_t i = 0; i < allocated_; ++i) memory_.FreeStaging(all_[i], buffer_bytes_);
 }
 
+Status StagingPool::Preallocate() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  while (allocated_ < count_) {
+    Result<std::byte*> made = memory_.AllocateStaging(buffer_bytes_);
+    if (!made.ok()) {
+      return Status(made.status())
+          .Annotate("allocating staging buffer " + std::to_string(allocated_ + 1) + " of " +
+                    std::to_string(count_) + " (" + std::to_string(buffer_bytes_) +
+                    " bytes each) for " + memory_.description());
+    }
+    all_[allocated_++] = *made;
+    free_[free_count_++] = *made;
+  }
+  return Status();
+}
+
 std::byte* StagingPool::TakeLocked(Status* allocation_error) {
   if (free_count_ > 0) return free_[--free_count_];
   if (allocated_ == count_) return nullptr;

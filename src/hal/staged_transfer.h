@@ -37,7 +37,9 @@
 namespace halio {
 
 // Staging buffers of one size, at most `count` of them, allocated from the
-// DeviceMemory on first use and kept until the pool is destroyed.
+// DeviceMemory (all at once by Preallocate, which a device calls when it is
+// created, so that no transfer allocates; otherwise on first use) and kept
+// until the pool is destroyed.
 //
 // Ownership: owns its buffers; every buffer handed out must be returned
 // before the pool is destroyed.
@@ -50,6 +52,11 @@ class StagingPool {
   ~StagingPool();
   StagingPool(const StagingPool&) = delete;
   StagingPool& operator=(const StagingPool&) = delete;
+
+  // Allocates every buffer now. Errors: RESOURCE_EXHAUSTED naming the
+  // buffer that could not be had (the ones allocated stay, for the
+  // destructor).
+  Status Preallocate();
 
   size_t buffer_bytes() const { return buffer_bytes_; }
   uint32_t count() const { return count_; }

@@ -51,6 +51,9 @@ Result<std::shared_ptr<DiscreteMemory>> DiscreteMemory::Create(const DeviceOptio
                                                         "local_discrete device memory",
                                                         Passkey(), options));
   HALIO_RETURN_IF_ERROR(memory->StartEngine());
+  // Every staging buffer now: a transfer never allocates, and a device that
+  // cannot have its staging fails here, not in the middle of a load.
+  HALIO_RETURN_IF_ERROR(memory->staging().Preallocate());
   return memory;
 }
 
