@@ -405,6 +405,9 @@ Result<std::shared_ptr<CudaMemory>> CudaMemory::Create(const DeviceOptions& opti
                          HostMakeShared<CudaMemory>(*options.host_allocator, "cuda device memory",
                                                     Passkey(), options, ordinal));
   HALIO_RETURN_IF_ERROR(memory->Start());
+  // Every pinned staging buffer now: a transfer never allocates, and a
+  // device that cannot have its staging fails here, not in a load.
+  HALIO_RETURN_IF_ERROR(memory->staging().Preallocate());
   return memory;
 }
 

@@ -65,9 +65,9 @@ class CudaMemory final : public DeviceMemory {
 
  public:
   // GPU `ordinal`'s memory, with its streams and completion threads
-  // started. Errors: UNAVAILABLE (CheckGpuUsable), RESOURCE_EXHAUSTED (host
-  // memory, a thread, the on-device scratch buffer), INTERNAL (stream
-  // creation).
+  // started and its staging buffers allocated. Errors: UNAVAILABLE
+  // (CheckGpuUsable), RESOURCE_EXHAUSTED (host memory, pinned staging, a
+  // thread, the on-device scratch buffer), INTERNAL (stream creation).
   static Result<std::shared_ptr<CudaMemory>> Create(const DeviceOptions& options, int ordinal);
 
   CudaMemory(Passkey, const DeviceOptions& options, int ordinal);
