@@ -47,10 +47,14 @@ struct DeviceOptions {
   uint64_t copy_bytes_per_second = 0;
   // Added to every copy the engine runs.
   uint32_t copy_latency_us = 0;
+
+  // cuda only: the GPU (CUDA device ordinal) whose memory the buffers live in.
+  uint32_t cuda_device = 0;
 };
 
-// Names accepted by CreateDevice: {"local_sync", "local_async",
-// "local_discrete"} (plus "cuda" where halio was built with CUDA).
+// The devices CreateDevice can make here: {"local_sync", "local_async",
+// "local_discrete"}, plus "cuda" where halio was built with CUDA and GPU 0 is
+// usable (CreateDevice("cuda") says why not otherwise; probed once).
 std::vector<std::string> AvailableDevices();
 
 // Errors: NOT_FOUND for an unknown name (the message lists the known ones),
@@ -84,6 +88,19 @@ Result<std::unique_ptr<Device>> CreateLocalSyncDevice(const DeviceOptions& optio
 // (queue_dispatch says UNIMPLEMENTED). Errors: as CreateLocalAsyncDevice,
 // and RESOURCE_EXHAUSTED when the copy engine's thread cannot start.
 Result<std::unique_ptr<Device>> CreateLocalDiscreteDevice(const DeviceOptions& options = {});
+
+// An NVIDIA GPU (DeviceOptions::cuda_device) under local_async's scheduler:
+// buffers of MemoryType::kDeviceLocal are GPU memory (cudaMalloc), which Map
+// refuses; fill, update and copy run on the GPU (CUDA streams); reads and
+// writes of files go through page-locked staging buffers
+// (DeviceOptions::staging_buffer_*), file I/O overlapped with the copies.
+// Where libhalio was built without CUDA (meson option `cuda`) it exists and
+// always fails. Errors: UNAVAILABLE when halio was built without CUDA, when
+// there is no usable GPU or driver (the message carries cudaGetDeviceCount's
+// error and the likely fix) or the ordinal is beyond the GPUs present;
+// RESOURCE_EXHAUSTED (host memory, a thread, GPU memory); INTERNAL for other
+// CUDA errors (naming the call); and CreateLocalAsyncDevice's.
+Result<std::unique_ptr<Device>> CreateCudaDevice(const DeviceOptions& options = {});
 
 }  // namespace halio
 

@@ -19,6 +19,11 @@
 //                                           relative to an aligned destination
 //   realigns_slow_copy_reads                bool: halio bounces such reads here
 //   devices                                 string, comma-separated
+//   cuda_built                              bool: the cuda device is compiled in
+//   cuda_available                          bool: a cuda device was created just now
+//   cuda_reason                             string: why not, "" when available
+//   cuda_read_path                          "staged" (file -> pinned staging ->
+//                                           GPU); null when cuda is unavailable
 //   direct_io_dir                           string
 //   direct_io_error                         string: why the directory could
 //                                           not be probed, "" when it was
@@ -75,6 +80,7 @@ struct ProbeReport {
   BackendAvailability uring;
   BackendAvailability asio;
   std::string devices;
+  Status cuda;  // what CreateDevice("cuda") said
   std::string directory;
   Status direct_io_error;
   platform::DirectIoSupport direct_io;
@@ -89,6 +95,24 @@ std::string JoinedDevices() {
     devices += devices.empty() ? device : "," + device;
   }
   return devices;
+}
+
+// Whether the cuda device can be created here, asked the way an
+// application would (so the reason is the library's own).
+Status CudaStatus() {
+  auto device = CreateDevice("cuda");
+  return device.ok() ? Status() : device.status();
+}
+
+// Reads go file -> page-locked staging -> GPU; GPUDirect Storage (file ->
+// GPU) is not implemented, so the probe says so rather than leave it open.
+constexpr const char* kCudaReadPath = "staged";
+
+std::string CudaText(const Status& cuda) {
+  if (!HALIO_HAVE_CUDA) return std::string(cuda.message());  // says "not built" and why
+  if (!cuda.ok()) return "built; unavailable: " + std::string(cuda.message());
+  return "built; available: reads go file -> page-locked staging -> GPU (GPUDirect Storage "
+         "is not used: this build does not load libcufile)";
 }
 
 // Asks the library exactly what an application gets: IoEngine::Create with
@@ -138,6 +162,7 @@ ProbeReport Gather(const ProbeOptions& options) {
   report.uring = IoEngine::Probe(IoBackend::kIoUring);
   report.asio = IoEngine::Probe(IoBackend::kAsio);
   report.devices = JoinedDevices();
+  report.cuda = CudaStatus();
   FillDirectIo(options, report);
   if (const char* env = std::getenv("HALIO_BACKEND"); env != nullptr && *env != '\0') {
     report.backend_env = env;
@@ -230,6 +255,7 @@ void PrintHuman(const ProbeReport& r, std::ostream& out) {
                                  Bytes(r.policy.memlock_hard) + " hard");
   Line(out, "asio", Availability(r.asio, ""));
   Line(out, "devices", r.devices);
+  Line(out, "cuda", CudaText(r.cuda));
   Line(out, "max bytes per call", std::to_string(platform::kMaxIoBytesPerCall));
   Line(out, "offset-16 copy", CopyRatioText());
   PrintDirectIo(r, out);
@@ -285,7 +311,12 @@ void PrintJson(const ProbeReport& r, std::ostream& out) {
       .Raw("slow_copy_ratio", RatioNumber(platform::SlowKernelCopyRatio()))
       .Raw("realigns_slow_copy_reads",
            platform::SlowKernelCopyRatio() < platform::kRealignBelowRatio ? "true" : "false")
-      .String("devices", r.devices);
+      .String("devices", r.devices)
+      .Bool("cuda_built", HALIO_HAVE_CUDA)
+      .Bool("cuda_available", r.cuda.ok())
+      .String("cuda_reason", Reason(r.cuda))
+      .Optional("cuda_read_path",
+                r.cuda.ok() ? std::optional<std::string>(kCudaReadPath) : std::nullopt);
   AddDirectIo(r, json);
   std::optional<std::string> backend;
   if (r.auto_backend) backend = IoBackendName(*r.auto_backend);

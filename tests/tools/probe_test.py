@@ -26,6 +26,14 @@ expected = ("io_uring" if report["io_uring_available"]
 assert report["auto_backend"] == expected, report
 human = subprocess.run([halio, "probe"], check=True, capture_output=True, text=True).stdout
 assert "auto picks:" in human, human
+# cuda: listed among the devices exactly when usable; unavailable always says why.
+assert ("cuda" in report["devices"].split(",")) == report["cuda_available"], report
+if report["cuda_available"]:
+    assert report["cuda_reason"] == "" and report["cuda_read_path"] == "staged", report
+else:
+    assert report["cuda_reason"] and report["cuda_read_path"] is None, report
+    assert ("built without CUDA" in report["cuda_reason"]) == (not report["cuda_built"]), report
+assert "cuda:" in human, human
 bad = subprocess.run([halio, "probe", "--path", "/nonexistent/dir"], capture_output=True,
                      text=True)
 assert bad.returncode != 0 and bad.stderr.startswith("halio:"), bad
