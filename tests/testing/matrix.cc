@@ -30,6 +30,7 @@ constexpr DeviceContract kDeviceContracts[] = {
     {"local_sync", true},
     {"local_async", false},
     {"local_discrete", false},
+    {"cuda", false},
 };
 
 // Filesystems whose pages are the storage: nothing to drop, nothing for
