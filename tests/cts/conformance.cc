@@ -1,6 +1,5 @@
 #include "cts/conformance.h"
 
-#include <cstring>
 #include <string>
 #include <utility>
 
@@ -21,25 +20,35 @@ bool Reached(SemaphoreList wait) {
 
 }  // namespace
 
-BufferRef QueueTest::NewBuffer(uint64_t length, std::byte fill) {
-  auto buffer = device_->allocator().Allocate(BufferParams{}, length);
+BufferRef QueueTest::NewBufferOf(const BufferParams& params,
+                                 const std::vector<std::byte>& bytes) {
+  auto buffer = device_->allocator().Allocate(params, bytes.size());
   EXPECT_THAT(buffer, IsOk());
   if (!buffer.ok()) return nullptr;
-  auto mapping = (*buffer)->Map(MemoryAccess::kWrite);
-  std::memset(mapping->data(), static_cast<int>(fill), mapping->size());
+  HALIO_EXPECT_OK(testing::WriteBufferBytes(*device_, *buffer, bytes));
   return *buffer;
 }
 
+BufferRef QueueTest::NewBuffer(uint64_t length, std::byte fill) {
+  return NewBufferWith(std::vector<std::byte>(length, fill));
+}
+
 BufferRef QueueTest::NewBufferWith(const std::vector<std::byte>& bytes) {
-  BufferRef buffer = NewBuffer(bytes.size());
-  auto mapping = buffer->Map(MemoryAccess::kWrite);
-  std::memcpy(mapping->data(), bytes.data(), bytes.size());
-  return buffer;
+  return NewBufferOf(testing::DeviceLocalParams(), bytes);
+}
+
+BufferRef QueueTest::NewHostBuffer(uint64_t length, std::byte fill) {
+  return NewHostBufferWith(std::vector<std::byte>(length, fill));
+}
+
+BufferRef QueueTest::NewHostBufferWith(const std::vector<std::byte>& bytes) {
+  return NewBufferOf(BufferParams{}, bytes);
 }
 
 std::vector<std::byte> QueueTest::Bytes(const BufferRef& buffer) {
-  auto mapping = buffer->Map(MemoryAccess::kRead);
-  return std::vector<std::byte>(mapping->data(), mapping->data() + mapping->size());
+  auto bytes = testing::ReadBufferBytes(*device_, buffer);
+  EXPECT_THAT(bytes, IsOk());
+  return bytes.ok() ? *std::move(bytes) : std::vector<std::byte>();
 }
 
 uint64_t QueueTest::ValueOf(const SemaphoreRef& semaphore) {

@@ -126,6 +126,28 @@ TEST_P(FileTest, RoundTripsAlignedMultiChunkRange) {
   EXPECT_EQ(files_.Contents(), data);
 }
 
+// The other cases move file bytes to and from the device's own memory (on
+// local_discrete through staging buffers); plain host buffers must work on
+// every device too, beside them.
+TEST_P(FileTest, ReadsAndWritesHostBuffers) {
+  constexpr size_t kLength = 64 * 1024 + 5;
+  FileRef file = MakeFile(std::vector<std::byte>(kLength + 3), MemoryAccess::kReadWrite);
+  auto data = PatternBytes(kLength, 20);
+  BufferRef source = NewHostBufferWith(data);
+  BufferRef target = NewHostBuffer(kLength);
+  BufferRef device_target = NewBuffer(kLength);
+  auto timeline = NewSemaphore();
+  SemaphorePoint written[] = {{timeline.get(), 1}};
+  SemaphorePoint read[] = {{timeline.get(), 2}};
+  SemaphorePoint read_again[] = {{timeline.get(), 3}};
+  HALIO_ASSERT_OK(device_->QueueWrite({}, written, source, 0, file, 3, kLength));
+  HALIO_ASSERT_OK(QueueFileRead(written, read, file, 3, target, 0, kLength));
+  HALIO_ASSERT_OK(QueueFileRead(read, read_again, file, 3, device_target, 0, kLength));
+  HALIO_ASSERT_OK(Await(timeline, 3));
+  EXPECT_EQ(Bytes(target), data);
+  EXPECT_EQ(Bytes(device_target), data);
+}
+
 TEST_P(FdFileTest, FailingReadFailsSignalsWithFileAndRange) {
   auto contents = PatternBytes(8192, 14);
   FileRef file = MakeFile(contents);
