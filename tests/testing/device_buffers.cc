@@ -1,5 +1,7 @@
 #include "testing/device_buffers.h"
 
+#include <gtest/gtest.h>
+
 #include <cstring>
 
 #include "halio/hal/semaphore.h"
@@ -42,7 +44,14 @@ BufferParams DeviceLocalParams(BufferParams params) {
 
 Result<BufferRef> AllocateDeviceBuffer(Device& device, uint64_t length,
                                        const BufferParams& params) {
-  return device.allocator().Allocate(DeviceLocalParams(params), length);
+  HALIO_ASSIGN_OR_RETURN(BufferRef buffer,
+                         device.allocator().Allocate(DeviceLocalParams(params), length));
+  // A suite meant to exercise device memory must not silently get host
+  // memory (nor the reverse).
+  EXPECT_EQ(buffer->host_visible(), DeviceLocalIsHostVisible(device.id()))
+      << device.id() << "'s kDeviceLocal memory breaks its contract in matrix.cc: "
+      << buffer->Describe();
+  return buffer;
 }
 
 Result<std::vector<std::byte>> ReadBufferBytes(Device& device, const BufferRef& buffer,

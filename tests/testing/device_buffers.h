@@ -35,8 +35,10 @@ namespace halio::testing {
 // alone, the rest unchanged.
 BufferParams DeviceLocalParams(BufferParams params = {});
 
-// A buffer of the device's own memory (DeviceLocalParams(params)). Errors:
-// those of BufferAllocator::Allocate.
+// A buffer of the device's own memory (DeviceLocalParams(params)); fails the
+// test when its host visibility breaks the device's contract
+// (DeviceLocalIsHostVisible in matrix.h). Errors: those of
+// BufferAllocator::Allocate.
 Result<BufferRef> AllocateDeviceBuffer(Device& device, uint64_t length,
                                        const BufferParams& params = {});
 
