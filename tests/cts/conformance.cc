@@ -96,6 +96,16 @@ Status FileTest::QueueFileRead(SemaphoreList wait, SemaphoreList signal, const F
   return device_->QueueRead(gated, signal, file, file_offset, buffer, buffer_offset, length);
 }
 
+Status FileTest::WriteThenRead(const BufferRef& source, const FileRef& file,
+                               uint64_t file_offset, const BufferRef& target, uint64_t length) {
+  HALIO_ASSIGN_OR_RETURN(SemaphoreRef timeline, Semaphore::Create(0));
+  SemaphorePoint written[] = {{timeline.get(), 1}};
+  SemaphorePoint read[] = {{timeline.get(), 2}};
+  HALIO_RETURN_IF_ERROR(device_->QueueWrite({}, written, source, 0, file, file_offset, length));
+  HALIO_RETURN_IF_ERROR(QueueFileRead(written, read, file, file_offset, target, 0, length));
+  return Await(timeline, 2);
+}
+
 namespace {
 
 std::vector<testing::MatrixParam> AllFileKinds() {

@@ -76,6 +76,12 @@ class FileTest : public QueueTest {
                        uint64_t file_offset, const BufferRef& buffer, uint64_t buffer_offset,
                        uint64_t length);
 
+  // queue_write of `source` [0, length) to the file at `file_offset`, then,
+  // chained by a semaphore, QueueFileRead of it back into `target` [0,
+  // length); waits for both.
+  Status WriteThenRead(const BufferRef& source, const FileRef& file, uint64_t file_offset,
+                       const BufferRef& target, uint64_t length);
+
   testing::TestFiles files_{GetParam().file_kind, GetParam().backend};
 
  private:

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -101,6 +102,53 @@ TEST_P(QueueTest, CopiesHostToDeviceAndBack) {
   auto back = Bytes(host_target);
   EXPECT_TRUE(std::equal(back.begin() + 7, back.begin() + 7 + 99990, data.begin() + 3));
   EXPECT_EQ(back[6], std::byte{0});
+}
+
+// Buffers of two devices of the same kind: each device's queue copies
+// from its memory into the other's and back (local_discrete: two device
+// memories, through staging).
+TEST_P(QueueTest, CopiesBetweenTheMemoriesOfTwoDevices) {
+  HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Device> other, CreateDevice(GetParam().device));
+  auto data = PatternBytes(300000, 23);
+  BufferRef mine = NewBufferWith(data);
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef theirs,
+                             testing::AllocateDeviceBuffer(*other, data.size() + 10));
+  auto timeline = NewSemaphore();
+  SemaphorePoint s1[] = {{timeline.get(), 1}}, s2[] = {{timeline.get(), 2}};
+  HALIO_ASSERT_OK(device_->QueueCopy({}, s1, mine, 0, theirs, 10, data.size()));
+  HALIO_ASSERT_OK(other->QueueCopy(s1, s2, theirs, 10 + 5, mine, 0, data.size() - 5));
+  HALIO_ASSERT_OK(Await(timeline, 2));
+  HALIO_ASSERT_OK_AND_ASSIGN(std::vector<std::byte> there,
+                             testing::ReadBufferBytes(*other, theirs, 10));
+  EXPECT_EQ(there, data);
+  auto here = Bytes(mine);
+  EXPECT_TRUE(std::equal(here.begin(), here.end() - 5, data.begin() + 5));
+  EXPECT_TRUE(std::equal(here.end() - 5, here.end(), data.end() - 5));
+}
+
+// Fresh buffers of the device's memory are zeroed (zero_initialize), and a
+// zero-length one is a valid target of zero-length ops. kWholeBuffer fills
+// and copies to the end.
+TEST_P(QueueTest, DeviceBuffersStartZeroedAndTakeWholeBufferLengths) {
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef fresh, testing::AllocateDeviceBuffer(*device_, 5000));
+  EXPECT_EQ(Bytes(fresh), std::vector<std::byte>(5000, std::byte{0}));
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef empty, testing::AllocateDeviceBuffer(*device_, 0));
+  EXPECT_EQ(empty->byte_length(), 0u);
+  BufferRef copy = NewBuffer(5000, std::byte{0xCD});
+  auto timeline = NewSemaphore();
+  SemaphorePoint s1[] = {{timeline.get(), 1}}, s2[] = {{timeline.get(), 2}},
+                 s3[] = {{timeline.get(), 3}}, s4[] = {{timeline.get(), 4}};
+  HALIO_ASSERT_OK(device_->QueueFill({}, s1, empty, 0, 0, 0xAB, 1));
+  HALIO_ASSERT_OK(device_->QueueFill(s1, s2, fresh, 1000, kWholeBuffer, 0x01020304, 4));
+  HALIO_ASSERT_OK(device_->QueueCopy(s2, s3, fresh, 996, copy, 0, kWholeBuffer));
+  HALIO_ASSERT_OK(device_->QueueCopy(s3, s4, empty, 0, copy, 0, 0));
+  HALIO_ASSERT_OK(Await(timeline, 4));
+  EXPECT_EQ(Bytes(empty), std::vector<std::byte>());
+  std::vector<std::byte> expected(5000, std::byte{0xCD});
+  std::fill(expected.begin(), expected.begin() + 4, std::byte{0});
+  const uint32_t word = 0x01020304;
+  for (size_t i = 4; i < 4004; i += 4) std::memcpy(&expected[i], &word, 4);
+  EXPECT_EQ(Bytes(copy), expected);
 }
 
 // Runs alloca -> fill -> dealloca on a transient buffer of `params`; its
