@@ -197,7 +197,8 @@ Status AllocaDealloca(const Context& context) {
   HALIO_ASSIGN_OR_RETURN(SemaphoreRef timeline, Semaphore::Create(0, context.host));
   SemaphorePoint at0[] = {{timeline.get(), 0}}, at1[] = {{timeline.get(), 1}},
                  at2[] = {{timeline.get(), 2}};
-  HALIO_ASSIGN_OR_RETURN(BufferRef transient, device->QueueAlloca(at0, at1, TargetParams(context), kBufferBytes));
+  HALIO_ASSIGN_OR_RETURN(BufferRef transient,
+                         device->QueueAlloca(at0, at1, TargetParams(context), kBufferBytes));
   HALIO_RETURN_IF_ERROR(device->QueueDealloca(at1, at2, transient));
   return Await(timeline, 2);
 }
