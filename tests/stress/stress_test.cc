@@ -50,17 +50,18 @@
 // --- DeviceDestructionTest
 //
 // Each round queues reads, writes, fills and copies on a fresh local_async
-// or local_discrete device (buffers in its own memory), each on its own byte range and signaling its own semaphore; some
-// wait on a semaphore another thread signals at a random moment, some on one
-// that thread fails, some on one never signaled, some on earlier ops. The
-// device is destroyed while that runs. Then every op's semaphore must be
-// signaled (and its bytes right) or failed with the cancellation or the
-// injected failure (and its bytes untouched), never left pending; ops with
-// no waits, or whose only wait was reached before destruction began, must
-// have run (except a staged file transfer of local_discrete's memory that
-// its shutdown stopped part-way: CANCELLED, each byte old or new); ops
-// waiting on the never-signaled semaphore must have been cancelled; and
-// signaling that semaphore afterwards must change nothing.
+// or local_discrete device (buffers in its own memory), each on its own
+// byte range and signaling its own semaphore; some wait on a semaphore
+// another thread signals at a random moment, some on one that thread fails,
+// some on one never signaled, some on earlier ops. The device is destroyed
+// while that runs. Then every op's semaphore must be signaled (and its
+// bytes right) or failed with the cancellation or the injected failure (and
+// its bytes untouched), never left pending; ops with no waits, or whose
+// only wait was reached before destruction began, must have run (except a
+// staged file transfer of local_discrete's memory that its shutdown stopped
+// part-way: CANCELLED, each byte old or new); ops waiting on the
+// never-signaled semaphore must have been cancelled; and signaling that
+// semaphore afterwards must change nothing.
 // HALIO_DESTRUCTION_ROUNDS overrides the number of rounds.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -724,8 +725,9 @@ TEST_P(RandomDagStressTest, EveryByteAndSemaphoreMatchTheModel) {
 // memory file; local_sync, which runs every op inline on the submitting
 // thread, on sync and a memory file.
 std::vector<testing::MatrixParam> StressMatrix() {
-  std::vector<testing::MatrixParam> params = testing::Matrix(
-      {FileKind::kFd, FileKind::kMemory}, testing::AllBackends(), {"local_async", "local_discrete"});
+  std::vector<testing::MatrixParam> params =
+      testing::Matrix({FileKind::kFd, FileKind::kMemory}, testing::AllBackends(),
+                      {"local_async", "local_discrete"});
   for (const testing::MatrixParam& param :
        testing::Matrix({FileKind::kFd, FileKind::kMemory}, {IoBackend::kSync}, {"local_sync"})) {
     params.push_back(param);

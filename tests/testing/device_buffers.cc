@@ -79,7 +79,8 @@ Status WriteBufferBytes(Device& device, const BufferRef& buffer, std::span<const
     if (!bytes.empty()) std::memcpy(mapping.data(), bytes.data(), bytes.size());
     return Status();
   }
-  HALIO_RETURN_IF_ERROR(CheckRange(buffer->Describe(), buffer->byte_length(), offset, bytes.size()));
+  HALIO_RETURN_IF_ERROR(
+      CheckRange(buffer->Describe(), buffer->byte_length(), offset, bytes.size()));
   HALIO_ASSIGN_OR_RETURN(BufferRef host,
                          AllocateHostBuffer(device.allocator().host_allocator(), bytes.size()));
   {
