@@ -85,8 +85,14 @@ Result<std::unique_ptr<Device>> CreateLocalSyncDevice(const DeviceOptions& optio
 // and copy run on the copy engine; reads and writes of files go through
 // staging buffers (DeviceOptions::staging_buffer_*), file I/O overlapped
 // with copies. Host executables cannot run on its device memory
-// (queue_dispatch says UNIMPLEMENTED). Errors: as CreateLocalAsyncDevice,
-// and RESOURCE_EXHAUSTED when the copy engine's thread cannot start.
+// (queue_dispatch says UNIMPLEMENTED). Destroying the device cancels ops
+// still waiting, as local_async, and also stops the staged reads and writes
+// in flight at their next chunk (their signal semaphores fail with
+// CANCELLED; the bytes of the range are then partly old, partly new).
+// Buffers may outlive the device (they keep its memory), but only the
+// device's queue ops reach their bytes. Errors: as CreateLocalAsyncDevice,
+// and RESOURCE_EXHAUSTED when the copy engine's thread or the staging
+// buffers (all allocated here) cannot be had.
 Result<std::unique_ptr<Device>> CreateLocalDiscreteDevice(const DeviceOptions& options = {});
 
 // An NVIDIA GPU (DeviceOptions::cuda_device) under local_async's scheduler:
