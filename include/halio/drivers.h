@@ -89,8 +89,7 @@ Result<std::unique_ptr<Device>> CreateLocalSyncDevice(const DeviceOptions& optio
 // still waiting, as local_async, and also stops the staged reads and writes
 // in flight at their next chunk (their signal semaphores fail with
 // CANCELLED; the bytes of the range are then partly old, partly new).
-// Buffers may outlive the device (they keep its memory), but only the
-// device's queue ops reach their bytes. Errors: as CreateLocalAsyncDevice,
+// Buffers may outlive the device: they keep its memory. Errors: as CreateLocalAsyncDevice,
 // and RESOURCE_EXHAUSTED when the copy engine's thread or the staging
 // buffers (all allocated here) cannot be had.
 Result<std::unique_ptr<Device>> CreateLocalDiscreteDevice(const DeviceOptions& options = {});
