@@ -55,6 +55,17 @@ std::vector<std::byte> WriteSafetensors(const testing::TempFile& file,
   return contents;
 }
 
+// The tensor's bytes as they landed in the device's memory (read back
+// through the device where the host cannot map them) equal `expected`.
+void ExpectTensorBytes(Device& device, const LoadedTensor& tensor, const std::byte* expected) {
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef host, ReadBackToHost(device, tensor.buffer));
+  auto mapped = host->Map(MemoryAccess::kRead);
+  ASSERT_THAT(mapped, IsOk());
+  ASSERT_EQ(mapped->size(), tensor.entry->length) << tensor.entry->name;
+  EXPECT_EQ(std::memcmp(mapped->data(), expected, tensor.entry->length), 0)
+      << tensor.entry->name;
+}
+
 struct LoaderParam {
   std::string device;
   IoBackend backend;
@@ -79,13 +90,7 @@ class LoaderTest : public ::testing::TestWithParam<LoaderParam> {
   }
   void ExpectBytesMatchFile(const LoadedParameters& loaded) {
     for (const LoadedTensor& tensor : loaded.tensors) {
-      auto mapped = tensor.buffer->Map(MemoryAccess::kRead);
-      ASSERT_THAT(mapped, IsOk());
-      ASSERT_EQ(mapped->size(), tensor.entry->length) << tensor.entry->name;
-      EXPECT_EQ(std::memcmp(mapped->data(), contents_.data() + tensor.entry->offset,
-                            tensor.entry->length),
-                0)
-          << tensor.entry->name;
+      ExpectTensorBytes(*device_, tensor, contents_.data() + tensor.entry->offset);
     }
   }
 
@@ -195,7 +200,8 @@ TEST(LoaderRealFilesTest, LoadThirdPartyFilesWithTheirListedValues) {
       HALIO_ASSERT_OK_AND_ASSIGN(LoadedParameters loaded, LoadParameters(*device, index));
       ASSERT_EQ(loaded.tensors.size(), index.size()) << name;
       for (const LoadedTensor& tensor : loaded.tensors) {
-        auto mapped = tensor.buffer->Map(MemoryAccess::kRead);
+        HALIO_ASSERT_OK_AND_ASSIGN(BufferRef host, ReadBackToHost(*device, tensor.buffer));
+        auto mapped = host->Map(MemoryAccess::kRead);
         ASSERT_THAT(mapped, IsOk());
         ASSERT_EQ(mapped->size() % 4, 0u);
         for (size_t i = 0; i < mapped->size(); i += 4) {
@@ -227,6 +233,123 @@ TEST(LoaderReadmeExampleTest, SelectMatchingNothingIsAClearError) {
   EXPECT_DEATH(static_cast<void>(loaded->tensors.size()),
                "halio: Result accessed with error: NOT_FOUND: LoadOptions::select glob "
                "'model\\.layers\\.\\*'");
+}
+
+// --- local_discrete: the arena is device memory the host cannot map ---------
+
+// Every tensor of `loaded` lives in device memory (Map refuses it) and holds
+// the bytes of its file's range.
+void ExpectInDeviceMemoryByteForByte(Device& device, const ParameterIndex& index,
+                                     const LoadedParameters& loaded) {
+  ASSERT_NE(loaded.arena, nullptr);
+  EXPECT_FALSE(loaded.arena->host_visible());
+  ASSERT_EQ(loaded.tensors.size(), index.size());
+  std::vector<std::vector<std::byte>> files;
+  for (const ParameterFile& file : index.files()) files.push_back(testing::ReadBytes(file.path));
+  for (const LoadedTensor& tensor : loaded.tensors) {
+    EXPECT_FALSE(tensor.buffer->host_visible()) << tensor.entry->name;
+    EXPECT_THAT(tensor.buffer->Map(MemoryAccess::kRead),
+                StatusIs(StatusCode::kFailedPrecondition))
+        << tensor.entry->name;
+    ExpectTensorBytes(device, tensor, files[tensor.entry->file_index].data() + tensor.entry->offset);
+  }
+}
+
+class LoaderDiscreteFixtureTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LoaderDiscreteFixtureTest, LoadsIntoDeviceMemoryByteForByte) {
+  HALIO_ASSERT_OK_AND_ASSIGN(ParameterIndex index,
+                             OpenParameterIndex(testing::FixturePath(GetParam())));
+  // Staging smaller than the tensors, so a tensor spans several chunks.
+  DeviceOptions device_options;
+  device_options.staging_buffer_size = 4096;
+  device_options.staging_buffer_count = 2;
+  HALIO_ASSERT_OK_AND_ASSIGN(auto device, CreateDevice("local_discrete", device_options));
+  for (bool direct : {false, true}) {
+    LoadOptions options;
+    options.direct = direct;  // O_DIRECT where the filesystem has it
+    HALIO_ASSERT_OK_AND_ASSIGN(LoadedParameters loaded, LoadParameters(*device, index, options));
+    ExpectInDeviceMemoryByteForByte(*device, index, loaded);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, LoaderDiscreteFixtureTest,
+                         ::testing::Values("st_all_dtypes.safetensors", "st_metadata.safetensors",
+                                           "gguf_v2.gguf", "gguf_v3_quant.gguf",
+                                           "st_sharded.safetensors.index.json"),
+                         [](const ::testing::TestParamInfo<std::string>& fixture) {
+                           std::string name = fixture.param.substr(0, fixture.param.find('.'));
+                           for (char& c : name) {
+                             if (c == '-') c = '_';
+                           }
+                           return name;
+                         });
+
+TEST(LoaderDiscreteTest, MemoryFileTensorsAreCopiedIntoDeviceMemory) {
+  testing::TempFile file;
+  auto contents = WriteSafetensors(file, {{"a", 16}, {"b", 5}});
+  HALIO_ASSERT_OK_AND_ASSIGN(ParameterIndex index, OpenParameterIndex(file.path()));
+  HALIO_ASSERT_OK_AND_ASSIGN(
+      FileRef memory, MemoryFile::Wrap(std::span<std::byte>(contents), MemoryAccess::kRead));
+  HALIO_ASSERT_OK_AND_ASSIGN(auto device, CreateDevice("local_discrete"));
+  LoadOptions options;
+  options.files = {memory};
+  HALIO_ASSERT_OK_AND_ASSIGN(LoadedParameters loaded, LoadParameters(*device, index, options));
+  // Views of the host storage would leave the weights on the host.
+  ExpectInDeviceMemoryByteForByte(*device, index, loaded);
+}
+
+TEST(LoaderDiscreteTest, HostMemoryTypeLoadsIntoMappableMemory) {
+  testing::TempFile file;
+  auto contents = WriteSafetensors(file, {{"a", 16}, {"b", 5}});
+  HALIO_ASSERT_OK_AND_ASSIGN(ParameterIndex index, OpenParameterIndex(file.path()));
+  HALIO_ASSERT_OK_AND_ASSIGN(auto device, CreateDevice("local_discrete"));
+  LoadOptions options;
+  options.memory_type = MemoryType::kHost;
+  HALIO_ASSERT_OK_AND_ASSIGN(LoadedParameters loaded, LoadParameters(*device, index, options));
+  ASSERT_NE(loaded.arena, nullptr);
+  EXPECT_TRUE(loaded.arena->host_visible());
+  for (const LoadedTensor& tensor : loaded.tensors) {
+    auto mapped = tensor.buffer->Map(MemoryAccess::kRead);
+    ASSERT_THAT(mapped, IsOk());
+    EXPECT_EQ(std::memcmp(mapped->data(), contents.data() + tensor.entry->offset,
+                          tensor.entry->length),
+              0);
+  }
+}
+
+TEST(LoaderDiscreteTest, TruncatedFileNamesTheFileAndRange) {
+  testing::TempFile file;
+  auto contents = WriteSafetensors(file, {{"a", 4000}, {"b", 5000}});
+  HALIO_ASSERT_OK_AND_ASSIGN(ParameterIndex index, OpenParameterIndex(file.path()));
+  std::filesystem::resize_file(file.path(), contents.size() - 100);
+  DeviceOptions device_options;
+  device_options.staging_buffer_size = 4096;
+  HALIO_ASSERT_OK_AND_ASSIGN(auto device, CreateDevice("local_discrete", device_options));
+  const ParameterEntry& b = index.entries()[1];
+  const std::string range =
+      "[" + std::to_string(b.offset) + ", " + std::to_string(b.offset + b.length) + ")";
+  EXPECT_THAT(LoadParameters(*device, index),
+              StatusIs(StatusCode::kOutOfRange,
+                       AllOf(HasSubstr("tensor 'b'"), HasSubstr(file.path()), HasSubstr(range))));
+}
+
+TEST(LoaderDiscreteTest, UnknownMemoryTypeIsInvalidArgument) {
+  testing::TempFile file;
+  WriteSafetensors(file, {{"a", 4}});
+  HALIO_ASSERT_OK_AND_ASSIGN(ParameterIndex index, OpenParameterIndex(file.path()));
+  HALIO_ASSERT_OK_AND_ASSIGN(auto device, CreateDevice("local_discrete"));
+  LoadOptions options;
+  options.memory_type = MemoryType::kHostCached;  // neither host-visible nor device-local
+  EXPECT_THAT(LoadParameters(*device, index, options),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("arena")));
+}
+
+TEST(LoaderDiscreteTest, ReadBackToHostOfHostMemoryIsTheBufferItself) {
+  HALIO_ASSERT_OK_AND_ASSIGN(auto device, CreateDevice("local_discrete"));
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef host, device->allocator().Allocate({}, 64));
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef same, ReadBackToHost(*device, host));
+  EXPECT_EQ(same, host);
 }
 
 TEST(LoaderMemoryFileTest, WrongNumberOfFilesIsInvalidArgument) {
