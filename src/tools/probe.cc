@@ -18,7 +18,15 @@
 //   slow_copy_ratio                         number: hot pread into page offset 16
 //                                           relative to an aligned destination
 //   realigns_slow_copy_reads                bool: halio bounces such reads here
-//   devices                                 string, comma-separated
+//   devices                                 string, comma-separated: the
+//                                           names CreateDevice accepts
+//   device_details                          array of objects, one per device
+//                                           halio knows (built or not):
+//     name      string
+//     needs     string: what it takes to run
+//     built     bool: in this halio's AvailableDevices()
+//     available bool: CreateDevice succeeded just now
+//     reason    string: why not, "" when available
 //   direct_io_dir                           string
 //   direct_io_error                         string: why the directory could
 //                                           not be probed, "" when it was
@@ -45,6 +53,8 @@
 #include <string>
 #include <system_error>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "halio/drivers.h"
 #include "halio/io_backend.h"
@@ -68,6 +78,49 @@ std::string CopyRatioText() {
 }
 
 
+// One device halio knows of and whether it runs here.
+struct DeviceDetail {
+  std::string name;
+  std::string needs;
+  bool built = false;
+  Status availability;  // OK when CreateDevice worked just now
+};
+
+// Every device halio has a driver for, with what it needs; the ones this
+// build lacks are listed too, so a user learns how to get them.
+std::vector<DeviceDetail> GatherDevices() {
+  static constexpr std::pair<const char*, const char*> kKnown[] = {
+      {"local_sync", "nothing (host memory; every op on the calling thread)"},
+      {"local_async", "nothing (host memory; worker threads and the I/O engine)"},
+      {"local_discrete",
+       "nothing (device memory the host cannot map, a copy-engine thread; file I/O "
+       "through staging buffers)"},
+      {"cuda", "halio built with CUDA (meson setup -Dcuda=enabled, CUDA toolkit) and an "
+               "NVIDIA GPU with its driver"},
+  };
+  const std::vector<std::string> built = AvailableDevices();
+  std::vector<DeviceDetail> details;
+  for (const auto& [name, needs] : kKnown) {
+    DeviceDetail detail{name, needs, std::find(built.begin(), built.end(), name) != built.end(),
+                        Status()};
+    if (!detail.built) {
+      detail.availability = UnavailableError("this halio was built without it");
+    } else if (auto device = CreateDevice(name); !device.ok()) {
+      detail.availability = device.status();
+    }
+    details.push_back(std::move(detail));
+  }
+  // A device the registry has that this list does not know yet.
+  for (const std::string& name : built) {
+    if (std::none_of(details.begin(), details.end(),
+                     [&](const DeviceDetail& d) { return d.name == name; })) {
+      auto device = CreateDevice(name);
+      details.push_back({name, "see README.md", true, device.ok() ? Status() : device.status()});
+    }
+  }
+  return details;
+}
+
 // Everything the report shows, gathered before anything is printed.
 struct ProbeReport {
   platform::SystemInfo system;
@@ -75,6 +128,7 @@ struct ProbeReport {
   BackendAvailability uring;
   BackendAvailability asio;
   std::string devices;
+  std::vector<DeviceDetail> device_details;
   std::string directory;
   Status direct_io_error;
   platform::DirectIoSupport direct_io;
@@ -138,6 +192,7 @@ ProbeReport Gather(const ProbeOptions& options) {
   report.uring = IoEngine::Probe(IoBackend::kIoUring);
   report.asio = IoEngine::Probe(IoBackend::kAsio);
   report.devices = JoinedDevices();
+  report.device_details = GatherDevices();
   FillDirectIo(options, report);
   if (const char* env = std::getenv("HALIO_BACKEND"); env != nullptr && *env != '\0') {
     report.backend_env = env;
@@ -230,6 +285,12 @@ void PrintHuman(const ProbeReport& r, std::ostream& out) {
                                  Bytes(r.policy.memlock_hard) + " hard");
   Line(out, "asio", Availability(r.asio, ""));
   Line(out, "devices", r.devices);
+  for (const DeviceDetail& device : r.device_details) {
+    Line(out, "  " + device.name,
+         (device.availability.ok() ? std::string("available")
+                                   : "unavailable: " + std::string(device.availability.message())) +
+             "; needs " + device.needs);
+  }
   Line(out, "max bytes per call", std::to_string(platform::kMaxIoBytesPerCall));
   Line(out, "offset-16 copy", CopyRatioText());
   PrintDirectIo(r, out);
@@ -286,6 +347,17 @@ void PrintJson(const ProbeReport& r, std::ostream& out) {
       .Raw("realigns_slow_copy_reads",
            platform::SlowKernelCopyRatio() < platform::kRealignBelowRatio ? "true" : "false")
       .String("devices", r.devices);
+  std::vector<std::string> details;
+  for (const DeviceDetail& device : r.device_details) {
+    details.push_back(JsonObject()
+                          .String("name", device.name)
+                          .String("needs", device.needs)
+                          .Bool("built", device.built)
+                          .Bool("available", device.availability.ok())
+                          .String("reason", Reason(device.availability))
+                          .Close());
+  }
+  json.Raw("device_details", JsonArray(details));
   AddDirectIo(r, json);
   std::optional<std::string> backend;
   if (r.auto_backend) backend = IoBackendName(*r.auto_backend);

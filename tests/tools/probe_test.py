@@ -24,8 +24,22 @@ for key in ("os", "kernel", "io_uring_available", "io_uring_reason", "asio_avail
 expected = ("io_uring" if report["io_uring_available"]
             else "asio" if report["asio_available"] else "sync")
 assert report["auto_backend"] == expected, report
+# Every device halio knows, built here or not, with what it needs.
+details = {d["name"]: d for d in report["device_details"]}
+for name in report["devices"].split(","):
+    assert details[name]["built"] is True, details
+for name in ("local_sync", "local_async", "local_discrete"):
+    assert details[name]["available"] is True and details[name]["reason"] == "", details
+    assert details[name]["needs"].startswith("nothing"), details
+assert "CUDA" in details["cuda"]["needs"] and "GPU" in details["cuda"]["needs"], details
+if not details["cuda"]["built"]:
+    assert details["cuda"]["available"] is False and "built without" in details["cuda"]["reason"]
+for d in details.values():
+    assert d["available"] == (d["reason"] == ""), d
 human = subprocess.run([halio, "probe"], check=True, capture_output=True, text=True).stdout
 assert "auto picks:" in human, human
+for name in details:
+    assert f"  {name}:" in human, (name, human)
 bad = subprocess.run([halio, "probe", "--path", "/nonexistent/dir"], capture_output=True,
                      text=True)
 assert bad.returncode != 0 and bad.stderr.startswith("halio:"), bad
