@@ -171,16 +171,31 @@ std::string LoaderParamName(const ::testing::TestParamInfo<LoaderParam>& param_i
 INSTANTIATE_TEST_SUITE_P(DevicesAndBackends, LoaderTest, ::testing::ValuesIn(AllLoaderParams()),
                          LoaderParamName);
 
-TEST(LoaderMemoryFileTest, TensorsAreViewsOfTheFileWithoutACopy) {
-  testing::TempFile file;
-  auto contents = WriteSafetensors(file, {{"a", 16}, {"b", 5}});
-  HALIO_ASSERT_OK_AND_ASSIGN(ParameterIndex index, OpenParameterIndex(file.path()));
-  HALIO_ASSERT_OK_AND_ASSIGN(
-      FileRef memory, MemoryFile::Wrap(std::span<std::byte>(contents), MemoryAccess::kRead));
+// Two tensors of a safetensors file loaded from a MemoryFile of its bytes.
+class LoaderMemoryFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    contents_ = WriteSafetensors(file_, {{"a", 16}, {"b", 5}});
+    HALIO_ASSERT_OK_AND_ASSIGN(index_, OpenParameterIndex(file_.path()));
+    HALIO_ASSERT_OK_AND_ASSIGN(
+        memory_, MemoryFile::Wrap(std::span<std::byte>(contents_), MemoryAccess::kRead));
+  }
+  Result<LoadedParameters> Load(Device& device) {
+    LoadOptions options;
+    options.files = {memory_};
+    return LoadParameters(device, index_, options);
+  }
+
+  testing::TempFile file_;
+  std::vector<std::byte> contents_;
+  ParameterIndex index_;
+  FileRef memory_;
+};
+
+TEST_F(LoaderMemoryFileTest, TensorsAreViewsOfTheFileWithoutACopy) {
+  const std::vector<std::byte>& contents = contents_;
   HALIO_ASSERT_OK_AND_ASSIGN(auto device, CreateDevice("local_sync"));
-  LoadOptions options;
-  options.files = {memory};
-  HALIO_ASSERT_OK_AND_ASSIGN(LoadedParameters loaded, LoadParameters(*device, index, options));
+  HALIO_ASSERT_OK_AND_ASSIGN(LoadedParameters loaded, Load(*device));
   EXPECT_EQ(loaded.arena, nullptr);
   ASSERT_EQ(loaded.tensors.size(), 2u);
   for (const LoadedTensor& tensor : loaded.tensors) {
@@ -289,18 +304,11 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, LoaderDiscreteFixtureTest,
                            return name;
                          });
 
-TEST(LoaderDiscreteTest, MemoryFileTensorsAreCopiedIntoDeviceMemory) {
-  testing::TempFile file;
-  auto contents = WriteSafetensors(file, {{"a", 16}, {"b", 5}});
-  HALIO_ASSERT_OK_AND_ASSIGN(ParameterIndex index, OpenParameterIndex(file.path()));
-  HALIO_ASSERT_OK_AND_ASSIGN(
-      FileRef memory, MemoryFile::Wrap(std::span<std::byte>(contents), MemoryAccess::kRead));
+TEST_F(LoaderMemoryFileTest, OnADiscreteDeviceTensorsAreCopiedIntoDeviceMemory) {
   HALIO_ASSERT_OK_AND_ASSIGN(auto device, CreateDevice("local_discrete"));
-  LoadOptions options;
-  options.files = {memory};
-  HALIO_ASSERT_OK_AND_ASSIGN(LoadedParameters loaded, LoadParameters(*device, index, options));
+  HALIO_ASSERT_OK_AND_ASSIGN(LoadedParameters loaded, Load(*device));
   // Views of the host storage would leave the weights on the host.
-  ExpectInDeviceMemoryByteForByte(*device, index, loaded);
+  ExpectInDeviceMemoryByteForByte(*device, index_, loaded);
 }
 
 TEST(LoaderDiscreteTest, HostMemoryTypeLoadsIntoMappableMemory) {
@@ -415,14 +423,11 @@ TEST(LoaderDiscreteTest, DISABLED_StagedODirectLoadKeepsSeveralFileReadsInFlight
       << "one file read at a time: staging_buffer_count buys no disk queue depth";
 }
 
-TEST(LoaderMemoryFileTest, WrongNumberOfFilesIsInvalidArgument) {
-  testing::TempFile file;
-  WriteSafetensors(file, {{"a", 4}});
-  HALIO_ASSERT_OK_AND_ASSIGN(ParameterIndex index, OpenParameterIndex(file.path()));
+TEST_F(LoaderMemoryFileTest, WrongNumberOfFilesIsInvalidArgument) {
   HALIO_ASSERT_OK_AND_ASSIGN(auto device, CreateDevice("local_sync"));
   LoadOptions options;
-  options.files = {nullptr, nullptr};
-  EXPECT_THAT(LoadParameters(*device, index, options), StatusIs(StatusCode::kInvalidArgument));
+  options.files = {memory_, memory_};  // the index has one file
+  EXPECT_THAT(LoadParameters(*device, index_, options), StatusIs(StatusCode::kInvalidArgument));
 }
 
 }  // namespace
