@@ -21,12 +21,12 @@
 //   devices                                 string, comma-separated: the
 //                                           names CreateDevice accepts
 //   device_details                          array of objects, one per device
-//                                           halio knows (built or not):
+//                                           halio knows (usable here or not):
 //     name      string
 //     needs     string: what it takes to run
-//     built     bool: in this halio's AvailableDevices()
+//     listed    bool: in AvailableDevices() (usable here)
 //     available bool: CreateDevice succeeded just now
-//     reason    string: why not, "" when available
+//     reason    string: why not (CreateDevice's error), "" when available
 //   direct_io_dir                           string
 //   direct_io_error                         string: why the directory could
 //                                           not be probed, "" when it was
@@ -82,12 +82,24 @@ std::string CopyRatioText() {
 struct DeviceDetail {
   std::string name;
   std::string needs;
-  bool built = false;
+  bool listed = false;  // AvailableDevices() has it
   Status availability;  // OK when CreateDevice worked just now
 };
 
-// Every device halio has a driver for, with what it needs; the ones this
-// build lacks are listed too, so a user learns how to get them.
+// CreateDevice's verdict on `name`: OK, or why not (a registry without the
+// name says NOT_FOUND: this halio has no driver for it).
+Status TryCreate(const std::string& name) {
+  auto device = CreateDevice(name);
+  if (device.ok()) return Status();
+  if (device.status().code() == StatusCode::kNotFound) {
+    return UnavailableError("this halio has no " + name + " driver (built without it)");
+  }
+  return device.status();
+}
+
+// Every device halio has a driver for, with what it needs and whether it
+// runs here; the ones that do not are listed too, with CreateDevice's
+// reason, so a user learns how to get them.
 std::vector<DeviceDetail> GatherDevices() {
   static constexpr std::pair<const char*, const char*> kKnown[] = {
       {"local_sync", "nothing (host memory; every op on the calling thread)"},
@@ -98,24 +110,19 @@ std::vector<DeviceDetail> GatherDevices() {
       {"cuda", "halio built with CUDA (meson setup -Dcuda=enabled, CUDA toolkit) and an "
                "NVIDIA GPU with its driver"},
   };
-  const std::vector<std::string> built = AvailableDevices();
+  const std::vector<std::string> listed = AvailableDevices();
+  auto is_listed = [&](const std::string& name) {
+    return std::find(listed.begin(), listed.end(), name) != listed.end();
+  };
   std::vector<DeviceDetail> details;
   for (const auto& [name, needs] : kKnown) {
-    DeviceDetail detail{name, needs, std::find(built.begin(), built.end(), name) != built.end(),
-                        Status()};
-    if (!detail.built) {
-      detail.availability = UnavailableError("this halio was built without it");
-    } else if (auto device = CreateDevice(name); !device.ok()) {
-      detail.availability = device.status();
-    }
-    details.push_back(std::move(detail));
+    details.push_back({name, needs, is_listed(name), TryCreate(name)});
   }
   // A device the registry has that this list does not know yet.
-  for (const std::string& name : built) {
+  for (const std::string& name : listed) {
     if (std::none_of(details.begin(), details.end(),
                      [&](const DeviceDetail& d) { return d.name == name; })) {
-      auto device = CreateDevice(name);
-      details.push_back({name, "see README.md", true, device.ok() ? Status() : device.status()});
+      details.push_back({name, "see README.md", true, TryCreate(name)});
     }
   }
   return details;
@@ -352,7 +359,7 @@ void PrintJson(const ProbeReport& r, std::ostream& out) {
     details.push_back(JsonObject()
                           .String("name", device.name)
                           .String("needs", device.needs)
-                          .Bool("built", device.built)
+                          .Bool("listed", device.listed)
                           .Bool("available", device.availability.ok())
                           .String("reason", Reason(device.availability))
                           .Close());

@@ -4,9 +4,6 @@
 #include <cstdio>
 #include <cstring>
 
-#include "halio/hal/allocator.h"
-#include "halio/hal/transfer.h"
-
 namespace halio::testing {
 
 Result<BufferRef> NewBuffer(Device& device, uint64_t length) {
@@ -14,20 +11,7 @@ Result<BufferRef> NewBuffer(Device& device, uint64_t length) {
 }
 
 std::vector<uint8_t> BufferBytes(const BufferRef& buffer, uint64_t offset, uint64_t length) {
-  // Device memory the host cannot map (a loaded tensor on local_discrete):
-  // its copy engine brings the bytes into host memory first.
-  BufferRef host = buffer;
-  if (!buffer->host_visible()) {
-    auto copy = BufferAllocator().Allocate({}, length);
-    Status copied = copy.ok() ? CopyInline(*buffer, offset, **copy, 0, length) : copy.status();
-    if (!copied.ok()) {
-      ADD_FAILURE() << copied.ToString();
-      return {};
-    }
-    host = *std::move(copy);
-    offset = 0;
-  }
-  auto mapped = host->Map(MemoryAccess::kRead, offset, length);
+  auto mapped = buffer->Map(MemoryAccess::kRead, offset, length);
   if (!mapped.ok()) {
     ADD_FAILURE() << mapped.status().ToString();
     return {};

@@ -23,8 +23,7 @@ namespace halio::testing {
 inline std::vector<MatrixParam> FdFileMatrix() { return Matrix({FileKind::kFd}); }
 
 Result<BufferRef> NewBuffer(Device& device, uint64_t length);
-// The buffer's bytes [offset, offset + length), copied out (through the
-// buffer's copy engine when it is device memory).
+// The buffer's bytes [offset, offset + length), copied out.
 std::vector<uint8_t> BufferBytes(const BufferRef& buffer, uint64_t offset, uint64_t length);
 // Success, or where the first differing byte is.
 ::testing::AssertionResult SameBytes(std::span<const uint8_t> actual,
