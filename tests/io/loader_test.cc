@@ -403,18 +403,12 @@ uint64_t DirectLoadReadBytes(const std::string& device_name, IoBackend backend) 
   return counter->bytes();
 }
 
-// FOUNDATION BUG (src/hal/staged_transfer.cc, StagedTransfer::AssignChunk):
-// a staged read cuts its range into chunks at range offset 0, S, 2S, ...,
-// not at file offsets that are multiples of S as local_async's FileOp does
-// (NextChunkLocked: "so the middle chunks of an O_DIRECT transfer stay
-// block-aligned"). A range that starts unaligned, as every tensor run of a
-// safetensors or GGUF file does, then has no aligned chunk at all: every
-// chunk takes the O_DIRECT bounce path (FdTransfer::Route -> kWorkerDirect),
-// which reads whole blocks around it (more bytes than the range) and runs
-// one call at a time on the transfer's thread instead of on the engine with
-// every chunk in flight. local_async reads the same load within a block or
-// two of the tensor's bytes. Enable once staged chunks are file-aligned.
-TEST(LoaderDiscreteTest, DISABLED_DirectLoadOfAnUnalignedTensorReadsNoMoreThanItsBlocks) {
+// A staged read cuts its range at file offsets that are multiples of the
+// staging size, as local_async's FileOp does, so an O_DIRECT tensor run that
+// starts unaligned (as every tensor of a safetensors or GGUF file does) goes
+// through bounce memory for its first and last block only: it reads no more
+// than a block or two beyond the tensor's bytes.
+TEST(LoaderDiscreteTest, DirectLoadOfAnUnalignedTensorReadsNoMoreThanItsBlocks) {
   for (IoBackend backend : {IoBackend::kIoUring, IoBackend::kSync}) {
     if (!IoEngine::Probe(backend).status.ok()) continue;
     const uint64_t reference = DirectLoadReadBytes("local_async", backend);

@@ -31,8 +31,8 @@ namespace halio::local_discrete {
 
 // Defaults of DeviceOptions::staging_buffer_size / _count for this device
 // (bench/README.md, "Staged transfers", measured them).
-inline constexpr uint64_t kDefaultStagingBufferSize = uint64_t{4} << 20;
-inline constexpr uint32_t kDefaultStagingBufferCount = 4;
+inline constexpr uint64_t kDefaultStagingBufferSize = uint64_t{2} << 20;
+inline constexpr uint32_t kDefaultStagingBufferCount = 8;
 
 class DiscreteMemory final : public DeviceMemory, public HostAllocated {
   struct Passkey {
