@@ -160,7 +160,12 @@ class StagedTransfer {
   void Handle(Slot* slot);
   // Takes the slot's next chunk; false when the transfer is over for it.
   bool AssignChunk(Slot* slot);
-  void StartFileIo(Slot* slot);
+  // The slot's file call: to the engine when it can go there, else run here
+  // when this is the transfer's own thread, else handed back to it.
+  void StartFileIo(Slot* slot, bool on_transfer_thread);
+  // The next chunk for a slot whose chunk just completed, from the
+  // completing thread.
+  void Continue(Slot* slot);
   void StartCopy(Slot* slot);
   void FileDone(Slot* slot, Status status);
   void CopyDone(Slot* slot, Status status);
@@ -242,11 +247,20 @@ void StagedTransfer::Drive() {
 }
 
 void StagedTransfer::Handle(Slot* slot) {
-  if (slot->next == Next::kFileIo) return StartFileIo(slot);
+  if (slot->next == Next::kFileIo) return StartFileIo(slot, /*on_transfer_thread=*/true);
   if (!AssignChunk(slot)) return;
   // A read fills the staging buffer from the file first; a write fills it
   // from the device first.
-  if (io_ == IoOp::kRead) return StartFileIo(slot);
+  if (io_ == IoOp::kRead) return StartFileIo(slot, /*on_transfer_thread=*/true);
+  StartCopy(slot);
+}
+
+void StagedTransfer::Continue(Slot* slot) {
+  // Straight on from the completion that freed the slot: a hop through the
+  // transfer's thread per chunk would leave the disk (or the link) idle
+  // for a wake-up each time.
+  if (!AssignChunk(slot)) return;
+  if (io_ == IoOp::kRead) return StartFileIo(slot, /*on_transfer_thread=*/false);
   StartCopy(slot);
 }
 
@@ -259,7 +273,10 @@ bool StagedTransfer::AssignChunk(Slot* slot) {
                                   RangeText(file_offset_, length_));
   }
   if (!first_error_.ok() || next_ >= length_) {
-    --active_;  // Drive sees it under this lock
+    // Drive sees it under this lock. Notified under it too: once it is
+    // released the transfer may end (this slot's caller touches nothing
+    // after).
+    if (--active_ == 0) ready_cv_.notify_one();
     return false;
   }
   // Chunks end at file offsets that are multiples of the staging size, so
@@ -273,7 +290,7 @@ bool StagedTransfer::AssignChunk(Slot* slot) {
   return true;
 }
 
-void StagedTransfer::StartFileIo(Slot* slot) {
+void StagedTransfer::StartFileIo(Slot* slot, bool on_transfer_thread) {
   AsyncRequest& request = slot->request;
   request = AsyncRequest();
   FdTransfer::PrepareRequest(file_, io_, &request);
@@ -294,6 +311,9 @@ void StagedTransfer::StartFileIo(Slot* slot) {
   if (route == ChunkRoute::kEngine || route == ChunkRoute::kCacheFirst) {
     return FdTransfer::SubmitToEngine(file_, &request);
   }
+  // A blocking call: on a completion's thread (an engine's, the copy
+  // engine's) it would stall everything else that thread completes.
+  if (!on_transfer_thread) return Ready(slot, Next::kFileIo);
   Status status;
   if (FdTransfer::RunOnWorker(file_, &request, &status)) return;  // the engine reports
   FileDone(slot, std::move(status));
@@ -336,7 +356,7 @@ void StagedTransfer::FileDone(Slot* slot, Status status) {
   // A read's staging buffer is full: on to the device (submitting does not
   // block, so an engine thread may do it). A write's chunk is done.
   if (io_ == IoOp::kRead) return StartCopy(slot);
-  Ready(slot, Next::kChunk);
+  Continue(slot);
 }
 
 void StagedTransfer::CopyDone(Slot* slot, Status status) {
@@ -347,9 +367,10 @@ void StagedTransfer::CopyDone(Slot* slot, Status status) {
                               RangeText(file_offset_ + slot->offset, slot->length)));
     return Ready(slot, Next::kChunk);
   }
-  // A write's staging buffer holds the device's bytes: the file call may
-  // block, so it runs on the transfer's thread.
-  Ready(slot, io_ == IoOp::kRead ? Next::kChunk : Next::kFileIo);
+  // A read's chunk is done; a write's staging buffer holds the device's
+  // bytes, for the file.
+  if (io_ == IoOp::kRead) return Continue(slot);
+  StartFileIo(slot, /*on_transfer_thread=*/false);
 }
 
 void StagedTransfer::Ready(Slot* slot, Next next) {
