@@ -48,9 +48,13 @@ ALLOWED = {
 PRIVATE_SYSTEM_HEADERS = {
     "liburing": "src/async/uring",
     "asio": "src/async/asio",
+    # The CUDA toolkit's: only the cuda device's folder may need its headers.
+    "cuda": "src/drivers/cuda",
+    "cuda_runtime": "src/drivers/cuda",
+    "cuda_runtime_api": "src/drivers/cuda",
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+([<"])([^">]+)[">]', re.M)
-SOURCE_SUFFIXES = {".h", ".cc", ".c", ".cpp"}
+SOURCE_SUFFIXES = {".h", ".cc", ".c", ".cpp", ".cu"}
 GENERATED = {"halio_config.h"}  # src/base/meson.build writes it into base's build dir
 
 

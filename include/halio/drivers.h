@@ -31,9 +31,30 @@ struct DeviceOptions {
   // Bytes per file request. 1 MiB: per-call overhead is gone (64 KiB blocks
   // run ~20 % slower on a hot cache) and chunks still spread over workers.
   uint64_t chunk_size = uint64_t{1} << 20;
+
+  // Discrete devices (local_discrete, cuda): file reads and writes of device
+  // memory go through a pool of this many host staging buffers of this
+  // size (page-locked where the platform allows; all allocated when the
+  // device is created), shared by the device's transfers; one transfer
+  // holds up to staging_buffer_count of them, so
+  // its file reads overlap its copies to the device. 0 means the default
+  // (bench/README.md, "Staged transfers", has the measurements).
+  uint64_t staging_buffer_size = 0;
+  uint32_t staging_buffer_count = 0;
+
+  // local_discrete only: its copy engine's speed, so that pipelining shows
+  // in a benchmark. 0 means as fast as memcpy.
+  uint64_t copy_bytes_per_second = 0;
+  // Added to every copy the engine runs.
+  uint32_t copy_latency_us = 0;
+
+  // cuda only: the GPU (CUDA device ordinal) whose memory the buffers live in.
+  uint32_t cuda_device = 0;
 };
 
-// Names accepted by CreateDevice: {"local_sync", "local_async"}.
+// The devices CreateDevice can make here: {"local_sync", "local_async",
+// "local_discrete"}, plus "cuda" where halio was built with CUDA and GPU 0 is
+// usable (CreateDevice("cuda") says why not otherwise; probed once).
 std::vector<std::string> AvailableDevices();
 
 // Errors: NOT_FOUND for an unknown name (the message lists the known ones),
@@ -57,6 +78,34 @@ Result<std::unique_ptr<Device>> CreateLocalAsyncDevice(const DeviceOptions& opti
 // The synchronous device: every queue operation runs inline on the calling
 // thread as wait -> do the work -> signal (or fail the signal list).
 Result<std::unique_ptr<Device>> CreateLocalSyncDevice(const DeviceOptions& options = {});
+
+// A device whose memory the host cannot map, on every machine: local_async's
+// scheduler, with buffers of MemoryType::kDeviceLocal in memory only its
+// copy engine (a thread of its own) touches. Map refuses them; fill, update
+// and copy run on the copy engine; reads and writes of files go through
+// staging buffers (DeviceOptions::staging_buffer_*), file I/O overlapped
+// with copies. Host executables cannot run on its device memory
+// (queue_dispatch says UNIMPLEMENTED). Destroying the device cancels ops
+// still waiting, as local_async, and also stops the staged reads and writes
+// in flight at their next chunk (their signal semaphores fail with
+// CANCELLED; the bytes of the range are then partly old, partly new).
+// Buffers may outlive the device: they keep its memory. Errors: as CreateLocalAsyncDevice,
+// and RESOURCE_EXHAUSTED when the copy engine's thread or the staging
+// buffers (all allocated here) cannot be had.
+Result<std::unique_ptr<Device>> CreateLocalDiscreteDevice(const DeviceOptions& options = {});
+
+// An NVIDIA GPU (DeviceOptions::cuda_device) under local_async's scheduler:
+// buffers of MemoryType::kDeviceLocal are GPU memory (cudaMalloc), which Map
+// refuses; fill, update and copy run on the GPU (CUDA streams); reads and
+// writes of files go through page-locked staging buffers
+// (DeviceOptions::staging_buffer_*), file I/O overlapped with the copies.
+// Where libhalio was built without CUDA (meson option `cuda`) it exists and
+// always fails. Errors: UNAVAILABLE when halio was built without CUDA, when
+// there is no usable GPU or driver (the message carries cudaGetDeviceCount's
+// error and the likely fix) or the ordinal is beyond the GPUs present;
+// RESOURCE_EXHAUSTED (host memory, a thread, GPU memory); INTERNAL for other
+// CUDA errors (naming the call); and CreateLocalAsyncDevice's.
+Result<std::unique_ptr<Device>> CreateCudaDevice(const DeviceOptions& options = {});
 
 }  // namespace halio
 

@@ -4,11 +4,19 @@
 // All selected tensors go into one arena buffer, each tensor a view of it:
 // one allocation instead of one per tensor (a queue_alloca per tensor was not
 // measured against it), huge-page backed when large, and peak memory stays
-// at the tensor bytes themselves: reads land in the arena, no staging. Tensors adjacent in their file are coalesced
+// at the tensor bytes themselves: reads land in the arena, no extra copy on
+// host devices. The arena is the device's own memory by default
+// (LoadOptions::memory_type = MemoryType::kDeviceLocal), what a user loading
+// weights onto an accelerator expects: on local_sync and local_async that is
+// host memory the caller can Map; on discrete devices (local_discrete, cuda)
+// it is device memory that Map refuses, filled by the device's staged
+// transfers (file -> host staging -> device), and read back with
+// ReadBackToHost. Tensors adjacent in their file are coalesced
 // into one read (up to LoadOptions::max_read_bytes); at most
 // max_inflight_bytes of reads are queued at once. Files that are memory
-// files (data embedded in the binary) are not copied: their tensors are
-// views of the file's own storage buffer.
+// files (data embedded in the binary) are not copied where the arena would
+// be host memory anyway: their tensors are views of the file's own storage
+// buffer. On a discrete device they are copied into the device arena.
 //
 // A load either returns every selected tensor read completely or fails with
 // the first error, naming the tensor(s), the file and the byte range; it
@@ -55,8 +63,13 @@ struct LoadOptions {
   // Called after each completed read, and once at the end.
   std::function<void(const LoadProgress&)> progress;
   // Files already open (same order as index.files()); empty = open by path.
-  // A memory file's tensors become views of its storage, without a copy.
+  // A memory file's tensors become views of its storage, without a copy,
+  // unless the arena is device memory the host cannot map (see above).
   std::vector<FileRef> files;
+  // Memory type of the arena. kDeviceLocal (the default): the device's own
+  // memory, device memory on a discrete device. MemoryType::kHost loads into
+  // host memory on every device (views of memory files then too).
+  MemoryType memory_type = MemoryType::kDeviceLocal;
 };
 
 struct LoadedTensor {
@@ -71,10 +84,21 @@ struct LoadedParameters {
 };
 
 // Errors: NOT_FOUND when a LoadOptions::select glob matches nothing (naming it);
-// RESOURCE_EXHAUSTED when the arena cannot be allocated; the open errors of
-// the files; and any read error, annotated with the tensor names and range.
+// RESOURCE_EXHAUSTED when the arena cannot be allocated (naming its size and
+// the first file); INVALID_ARGUMENT for a memory_type BufferAllocator
+// refuses; the open errors of the files; and any read error, annotated with
+// the tensor names, the file and the byte range.
 Result<LoadedParameters> LoadParameters(Device& device, const ParameterIndex& index,
                                         const LoadOptions& options = {});
+
+// `buffer`'s bytes where the host can read them: `buffer` itself when it is
+// host-visible; otherwise a new host buffer (from device.allocator()) that a
+// queue_copy on `device` filled from it, so the bytes are the ones that
+// landed in device memory. For checking a load (`halio load --checksums`);
+// `buffer` must be reachable by `device`. Blocks until the copy is done.
+// Errors: RESOURCE_EXHAUSTED for the host buffer, and the copy's errors,
+// annotated with the buffer's description.
+Result<BufferRef> ReadBackToHost(Device& device, const BufferRef& buffer);
 
 }  // namespace halio
 

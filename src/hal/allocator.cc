@@ -7,17 +7,26 @@
 
 #include "buffer_internals.h"
 #include "buffer_storage.h"
+#include "device_memory.h"
 #include "host_new.h"
 
 namespace halio {
 
-Result<BufferRef> BufferAllocator::Allocate(const BufferParams& params,
+BufferAllocator::BufferAllocator(HostAllocator& host, std::shared_ptr<DeviceMemory> device)
+    : host_(host), device_(std::move(device)) {}
+
+Result<BufferRef> BufferAllocator::Allocate(const BufferParams& requested,
                                           uint64_t byte_length, bool transient) {
-  if (AnySet(params.type, MemoryType::kDeviceLocal) &&
-      !AnySet(params.type, MemoryType::kHostVisible)) {
-    return InvalidArgumentError(
-        "the heap allocator provides host memory only; device-local memory that is "
-        "not host-visible needs a device allocator");
+  BufferParams params = requested;
+  if (!AnySet(params.type, MemoryType::kHostVisible)) {
+    if (!AnySet(params.type, MemoryType::kDeviceLocal)) {
+      return InvalidArgumentError(
+          "a buffer's memory type needs kHostVisible or kDeviceLocal (MemoryType::kHost "
+          "for host memory)");
+    }
+    if (device_) return AllocateDevice(params, byte_length, transient);
+    // A device whose memory the host can map: its device memory is host memory.
+    params.type = params.type | MemoryType::kHost;
   }
   if (byte_length > SIZE_MAX / 2) {
     return ResourceExhaustedError("cannot allocate a buffer of " +
@@ -44,9 +53,37 @@ Result<BufferRef> BufferAllocator::Allocate(const BufferParams& params,
                                  byte_length, params, transient);
 }
 
-Result<BufferRef> BufferAllocator::Import(const BufferParams& params,
+Result<BufferRef> BufferAllocator::AllocateDevice(const BufferParams& params,
+                                                uint64_t byte_length, bool transient) {
+  if (byte_length > SIZE_MAX / 2) {
+    return ResourceExhaustedError("cannot allocate " + std::to_string(byte_length) +
+                                  " bytes of " + device_->description());
+  }
+  const size_t length = static_cast<size_t>(byte_length);
+  HALIO_ASSIGN_OR_RETURN(std::byte* address, device_->Allocate(length));
+  auto storage =
+      HostMakeShared<BufferStorage>(host_, "buffer bookkeeping", address, length, device_, host_);
+  if (!storage.ok()) {
+    device_->Free(address, length);
+    return storage.status();
+  }
+  if (params.zero_initialize && length > 0) {
+    DeviceCopy fill;
+    fill.kind = DeviceCopy::Kind::kFill;
+    fill.target = address;
+    fill.bytes = length;
+    HALIO_RETURN_IF_ERROR(SubmitAndWait(*device_, fill));
+  }
+  return BufferInternals::Create(host_, "buffer bookkeeping", *std::move(storage), 0,
+                                 byte_length, params, transient);
+}
+
+Result<BufferRef> BufferAllocator::Import(const BufferParams& requested,
                                         std::span<std::byte> memory,
                                         ReleaseCallback release) {
+  // Imported memory is the caller's host memory, whatever type was asked.
+  BufferParams params = requested;
+  if (!AnySet(params.type, MemoryType::kHostVisible)) params.type = params.type | MemoryType::kHost;
   const auto address = reinterpret_cast<uintptr_t>(memory.data());
   if (address % kMinBufferAlignment != 0 &&
       !AnySet(params.access, MemoryAccess::kUnaligned)) {

@@ -65,8 +65,14 @@ Buffer::Buffer(Passkey, std::shared_ptr<BufferStorage> storage, uint64_t byte_of
 
 Buffer::~Buffer() = default;
 
+bool Buffer::host_visible() const { return storage_->device_memory() == nullptr; }
+
 std::string Buffer::Describe() const {
-  return "buffer of " + std::to_string(byte_length_) + " bytes";
+  std::string description = "buffer of " + std::to_string(byte_length_) + " bytes";
+  if (const DeviceMemory* memory = storage_->device_memory()) {
+    description += " in " + memory->description();
+  }
+  return description;
 }
 
 namespace {
@@ -78,6 +84,14 @@ namespace {
                                MemoryAccessToString(buffer.allowed_access()) +
                                " access, not " +
                                MemoryAccessToString(access & MemoryAccess::kAll));
+}
+
+[[gnu::cold, gnu::noinline]] Status NotHostVisible(const Buffer& buffer) {
+  return FailedPreconditionError(
+      buffer.Describe() +
+      " cannot be mapped: the host cannot see that memory. Move its bytes with the device's "
+      "queue_copy (into a buffer allocated with MemoryType::kHost), queue_read or "
+      "queue_write (to a file or a MemoryFile), or allocate it host-visible");
 }
 
 [[gnu::cold, gnu::noinline]] Status OutOfRange(const Buffer& buffer, uint64_t offset,
@@ -108,6 +122,7 @@ Status Buffer::Validate(MemoryAccess access, uint64_t offset, uint64_t length) c
 Result<std::span<std::byte>> Buffer::MapUnretained(MemoryAccess access, uint64_t offset,
                                                    uint64_t length) {
   HALIO_RETURN_IF_ERROR(Validate(access, offset, length));
+  if (storage_->device_memory() != nullptr) [[unlikely]] return NotHostVisible(*this);
   if (length == kWholeBuffer) length = byte_length_ - offset;
   std::byte* data = BufferInternals::ValidatedData(*this, offset);
   if (data == nullptr) [[unlikely]] return BufferInternals::FreedError(*this);

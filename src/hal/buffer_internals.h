@@ -38,6 +38,13 @@ class BufferInternals {
     return buffer.storage_->data() + buffer.byte_offset_ + offset;
   }
 
+  // The device memory the buffer lives in, or null for host memory. A
+  // buffer in device memory has no host address: ValidatedData returns the
+  // device's address, for DeviceCopy only.
+  static DeviceMemory* DeviceMemoryOf(const Buffer& buffer) {
+    return buffer.storage_->device_memory();
+  }
+
   // The FAILED_PRECONDITION a freed buffer reports.
   static Status FreedError(const Buffer& buffer);
 

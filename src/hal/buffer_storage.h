@@ -1,17 +1,21 @@
 // BufferStorage: the memory behind a Buffer and its views. Internal.
 //
-// Either allocated from a HostAllocator or imported with a release callback.
-// Release() frees/returns the memory exactly once: on Decommit (queue_dealloca)
-// or when the last Buffer referring to it is destroyed.
+// Allocated from a HostAllocator, imported with a release callback, or
+// device memory (device_memory.h) the host cannot map. Release()
+// frees/returns the memory exactly once: on Decommit (queue_dealloca) or when
+// the last Buffer referring to it is destroyed.
 #ifndef HALIO_SRC_HAL_BUFFER_STORAGE_H_
 #define HALIO_SRC_HAL_BUFFER_STORAGE_H_
 
 #include <atomic>
 #include <cstddef>
+#include <memory>
 #include <span>
+#include <utility>
 
 #include "halio/hal/buffer.h"
 #include "halio/host_allocator.h"
+#include "device_memory.h"
 
 namespace halio {
 
@@ -25,11 +29,19 @@ class BufferStorage {
   BufferStorage(std::span<std::byte> memory, ReleaseCallback release, HostAllocator& bookkeeping)
       : data_(memory.data()), length_(memory.size()), bookkeeping_(bookkeeping),
         release_(release) {}
+  // Device memory at `address` (from memory->Allocate), freed back to it.
+  BufferStorage(std::byte* address, size_t length, std::shared_ptr<DeviceMemory> memory,
+                HostAllocator& bookkeeping)
+      : data_(address), length_(length), bookkeeping_(bookkeeping),
+        device_memory_(std::move(memory)) {}
   ~BufferStorage() { Release(); }
   BufferStorage(const BufferStorage&) = delete;
   BufferStorage& operator=(const BufferStorage&) = delete;
 
+  // The host address, or for device memory the device's address.
   std::byte* data() const { return data_; }
+  // The device memory this storage lives in, or null for host memory.
+  DeviceMemory* device_memory() const { return device_memory_.get(); }
   size_t length() const { return length_; }
   bool released() const { return released_.load(std::memory_order_acquire); }
   // Where Buffer objects (views) over this storage are allocated.
@@ -41,7 +53,9 @@ class BufferStorage {
 
   void Release() {
     if (released_.exchange(true, std::memory_order_acq_rel)) return;
-    if (host_ != nullptr) {
+    if (device_memory_) {
+      device_memory_->Free(data_, length_);
+    } else if (host_ != nullptr) {
       host_->Free(data_, length_, alignment_);
     } else {
       release_(std::span<std::byte>(data_, length_));
@@ -55,6 +69,7 @@ class BufferStorage {
   HostAllocator& bookkeeping_;
   const size_t alignment_ = 0;
   const ReleaseCallback release_;
+  const std::shared_ptr<DeviceMemory> device_memory_;
   std::atomic<bool> released_{false};
 };
 

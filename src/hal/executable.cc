@@ -42,6 +42,12 @@ Status HostExecutable::ValidateDispatch(uint32_t entry_point, WorkgroupCount,
     Status status = binding.buffer->Validate(MemoryAccess::kReadWrite, binding.offset,
                                              binding.length);
     if (!status.ok()) return status.Annotate("binding " + std::to_string(i));
+    if (!binding.buffer->host_visible()) {
+      return UnimplementedError(
+          "binding " + std::to_string(i) + " is a " + binding.buffer->Describe() +
+          ": host executables (C++ kernels) run on memory the host can map only; bind "
+          "buffers allocated with MemoryType::kHost, copying the data there with queue_copy");
+    }
   }
   return Status();
 }

@@ -9,6 +9,8 @@
 #include "async_io.h"
 #include "host_new.h"
 #include "fd_transfer.h"
+#include "buffer_internals.h"
+#include "staged_transfer.h"
 
 namespace halio {
 namespace {
@@ -222,6 +224,11 @@ Status FdFile::Read(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset
                     uint64_t length) {
   HALIO_RETURN_IF_ERROR(ValidateFileRead(*this, file_offset, buffer, buffer_offset, length));
   if (length == 0) return Status();
+  if (DeviceMemory* memory = BufferInternals::DeviceMemoryOf(buffer)) {
+    std::byte* address = BufferInternals::ValidatedData(buffer, buffer_offset);
+    if (address == nullptr) return BufferInternals::FreedError(buffer);
+    return StagedRead(*memory, *this, file_offset, address, length, {.host = &host_});
+  }
   HALIO_ASSIGN_OR_RETURN(std::span<std::byte> bytes,
                          buffer.MapUnretained(MemoryAccess::kWrite, buffer_offset, length));
   return FdTransfer::ReadBytes(*this, file_offset, bytes);
@@ -231,6 +238,14 @@ Status FdFile::Write(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offse
                      uint64_t length) {
   HALIO_RETURN_IF_ERROR(ValidateFileWrite(*this, file_offset, buffer, buffer_offset, length));
   if (length == 0) return Status();
+  if (DeviceMemory* memory = BufferInternals::DeviceMemoryOf(buffer)) {
+    const std::byte* address = BufferInternals::ValidatedData(buffer, buffer_offset);
+    if (address == nullptr) return BufferInternals::FreedError(buffer);
+    HALIO_RETURN_IF_ERROR(
+        StagedWrite(*memory, address, *this, file_offset, length, {.host = &host_}));
+    FdTransfer::NoteWritten(*this, file_offset + length);
+    return Status();
+  }
   HALIO_ASSIGN_OR_RETURN(std::span<std::byte> bytes,
                          buffer.MapUnretained(MemoryAccess::kRead, buffer_offset, length));
   HALIO_RETURN_IF_ERROR(FdTransfer::WriteBytes(*this, file_offset, bytes));

@@ -1,9 +1,12 @@
 #include "halio/hal/transfer.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
 #include "buffer_internals.h"
+#include "device_memory.h"
+#include "staged_transfer.h"
 #include "transfer_validated.h"
 
 namespace halio {
@@ -27,6 +30,64 @@ void FillPattern(std::byte* dst, uint64_t length, uint32_t pattern) {
   return InvalidArgumentError("fill length " + std::to_string(length) +
                               " is not a multiple of the " + std::to_string(pattern_length) +
                               "-byte pattern");
+}
+
+// Device memory (device_memory.h): the same transfers through the memory's
+// copy engine, waited for here (the callers are synchronous: local_sync, or
+// a worker running an op's body).
+[[gnu::noinline]] Status FillDevice(DeviceMemory& memory, std::byte* address, uint64_t length,
+                                    uint32_t pattern, uint32_t pattern_length) {
+  DeviceCopy fill;
+  fill.kind = DeviceCopy::Kind::kFill;
+  fill.target = address;
+  fill.bytes = static_cast<size_t>(length);
+  fill.pattern = pattern;
+  fill.pattern_length = pattern_length;
+  return SubmitAndWait(memory, fill);
+}
+
+Status CopyBetween(DeviceCopy::Kind kind, DeviceMemory& memory, const std::byte* from,
+                   std::byte* to, uint64_t length) {
+  DeviceCopy copy;
+  copy.kind = kind;
+  copy.source = from;
+  copy.target = to;
+  copy.bytes = static_cast<size_t>(length);
+  return SubmitAndWait(memory, copy);
+}
+
+// Between two different device memories: through one staging buffer of the
+// source's pool, a chunk at a time.
+Status CopyAcrossMemories(DeviceMemory& from_memory, const std::byte* from,
+                          DeviceMemory& to_memory, std::byte* to, uint64_t length) {
+  StagingPool& pool = from_memory.staging();
+  HALIO_ASSIGN_OR_RETURN(std::byte* staging, pool.Acquire());
+  Status status;
+  for (uint64_t done = 0; done < length && status.ok();) {
+    const uint64_t chunk = std::min<uint64_t>(pool.buffer_bytes(), length - done);
+    status = CopyBetween(DeviceCopy::Kind::kFromDevice, from_memory, from + done, staging, chunk);
+    if (status.ok()) {
+      status = CopyBetween(DeviceCopy::Kind::kToDevice, to_memory, staging, to + done, chunk);
+    }
+    done += chunk;
+  }
+  pool.Release(staging);
+  return status;
+}
+
+[[gnu::noinline]] Status CopyInvolvingDevice(DeviceMemory* from_memory, const std::byte* from,
+                                             DeviceMemory* to_memory, std::byte* to,
+                                             uint64_t length) {
+  if (from_memory == nullptr) {
+    return CopyBetween(DeviceCopy::Kind::kToDevice, *to_memory, from, to, length);
+  }
+  if (to_memory == nullptr) {
+    return CopyBetween(DeviceCopy::Kind::kFromDevice, *from_memory, from, to, length);
+  }
+  if (from_memory == to_memory) {
+    return CopyBetween(DeviceCopy::Kind::kWithinDevice, *to_memory, from, to, length);
+  }
+  return CopyAcrossMemories(*from_memory, from, *to_memory, to, length);
 }
 
 }  // namespace
@@ -60,6 +121,9 @@ Status FillValidated(Buffer& target, uint64_t offset, uint64_t length, uint32_t 
   if (length == 0) return Status();
   std::byte* bytes = BufferInternals::ValidatedData(target, offset);
   if (bytes == nullptr) [[unlikely]] return BufferInternals::FreedError(target);
+  if (DeviceMemory* memory = BufferInternals::DeviceMemoryOf(target)) [[unlikely]] {
+    return FillDevice(*memory, bytes, length, pattern, pattern_length);
+  }
   switch (pattern_length) {
     case 1: std::memset(bytes, static_cast<int>(pattern & 0xFF), length); break;
     case 2: FillPattern<uint16_t>(bytes, length, pattern); break;
@@ -81,6 +145,9 @@ Status UpdateValidated(std::span<const std::byte> source, Buffer& target, uint64
   if (source.empty()) return Status();
   std::byte* bytes = BufferInternals::ValidatedData(target, offset);
   if (bytes == nullptr) [[unlikely]] return BufferInternals::FreedError(target);
+  if (DeviceMemory* memory = BufferInternals::DeviceMemoryOf(target)) [[unlikely]] {
+    return CopyInvolvingDevice(nullptr, source.data(), memory, bytes, source.size());
+  }
   std::memcpy(bytes, source.data(), source.size());
   return Status();
 }
@@ -107,6 +174,11 @@ Status CopyValidated(Buffer& source, uint64_t source_offset, Buffer& target,
   if (from == nullptr) [[unlikely]] return BufferInternals::FreedError(source);
   std::byte* to = BufferInternals::ValidatedData(target, target_offset);
   if (to == nullptr) [[unlikely]] return BufferInternals::FreedError(target);
+  DeviceMemory* from_memory = BufferInternals::DeviceMemoryOf(source);
+  DeviceMemory* to_memory = BufferInternals::DeviceMemoryOf(target);
+  if (from_memory != nullptr || to_memory != nullptr) [[unlikely]] {
+    return CopyInvolvingDevice(from_memory, from, to_memory, to, length);
+  }
   std::memmove(to, from, length);
   return Status();
 }

@@ -75,13 +75,26 @@ bool Extends(const ReadGroup& group, const ParameterEntry& entry, uint64_t max_r
          group.length + entry.length <= max_read_bytes;
 }
 
-Plan MakePlan(const Entries& selected, const Files& files, uint64_t max_read_bytes,
+// A memory file's tensors may be views of its storage only where the arena
+// would be host memory too: on a discrete device the caller asked for device
+// memory, and host views would silently leave the weights on the host.
+bool ArenaIsHostMemory(Device& device, MemoryType type) {
+  return AnySet(type, MemoryType::kHostVisible) || device.allocator().device_memory() == nullptr;
+}
+
+// The memory file storage `entry` is a view of, or null when it is read.
+const BufferRef& ViewStorage(const Files& files, const ParameterEntry& entry, bool views) {
+  static const BufferRef kNone;
+  return views ? files[entry.file_index]->storage_buffer() : kNone;
+}
+
+Plan MakePlan(const Entries& selected, const Files& files, uint64_t max_read_bytes, bool views,
               HostAllocator& host) {
   Plan plan(host);
   plan.arena_offsets.resize(selected.size());
   for (size_t i = 0; i < selected.size(); ++i) {
     const ParameterEntry& entry = *selected[i];
-    if (files[entry.file_index]->storage_buffer()) continue;  // a view, no read
+    if (ViewStorage(files, entry, views)) continue;  // a view, no read
     if (plan.groups.empty() || !Extends(plan.groups.back(), entry, max_read_bytes)) {
       plan.groups.push_back({entry.file_index, entry.offset, 0,
                              AlignUp(plan.arena_bytes, kTensorAlignment),
@@ -118,6 +131,14 @@ Result<Files> OpenFiles(const ParameterIndex& index, const LoadOptions& options,
     files.push_back(std::move(opened));
   }
   return files;
+}
+
+// Waits for `done` to reach 1. When an op failed it, returns that op's own
+// error (its code, file and range), not the ABORTED that waiters see.
+Status WaitForOp(Semaphore& done) {
+  Status status = done.Wait(1);
+  if (!status.ok() && !done.failure_cause().ok()) status = done.failure_cause();
+  return status;
 }
 
 // "loading <what> from <file> [begin, end)": how load errors name their bytes.
@@ -198,9 +219,7 @@ class Reader {
                                             arena_,
                                             group.arena_offset + (entry.offset - group.file_offset),
                                             entry.length));
-    Status status = done->Wait(1);
-    if (!status.ok() && !done->failure_cause().ok()) status = done->failure_cause();
-    return status;
+    return WaitForOp(*done);
   }
 
   // A read of several coalesced tensors failed: re-reads them one at a time
@@ -242,10 +261,7 @@ class Reader {
     InFlight oldest = std::move(inflight_.front());
     inflight_.pop_front();
     inflight_bytes_ -= oldest.group->length;
-    Status status = oldest.done->Wait(1);
-    // The read failed the semaphore: report the read's own error (its code,
-    // file and range), not the ABORTED that waiters see.
-    if (!status.ok() && !oldest.done->failure_cause().ok()) status = oldest.done->failure_cause();
+    Status status = WaitForOp(*oldest.done);
     if (!status.ok()) {
       if (first_error_.ok()) first_error_ = Pinpoint(*oldest.group, std::move(status));
       return;
@@ -265,20 +281,38 @@ class Reader {
   Status first_error_;
 };
 
+Result<BufferRef> AllocateArena(Device& device, MemoryType type, const Plan& plan,
+                                const Files& files) {
+  // Every tensor byte is read into the arena; zeroing it first would be a
+  // whole extra pass over memory (only alignment padding stays unwritten).
+  BufferParams params;
+  params.type = type;
+  params.zero_initialize = false;
+  Result<BufferRef> arena = device.allocator().Allocate(params, plan.arena_bytes);
+  if (!arena.ok()) {
+    const ReadGroup& first = plan.groups.front();
+    return Status(arena.status())
+        .Annotate("allocating the " + std::to_string(plan.arena_bytes) + "-byte arena on " +
+                  device.id() + " for the tensors of " +
+                  files[first.file_index]->description() +
+                  (files.size() > 1 ? " and the other files" : ""));
+  }
+  return arena;
+}
+
 Result<LoadedParameters> Load(Device& device, const ParameterIndex& index,
                               const LoadOptions& options) {
   HostAllocator& host = device.allocator().host_allocator();
   HALIO_ASSIGN_OR_RETURN(Entries selected, Select(index, options.select, host));
   HALIO_ASSIGN_OR_RETURN(Files files, OpenFiles(index, options, host));
-  Plan plan = MakePlan(selected, files, std::max<uint64_t>(options.max_read_bytes, 1), host);
+  const bool views = ArenaIsHostMemory(device, options.memory_type);
+  Plan plan =
+      MakePlan(selected, files, std::max<uint64_t>(options.max_read_bytes, 1), views, host);
   LoadedParameters loaded;
   loaded.tensors.reserve(selected.size());
   if (plan.arena_bytes > 0 || !plan.groups.empty()) {
-    // Every tensor byte is read into the arena; zeroing it first would be a
-    // whole extra pass over memory (only alignment padding stays unwritten).
-    BufferParams params;
-    params.zero_initialize = false;
-    HALIO_ASSIGN_OR_RETURN(loaded.arena, device.allocator().Allocate(params, plan.arena_bytes));
+    HALIO_ASSIGN_OR_RETURN(loaded.arena,
+                           AllocateArena(device, options.memory_type, plan, files));
   }
   LoadProgress progress;
   progress.tensors_total = selected.size();
@@ -287,7 +321,7 @@ Result<LoadedParameters> Load(Device& device, const ParameterIndex& index,
   HALIO_RETURN_IF_ERROR(reader.Run(plan.groups));
   for (size_t i = 0; i < selected.size(); ++i) {
     const ParameterEntry& entry = *selected[i];
-    const BufferRef& storage = files[entry.file_index]->storage_buffer();
+    const BufferRef& storage = ViewStorage(files, entry, views);
     auto view = storage ? storage->Subspan(entry.offset, entry.length)
                         : loaded.arena->Subspan(plan.arena_offsets[i], entry.length);
     if (!view.ok()) return Status(view.status()).Annotate("tensor '" + entry.name + "'");
@@ -302,6 +336,26 @@ Result<LoadedParameters> Load(Device& device, const ParameterIndex& index,
 }
 
 }  // namespace
+
+Result<BufferRef> ReadBackToHost(Device& device, const BufferRef& buffer) {
+  if (buffer->host_visible()) return buffer;
+  HostAllocator& host = device.allocator().host_allocator();
+  BufferParams params;
+  params.zero_initialize = false;  // the copy overwrites every byte
+  Result<BufferRef> copy = device.allocator().Allocate(params, buffer->byte_length());
+  if (!copy.ok()) {
+    return Status(copy.status()).Annotate("reading back " + buffer->Describe() + " to the host");
+  }
+  HALIO_ASSIGN_OR_RETURN(SemaphoreRef done, Semaphore::Create(0, host));
+  SemaphorePoint signal[] = {{done.get(), 1}};
+  Status status = device.QueueCopy({}, signal, buffer, 0, *copy, 0, buffer->byte_length());
+  if (status.ok()) status = WaitForOp(*done);
+  if (!status.ok()) {
+    return status.Annotate("copying " + buffer->Describe() + " from " + device.id() +
+                           " to the host");
+  }
+  return copy;
+}
 
 Result<LoadedParameters> LoadParameters(Device& device, const ParameterIndex& index,
                                         const LoadOptions& options) {

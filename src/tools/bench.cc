@@ -14,6 +14,7 @@
 #include "bench_fio.h"
 #include "bench_report.h"
 #include "bench_runner.h"
+#include "device_names.h"
 
 namespace halio::tools {
 namespace {
@@ -51,10 +52,7 @@ Result<std::vector<BenchConfig>> Expand(const BenchOptions& options, std::ostrea
                                : std::max(1u, platform::QuerySystemInfo().hardware_threads);
   std::vector<BenchConfig> configs;
   for (const std::string& device : devices) {
-    if (device != "local_sync" && device != "local_async") {
-      return InvalidArgumentError("unknown device '" + device +
-                                  "'; use local_sync or local_async");
-    }
+    HALIO_RETURN_IF_ERROR(CheckDeviceName("--device", device));
     for (IoBackend backend : backends) {
       // local_sync runs every op inline with pread: backends do not apply,
       // so it is measured once, under "sync".
@@ -144,20 +142,9 @@ bool ParseByteSize(const std::string& text, uint64_t* bytes) {
   return true;
 }
 
-int RunBench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
-  if (!options.load_file.empty()) return RunLoadBench(options, out, err);
-  auto configs = Expand(options, err);
-  if (!configs.ok()) {
-    err << "halio bench: " << configs.status().message() << "\n";
-    return 2;
-  }
-  if (options.vs_fio && !FioInstalled()) {
-    err << "halio bench: --vs-fio needs fio; install it with: sudo apt-get install fio\n";
-    return 2;
-  }
-  std::unique_ptr<ScratchFile> scratch;
-  std::string path = options.file;
-  if (path.empty() || options.write) {
+int PrepareBenchFile(const BenchOptions& options, std::ostream& err, BenchFile* file) {
+  file->path = options.file;
+  if (file->path.empty() || options.write) {
     if (!options.file.empty()) {
       err << "halio bench: --write uses a scratch file; --file is for read benchmarks\n";
       return 2;
@@ -170,16 +157,35 @@ int RunBench(const BenchOptions& options, std::ostream& out, std::ostream& err) 
       err << "halio bench: " << created.status().message() << "\n";
       return 1;
     }
-    scratch = std::move(*created);
-    path = scratch->path();
+    file->scratch = std::move(*created);
+    file->path = file->scratch->path();
   }
   std::error_code size_error;
-  const uint64_t length = std::filesystem::file_size(path, size_error);
-  if (size_error || length == 0) {
-    err << "halio bench: cannot use " << path << ": "
+  file->length = std::filesystem::file_size(file->path, size_error);
+  if (size_error || file->length == 0) {
+    err << "halio bench: cannot use " << file->path << ": "
         << (size_error ? size_error.message() : std::string("it is empty")) << "\n";
     return 1;
   }
+  return 0;
+}
+
+int RunBench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
+  if (!options.load_file.empty()) return RunLoadBench(options, out, err);
+  if (options.staged) return RunStagedBench(options, out, err);
+  auto configs = Expand(options, err);
+  if (!configs.ok()) {
+    err << "halio bench: " << configs.status().message() << "\n";
+    return 2;
+  }
+  if (options.vs_fio && !FioInstalled()) {
+    err << "halio bench: --vs-fio needs fio; install it with: sudo apt-get install fio\n";
+    return 2;
+  }
+  BenchFile file;
+  if (int rc = PrepareBenchFile(options, err, &file); rc != 0) return rc;
+  const std::string& path = file.path;
+  const uint64_t length = file.length;
   int failures = 0;
   std::vector<BenchRow> results =
       MeasureAll(options, *configs, path, length, out, err, &failures);

@@ -17,6 +17,7 @@ struct BenchOptions {
   std::string directory;            // where the scratch file goes; empty = temp dir
   std::vector<std::string> backends;  // empty = every available one
   std::vector<std::string> devices;   // empty = local_sync and local_async
+                                      // (--load: local_async)
   std::vector<uint64_t> block_sizes = {uint64_t{1} << 20};
   std::vector<uint32_t> queue_depths = {8};
   uint32_t workers = 0;             // 0 = one per hardware thread
@@ -35,6 +36,13 @@ struct BenchOptions {
   // `--load FILE`: load a parameter file with halio, numpy.fromfile and
   // mmap + memcpy instead of the throughput table.
   std::string load_file;
+  // `--staged`: local_discrete's pipeline efficiency (bench/README.md,
+  // "Staged transfers"): block_sizes are staging buffer sizes, queue_depths
+  // staging buffer counts, and its copy engine runs at this many bytes per
+  // second (0: memcpy speed) plus copy_latency_us per copy.
+  bool staged = false;
+  uint64_t copy_bytes_per_second = uint64_t{4} << 30;
+  uint32_t copy_latency_us = 0;
 };
 
 // Runs the benchmark, printing the table (or JSON lines) to `out` and
@@ -43,6 +51,9 @@ int RunBench(const BenchOptions& options, std::ostream& out, std::ostream& err);
 
 // `halio bench --load`: see bench/README.md.
 int RunLoadBench(const BenchOptions& options, std::ostream& out, std::ostream& err);
+
+// `halio bench --staged`: see bench/README.md, "Staged transfers".
+int RunStagedBench(const BenchOptions& options, std::ostream& out, std::ostream& err);
 
 // "4K", "1M", "1G", "1048576" -> bytes; false on junk.
 bool ParseByteSize(const std::string& text, uint64_t* bytes);

@@ -16,16 +16,18 @@ namespace {
 // The fio job equivalent to `config`: the same file, block size and queue
 // depth; psync for one-at-a-time devices, io_uring at the same depth for
 // local_async on io_uring, and one psync job per worker (each on its share of
-// the file) for local_async on asio or sync.
+// the file) for the queued devices (local_async, local_discrete) on asio or
+// sync.
 std::string FioArguments(const BenchOptions& options, const BenchConfig& config,
                          const std::string& path, uint64_t length, std::string* job) {
   uint32_t jobs = 1;
   std::string engine = "psync";
   uint32_t depth = 1;
-  if (config.device == "local_async" && config.backend == IoBackend::kIoUring) {
+  const bool queued = config.device != "local_sync";
+  if (queued && config.backend == IoBackend::kIoUring) {
     engine = "io_uring";
     depth = config.queue_depth;
-  } else if (config.device == "local_async") {
+  } else if (queued) {
     jobs = std::max(1u, config.workers);
   }
   uint64_t share = length / jobs / config.block_size * config.block_size;

@@ -57,19 +57,26 @@ Status BenchRunner::Run(const BenchConfig& config, BenchRow* result, std::ostrea
   device_options.queue_depth = config.queue_depth;
   device_options.chunk_size = config.block_size;
   device_options.worker_count = config.workers;
+  // Discrete devices move file bytes through staging buffers: the block
+  // size and depth are theirs there (the staged read's chunks in flight).
+  device_options.staging_buffer_size = config.block_size;
+  device_options.staging_buffer_count = config.queue_depth;
   HALIO_ASSIGN_OR_RETURN(device_, CreateDevice(config.device, device_options));
   FdFileOptions file_options;
   file_options.backend = config.backend;
   OpenMode mode = options_.write ? OpenMode::kReadWrite : OpenMode::kRead;
   if (options_.direct) mode = mode | OpenMode::kDirect;
   HALIO_ASSIGN_OR_RETURN(file_, FdFile::Open(path_, mode, file_options));
-  // Pre-faulted (the allocator zero-fills), page-aligned; the offset lets a
-  // user see the kernel's slow copy into buffers 1..31 bytes past a page.
+  // The device's own memory (device memory on local_discrete), as a loader
+  // uses. Pre-faulted (the allocator zero-fills), page-aligned; the offset
+  // lets a user see the kernel's slow copy into buffers 1..31 bytes past a
+  // page.
   slots_ = config.device == "local_sync" ? 1 : config.queue_depth;
   const uint64_t buffer_bytes =
       options_.whole_buffer ? length_ : config.block_size * slots_;
   HALIO_ASSIGN_OR_RETURN(
-      buffer_, device_->allocator().Allocate({}, buffer_bytes + options_.buffer_offset));
+      buffer_, device_->allocator().Allocate({.type = MemoryType::kDeviceLocal},
+                                             buffer_bytes + options_.buffer_offset));
   slot_semaphores_.clear();
   slot_values_.assign(slots_, 0);
   for (uint32_t i = 0; i < slots_; ++i) slot_semaphores_.push_back(*Semaphore::Create(0));

@@ -56,6 +56,17 @@ class ScratchFile {
   std::string path_;
 };
 
+// The file a benchmark reads: --file, or a scratch file of --size bytes.
+struct BenchFile {
+  std::unique_ptr<ScratchFile> scratch;  // null for --file
+  std::string path;
+  uint64_t length = 0;
+};
+
+// Fills `file` from options.file / size / directory / write. Returns 0, or
+// the exit code after printing why on `err` (2: bad arguments, 1: the file).
+int PrepareBenchFile(const BenchOptions& options, std::ostream& err, BenchFile* file);
+
 // One progress line on `err`: rewritten in place on a terminal, one line per
 // call otherwise (a log keeps every step).
 void PrintProgress(std::ostream& err, const std::string& text);

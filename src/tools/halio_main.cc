@@ -8,6 +8,7 @@
 
 #include "halio_config.h"
 #include "bench.h"
+#include "device_names.h"
 #include "params_cli.h"
 #include "probe.h"
 
@@ -19,6 +20,13 @@ std::string CheckByteSize(const std::string& text) {
   return halio::tools::ParseByteSize(text, &ignored)
              ? std::string()
              : "'" + text + "' is not a size (use e.g. 4096, 64K, 1M, 2G)";
+}
+
+// A device name AvailableDevices() lists, as a CLI11 validator (CLI11
+// puts the flag in front of the message).
+std::string CheckDevice(const std::string& name) {
+  halio::Status known = halio::tools::CheckDeviceName("", name);
+  return known.ok() ? std::string() : std::string(known.message());
 }
 
 uint64_t ByteSize(const std::string& text) {
@@ -62,8 +70,12 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingDirectory);
   bench_cmd->add_option("--backend", bench.backends, "io_uring, asio, sync (default: all that run)")
       ->delimiter(',');
-  bench_cmd->add_option("--device", bench.devices, "local_sync, local_async (default: both)")
-      ->delimiter(',');
+  bench_cmd
+      ->add_option("--device", bench.devices,
+                   "Devices to measure: " + halio::tools::KnownDevicesText() +
+                       " (default: local_sync,local_async)")
+      ->delimiter(',')
+      ->check(CLI::Validator(CheckDevice, "DEVICE"));
   bench_cmd->add_option("--block-size", block_texts, "Block (chunk) sizes, e.g. 64K,1M,4M")
       ->delimiter(',')
       ->check(CLI::Validator(CheckByteSize, "SIZE"));
@@ -88,9 +100,21 @@ int main(int argc, char** argv) {
   bench_cmd->add_option("--plot", bench.plot, "Write a PNG of throughput vs block size");
   bench_cmd->add_flag("--vs-fio", bench.vs_fio, "Run the equivalent fio job for each row");
   bench_cmd->add_flag("--no-progress", no_progress, "No progress line on stderr");
+  bench_cmd->add_flag("--staged", bench.staged,
+                      "local_discrete pipeline efficiency: staged reads vs file read alone vs "
+                      "copy engine alone; --block-size = staging buffer sizes (default "
+                      "1M,2M,4M,8M,16M), --queue-depth = staging buffer counts (default "
+                      "2,4,8,16)");
+  std::string copy_rate_text = "4G";
+  bench_cmd->add_option("--copy-rate", copy_rate_text,
+                        "--staged: local_discrete's copy engine speed in bytes per second "
+                        "(default 4G = 4 GiB/s; 0 = memcpy speed)")
+      ->check(CLI::Validator(CheckByteSize, "SIZE"));
+  bench_cmd->add_option("--copy-latency", bench.copy_latency_us,
+                        "--staged: microseconds added to every copy (default 0)");
   bench_cmd->add_option("--load", bench.load_file,
-                        "Load this parameter file with halio, numpy.fromfile and mmap+memcpy "
-                        "and compare")
+                        "Load this parameter file with halio (on --device, default "
+                        "local_async), numpy.fromfile and mmap+memcpy and compare")
       ->check(CLI::ExistingFile);
 
   halio::tools::InfoOptions info;
@@ -105,14 +129,20 @@ int main(int argc, char** argv) {
       "load", "Load parameter files into device buffers and report throughput");
   load_cmd->add_option("PATH", load.paths, "Parameter files")->required()->check(
       CLI::ExistingFile);
-  load_cmd->add_option("--device", load.device, "local_async (default) or local_sync");
+  load_cmd
+      ->add_option("--device", load.device,
+                   "Device to load into: " + halio::tools::KnownDevicesText() +
+                       " (default local_async); on local_discrete the tensors land in device "
+                       "memory through staging buffers")
+      ->check(CLI::Validator(CheckDevice, "DEVICE"));
   load_cmd->add_option("--backend", load.backend, "auto (default), io_uring, asio or sync");
   load_cmd->add_flag("--direct", load.direct, "Read with O_DIRECT");
   load_cmd->add_option("--select", load.select, "Load only tensors matching this glob")
       ->allow_extra_args(false);
   load_cmd->add_flag("--json", load.json, "One JSON object per file");
   load_cmd->add_flag("--checksums", load.checksums,
-                     "Print an xxh3-64 of each tensor's bytes as loaded");
+                     "Print an xxh3-64 of each tensor's bytes as loaded (read back through "
+                     "the device where its memory cannot be mapped)");
   bool load_no_progress = false;
   load_cmd->add_flag("--no-progress", load_no_progress, "No progress bar on stderr");
 
@@ -138,6 +168,11 @@ int main(int argc, char** argv) {
     bench.block_sizes.clear();
     for (const std::string& text : block_texts) bench.block_sizes.push_back(ByteSize(text));
     bench.progress = !no_progress;
+    bench.copy_bytes_per_second = ByteSize(copy_rate_text);
+    if (bench.staged && bench_cmd->count("--block-size") == 0) {
+      bench.block_sizes = {1 << 20, 2 << 20, 4 << 20, 8 << 20, 16 << 20};
+    }
+    if (bench.staged && bench_cmd->count("--queue-depth") == 0) bench.queue_depths = {2, 4, 8, 16};
     return halio::tools::RunBench(bench, std::cout, std::cerr);
   }
   return 0;

@@ -1,6 +1,6 @@
 // `halio bench --load FILE`: the same parameter file loaded three ways in one
-// run, hot page cache, each into fresh memory: halio (local_async, auto
-// backend), numpy.fromfile per tensor (bench/numpy_load.py), and mmap +
+// run, hot page cache, each into fresh memory: halio (the --device, by
+// default local_async, auto backend; device memory on local_discrete), numpy.fromfile per tensor (bench/numpy_load.py), and mmap +
 // memcpy per tensor. Prints GB/s and halio's ratio to each.
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -23,6 +23,7 @@
 #include "halio/loader.h"
 #include "system_info.h"
 #include "bench.h"
+#include "device_names.h"
 #include "params_cli.h"
 #include "scripts.h"
 #include "shell_quote.h"
@@ -41,8 +42,8 @@ double MedianOf(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
-Result<double> HalioLoadSeconds(const ParameterIndex& index) {
-  HALIO_ASSIGN_OR_RETURN(std::unique_ptr<Device> device, CreateDevice("local_async"));
+Result<double> HalioLoadSeconds(const std::string& device_name, const ParameterIndex& index) {
+  HALIO_ASSIGN_OR_RETURN(std::unique_ptr<Device> device, CreateDevice(device_name));
   auto start = Clock::now();
   HALIO_ASSIGN_OR_RETURN(LoadedParameters loaded, LoadParameters(*device, index));
   return Seconds(start);
@@ -116,6 +117,15 @@ std::optional<double> NumpySeconds(const std::string& path, std::string* why) {
 }  // namespace
 
 int RunLoadBench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
+  if (options.devices.size() > 1) {
+    err << "halio bench: --load measures one device; give --device once\n";
+    return 2;
+  }
+  const std::string device = options.devices.empty() ? "local_async" : options.devices[0];
+  if (Status known = CheckDeviceName("--device", device); !known.ok()) {
+    err << "halio bench: " << known.message() << "\n";
+    return 2;
+  }
   auto index = OpenParameterIndex(options.load_file);
   if (!index.ok()) {
     err << "halio bench: " << index.status().ToString() << "\n";
@@ -125,7 +135,7 @@ int RunLoadBench(const BenchOptions& options, std::ostream& out, std::ostream& e
   for (const ParameterEntry& entry : index->entries()) bytes += entry.length;
   // Warm the page cache, and measure halio's peak memory on this first load
   // before the other loaders raise it.
-  auto warm = HalioLoadSeconds(*index);
+  auto warm = HalioLoadSeconds(device, *index);
   if (!warm.ok()) {
     err << "halio bench: " << warm.status().ToString() << "\n";
     return 1;
@@ -137,7 +147,7 @@ int RunLoadBench(const BenchOptions& options, std::ostream& out, std::ostream& e
     if (options.progress) {
       err << "halio bench --load: run " << run + 1 << "/" << options.runs << "\n";
     }
-    auto ours = HalioLoadSeconds(*index);
+    auto ours = HalioLoadSeconds(device, *index);
     auto theirs = MmapMemcpySeconds(*index);
     if (!ours.ok() || !theirs.ok()) {
       err << "halio bench: " << (ours.ok() ? theirs.status() : ours.status()).ToString() << "\n";
@@ -154,7 +164,8 @@ int RunLoadBench(const BenchOptions& options, std::ostream& out, std::ostream& e
   out << std::fixed << std::setprecision(2) << "load of " << options.load_file << ": "
       << index->size() << " tensors, " << bytes << " bytes, hot page cache, median of "
       << options.runs << " runs\n"
-      << "halio (local_async, auto)   " << ours << " GB/s   peak RSS " << (peak_rss >> 20)
+      << std::left << std::setw(28) << "halio (" + device + ", auto)" << ours
+      << " GB/s   peak RSS " << (peak_rss >> 20)
       << " MiB (tensor bytes + " << (int64_t(peak_rss) - int64_t(bytes)) / (1 << 20)
       << " MiB)\n"
       << "mmap + memcpy               " << gbps(MedianOf(mmap_memcpy))

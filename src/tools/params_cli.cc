@@ -11,6 +11,7 @@
 #include "halio/loader.h"
 #include "halio/params.h"
 #include "system_info.h"
+#include "device_names.h"
 #include "json_writer.h"
 
 namespace halio::tools {
@@ -109,9 +110,15 @@ class ProgressBar {
   Clock::time_point start_ = Clock::now();
 };
 
-Result<uint64_t> Checksum(const LoadedTensor& tensor) {
-  HALIO_ASSIGN_OR_RETURN(MappedMemory bytes, tensor.buffer->Map(MemoryAccess::kRead));
-  return static_cast<uint64_t>(XXH3_64bits(bytes.data(), bytes.size()));
+// Hashes what landed in the device's memory: device memory the host cannot
+// map is copied back through the device first.
+Result<uint64_t> Checksum(Device& device, const LoadedTensor& tensor) {
+  HALIO_ASSIGN_OR_RETURN(BufferRef host, ReadBackToHost(device, tensor.buffer));
+  Result<MappedMemory> bytes = host->Map(MemoryAccess::kRead);
+  if (!bytes.ok()) {
+    return Status(bytes.status()).Annotate("checksumming tensor '" + tensor.entry->name + "'");
+  }
+  return static_cast<uint64_t>(XXH3_64bits(bytes->data(), bytes->size()));
 }
 
 std::string Hex(uint64_t value) {
@@ -139,6 +146,7 @@ Status LoadOne(const LoadCliOptions& options, const std::string& path, std::ostr
   HALIO_ASSIGN_OR_RETURN(ParameterIndex index, OpenParameterIndex(path));
   HALIO_RETURN_IF_ERROR(CheckSelectsMatch(index, options.select, path));
   HALIO_ASSIGN_OR_RETURN(IoBackend backend, ParseIoBackend(options.backend));
+  HALIO_RETURN_IF_ERROR(CheckDeviceName("--device", options.device));
   HALIO_ASSIGN_OR_RETURN(std::unique_ptr<Device> device, CreateDevice(options.device));
   LoadOptions load;
   load.select = options.select;
@@ -152,7 +160,7 @@ Status LoadOne(const LoadCliOptions& options, const std::string& path, std::ostr
   std::vector<std::string> sums;
   if (options.checksums) {
     for (const LoadedTensor& tensor : loaded.tensors) {
-      HALIO_ASSIGN_OR_RETURN(uint64_t sum, Checksum(tensor));
+      HALIO_ASSIGN_OR_RETURN(uint64_t sum, Checksum(*device, tensor));
       sums.push_back(Hex(sum));
     }
   }

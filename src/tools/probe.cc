@@ -18,7 +18,20 @@
 //   slow_copy_ratio                         number: hot pread into page offset 16
 //                                           relative to an aligned destination
 //   realigns_slow_copy_reads                bool: halio bounces such reads here
-//   devices                                 string, comma-separated
+//   cuda_built                              bool: the cuda device is compiled in
+//   cuda_available                          bool: a cuda device was created just now
+//   cuda_reason                             string: why not, "" when available
+//   cuda_read_path                          "staged" (file -> pinned staging ->
+//                                           GPU); null when cuda is unavailable
+//   devices                                 string, comma-separated: the
+//                                           names CreateDevice accepts
+//   device_details                          array of objects, one per device
+//                                           halio knows (usable here or not):
+//     name      string
+//     needs     string: what it takes to run
+//     listed    bool: in AvailableDevices() (usable here)
+//     available bool: CreateDevice succeeded just now
+//     reason    string: why not (CreateDevice's error), "" when available
 //   direct_io_dir                           string
 //   direct_io_error                         string: why the directory could
 //                                           not be probed, "" when it was
@@ -45,6 +58,8 @@
 #include <string>
 #include <system_error>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "halio/drivers.h"
 #include "halio/io_backend.h"
@@ -68,6 +83,56 @@ std::string CopyRatioText() {
 }
 
 
+// One device halio knows of and whether it runs here.
+struct DeviceDetail {
+  std::string name;
+  std::string needs;
+  bool listed = false;  // AvailableDevices() has it
+  Status availability;  // OK when CreateDevice worked just now
+};
+
+// CreateDevice's verdict on `name`: OK, or why not (a registry without the
+// name says NOT_FOUND: this halio has no driver for it).
+Status TryCreate(const std::string& name) {
+  auto device = CreateDevice(name);
+  if (device.ok()) return Status();
+  if (device.status().code() == StatusCode::kNotFound) {
+    return UnavailableError("this halio has no " + name + " driver (built without it)");
+  }
+  return device.status();
+}
+
+// Every device halio has a driver for, with what it needs and whether it
+// runs here; the ones that do not are listed too, with CreateDevice's
+// reason, so a user learns how to get them.
+std::vector<DeviceDetail> GatherDevices() {
+  static constexpr std::pair<const char*, const char*> kKnown[] = {
+      {"local_sync", "nothing (host memory; every op on the calling thread)"},
+      {"local_async", "nothing (host memory; worker threads and the I/O engine)"},
+      {"local_discrete",
+       "nothing (device memory the host cannot map, a copy-engine thread; file I/O "
+       "through staging buffers)"},
+      {"cuda", "halio built with CUDA (meson setup -Dcuda=enabled, CUDA toolkit) and an "
+               "NVIDIA GPU with its driver"},
+  };
+  const std::vector<std::string> listed = AvailableDevices();
+  auto is_listed = [&](const std::string& name) {
+    return std::find(listed.begin(), listed.end(), name) != listed.end();
+  };
+  std::vector<DeviceDetail> details;
+  for (const auto& [name, needs] : kKnown) {
+    details.push_back({name, needs, is_listed(name), TryCreate(name)});
+  }
+  // A device the registry has that this list does not know yet.
+  for (const std::string& name : listed) {
+    if (std::none_of(details.begin(), details.end(),
+                     [&](const DeviceDetail& d) { return d.name == name; })) {
+      details.push_back({name, "see README.md", true, TryCreate(name)});
+    }
+  }
+  return details;
+}
+
 // Everything the report shows, gathered before anything is printed.
 struct ProbeReport {
   platform::SystemInfo system;
@@ -75,6 +140,8 @@ struct ProbeReport {
   BackendAvailability uring;
   BackendAvailability asio;
   std::string devices;
+  Status cuda;  // what CreateDevice("cuda") said
+  std::vector<DeviceDetail> device_details;
   std::string directory;
   Status direct_io_error;
   platform::DirectIoSupport direct_io;
@@ -89,6 +156,24 @@ std::string JoinedDevices() {
     devices += devices.empty() ? device : "," + device;
   }
   return devices;
+}
+
+// Whether the cuda device can be created here, asked the way an
+// application would (so the reason is the library's own).
+Status CudaStatus() {
+  auto device = CreateDevice("cuda");
+  return device.ok() ? Status() : device.status();
+}
+
+// Reads go file -> page-locked staging -> GPU; GPUDirect Storage (file ->
+// GPU) is not implemented, so the probe says so rather than leave it open.
+constexpr const char* kCudaReadPath = "staged";
+
+std::string CudaText(const Status& cuda) {
+  if (!HALIO_HAVE_CUDA) return std::string(cuda.message());  // says "not built" and why
+  if (!cuda.ok()) return "built; unavailable: " + std::string(cuda.message());
+  return "built; available: reads go file -> page-locked staging -> GPU (GPUDirect Storage "
+         "is not used: this build does not load libcufile)";
 }
 
 // Asks the library exactly what an application gets: IoEngine::Create with
@@ -138,6 +223,8 @@ ProbeReport Gather(const ProbeOptions& options) {
   report.uring = IoEngine::Probe(IoBackend::kIoUring);
   report.asio = IoEngine::Probe(IoBackend::kAsio);
   report.devices = JoinedDevices();
+  report.cuda = CudaStatus();
+  report.device_details = GatherDevices();
   FillDirectIo(options, report);
   if (const char* env = std::getenv("HALIO_BACKEND"); env != nullptr && *env != '\0') {
     report.backend_env = env;
@@ -230,6 +317,13 @@ void PrintHuman(const ProbeReport& r, std::ostream& out) {
                                  Bytes(r.policy.memlock_hard) + " hard");
   Line(out, "asio", Availability(r.asio, ""));
   Line(out, "devices", r.devices);
+  Line(out, "cuda", CudaText(r.cuda));
+  for (const DeviceDetail& device : r.device_details) {
+    Line(out, "  " + device.name,
+         (device.availability.ok() ? std::string("available")
+                                   : "unavailable: " + std::string(device.availability.message())) +
+             "; needs " + device.needs);
+  }
   Line(out, "max bytes per call", std::to_string(platform::kMaxIoBytesPerCall));
   Line(out, "offset-16 copy", CopyRatioText());
   PrintDirectIo(r, out);
@@ -285,7 +379,23 @@ void PrintJson(const ProbeReport& r, std::ostream& out) {
       .Raw("slow_copy_ratio", RatioNumber(platform::SlowKernelCopyRatio()))
       .Raw("realigns_slow_copy_reads",
            platform::SlowKernelCopyRatio() < platform::kRealignBelowRatio ? "true" : "false")
-      .String("devices", r.devices);
+      .String("devices", r.devices)
+      .Bool("cuda_built", HALIO_HAVE_CUDA)
+      .Bool("cuda_available", r.cuda.ok())
+      .String("cuda_reason", Reason(r.cuda))
+      .Optional("cuda_read_path",
+                r.cuda.ok() ? std::optional<std::string>(kCudaReadPath) : std::nullopt);
+  std::vector<std::string> details;
+  for (const DeviceDetail& device : r.device_details) {
+    details.push_back(JsonObject()
+                          .String("name", device.name)
+                          .String("needs", device.needs)
+                          .Bool("listed", device.listed)
+                          .Bool("available", device.availability.ok())
+                          .String("reason", Reason(device.availability))
+                          .Close());
+  }
+  json.Raw("device_details", JsonArray(details));
   AddDirectIo(r, json);
   std::optional<std::string> backend;
   if (r.auto_backend) backend = IoBackendName(*r.auto_backend);

@@ -1,6 +1,5 @@
 #include "cts/conformance.h"
 
-#include <cstring>
 #include <string>
 #include <utility>
 
@@ -21,25 +20,35 @@ bool Reached(SemaphoreList wait) {
 
 }  // namespace
 
-BufferRef QueueTest::NewBuffer(uint64_t length, std::byte fill) {
-  auto buffer = device_->allocator().Allocate(BufferParams{}, length);
+BufferRef QueueTest::NewBufferOf(const BufferParams& params,
+                                 const std::vector<std::byte>& bytes) {
+  auto buffer = device_->allocator().Allocate(params, bytes.size());
   EXPECT_THAT(buffer, IsOk());
   if (!buffer.ok()) return nullptr;
-  auto mapping = (*buffer)->Map(MemoryAccess::kWrite);
-  std::memset(mapping->data(), static_cast<int>(fill), mapping->size());
+  HALIO_EXPECT_OK(testing::WriteBufferBytes(*device_, *buffer, bytes));
   return *buffer;
 }
 
+BufferRef QueueTest::NewBuffer(uint64_t length, std::byte fill) {
+  return NewBufferWith(std::vector<std::byte>(length, fill));
+}
+
 BufferRef QueueTest::NewBufferWith(const std::vector<std::byte>& bytes) {
-  BufferRef buffer = NewBuffer(bytes.size());
-  auto mapping = buffer->Map(MemoryAccess::kWrite);
-  std::memcpy(mapping->data(), bytes.data(), bytes.size());
-  return buffer;
+  return NewBufferOf(testing::DeviceLocalParams(), bytes);
+}
+
+BufferRef QueueTest::NewHostBuffer(uint64_t length, std::byte fill) {
+  return NewHostBufferWith(std::vector<std::byte>(length, fill));
+}
+
+BufferRef QueueTest::NewHostBufferWith(const std::vector<std::byte>& bytes) {
+  return NewBufferOf(BufferParams{}, bytes);
 }
 
 std::vector<std::byte> QueueTest::Bytes(const BufferRef& buffer) {
-  auto mapping = buffer->Map(MemoryAccess::kRead);
-  return std::vector<std::byte>(mapping->data(), mapping->data() + mapping->size());
+  auto bytes = testing::ReadBufferBytes(*device_, buffer);
+  EXPECT_THAT(bytes, IsOk());
+  return bytes.ok() ? *std::move(bytes) : std::vector<std::byte>();
 }
 
 uint64_t QueueTest::ValueOf(const SemaphoreRef& semaphore) {
@@ -85,6 +94,16 @@ Status FileTest::QueueFileRead(SemaphoreList wait, SemaphoreList signal, const F
   });
   SemaphorePoint gated[] = {{gate.get(), 1}};
   return device_->QueueRead(gated, signal, file, file_offset, buffer, buffer_offset, length);
+}
+
+Status FileTest::WriteThenRead(const BufferRef& source, const FileRef& file,
+                               uint64_t file_offset, const BufferRef& target, uint64_t length) {
+  HALIO_ASSIGN_OR_RETURN(SemaphoreRef timeline, Semaphore::Create(0));
+  SemaphorePoint written[] = {{timeline.get(), 1}};
+  SemaphorePoint read[] = {{timeline.get(), 2}};
+  HALIO_RETURN_IF_ERROR(device_->QueueWrite({}, written, source, 0, file, file_offset, length));
+  HALIO_RETURN_IF_ERROR(QueueFileRead(written, read, file, file_offset, target, 0, length));
+  return Await(timeline, 2);
 }
 
 namespace {

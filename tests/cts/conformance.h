@@ -25,6 +25,7 @@
 #include "halio/drivers.h"
 #include "halio/file.h"
 #include "halio/hal/device.h"
+#include "testing/device_buffers.h"
 #include "testing/matrix.h"
 
 namespace halio::cts {
@@ -33,11 +34,21 @@ using testing::Await;
 using testing::FileKind;
 using testing::PatternBytes;
 
+// Buffers: NewBuffer/NewBufferWith allocate the device's own memory
+// (MemoryType::kDeviceLocal): device memory the host cannot map on
+// local_discrete, so the ops under test run on it there; NewHostBuffer*
+// allocate kHost memory (host <-> device copies, dispatch). Bytes reads any
+// of them back (testing/device_buffers.h: mapped, or through queue_copy).
 class QueueTest : public testing::MatrixTest {
  protected:
   BufferRef NewBuffer(uint64_t length, std::byte fill = std::byte{0xCD});
   BufferRef NewBufferWith(const std::vector<std::byte>& bytes);
-  static std::vector<std::byte> Bytes(const BufferRef& buffer);
+  BufferRef NewHostBuffer(uint64_t length, std::byte fill = std::byte{0xCD});
+  BufferRef NewHostBufferWith(const std::vector<std::byte>& bytes);
+  // A buffer of `params` holding `bytes`; null (and a test failure) when it
+  // cannot be made.
+  BufferRef NewBufferOf(const BufferParams& params, const std::vector<std::byte>& bytes);
+  std::vector<std::byte> Bytes(const BufferRef& buffer);
   static SemaphoreRef NewSemaphore(uint64_t initial = 0) { return *Semaphore::Create(initial); }
   static uint64_t ValueOf(const SemaphoreRef& semaphore);
 
@@ -64,6 +75,12 @@ class FileTest : public QueueTest {
   Status QueueFileRead(SemaphoreList wait, SemaphoreList signal, const FileRef& file,
                        uint64_t file_offset, const BufferRef& buffer, uint64_t buffer_offset,
                        uint64_t length);
+
+  // queue_write of `source` [0, length) to the file at `file_offset`, then,
+  // chained by a semaphore, QueueFileRead of it back into `target` [0,
+  // length); waits for both.
+  Status WriteThenRead(const BufferRef& source, const FileRef& file, uint64_t file_offset,
+                       const BufferRef& target, uint64_t length);
 
   testing::TestFiles files_{GetParam().file_kind, GetParam().backend};
 

@@ -82,12 +82,7 @@ TEST_P(FileTest, WriteThenReadChainedBySemaphore) {
   auto data = PatternBytes(8192, 5);
   BufferRef source = NewBufferWith(data);
   BufferRef target = NewBuffer(8192);
-  auto timeline = NewSemaphore();
-  SemaphorePoint written[] = {{timeline.get(), 1}};
-  SemaphorePoint read[] = {{timeline.get(), 2}};
-  HALIO_ASSERT_OK(device_->QueueWrite({}, written, source, 0, file, 0, 8192));
-  HALIO_ASSERT_OK(QueueFileRead(written, read, file, 0, target, 0, 8192));
-  HALIO_ASSERT_OK(Await(timeline, 2));
+  HALIO_ASSERT_OK(WriteThenRead(source, file, 0, target, 8192));
   EXPECT_EQ(Bytes(target), data);
 }
 
@@ -97,12 +92,7 @@ TEST_P(FileTest, RoundTrips256KiBPlus31Bytes) {
   auto data = PatternBytes(kLength, 6);
   BufferRef source = NewBufferWith(data);
   BufferRef target = NewBuffer(kLength);
-  auto timeline = NewSemaphore();
-  SemaphorePoint written[] = {{timeline.get(), 1}};
-  SemaphorePoint read[] = {{timeline.get(), 2}};
-  HALIO_ASSERT_OK(device_->QueueWrite({}, written, source, 0, file, 7, kLength));
-  HALIO_ASSERT_OK(QueueFileRead(written, read, file, 7, target, 0, kLength));
-  HALIO_ASSERT_OK(Await(timeline, 2));
+  HALIO_ASSERT_OK(WriteThenRead(source, file, 7, target, kLength));
   EXPECT_EQ(Bytes(target), data);
 }
 
@@ -116,14 +106,94 @@ TEST_P(FileTest, RoundTripsAlignedMultiChunkRange) {
   auto data = PatternBytes(kLength, 18);
   BufferRef source = NewBufferWith(data);
   BufferRef target = NewBuffer(kLength);
-  auto timeline = NewSemaphore();
-  SemaphorePoint written[] = {{timeline.get(), 1}};
-  SemaphorePoint read[] = {{timeline.get(), 2}};
-  HALIO_ASSERT_OK(device_->QueueWrite({}, written, source, 0, file, 0, kLength));
-  HALIO_ASSERT_OK(QueueFileRead(written, read, file, 0, target, 0, kLength));
-  HALIO_ASSERT_OK(Await(timeline, 2));
+  HALIO_ASSERT_OK(WriteThenRead(source, file, 0, target, kLength));
   EXPECT_EQ(Bytes(target), data);
   EXPECT_EQ(files_.Contents(), data);
+}
+
+// The other cases move file bytes to and from the device's own memory (on
+// local_discrete through staging buffers); plain host buffers must work on
+// every device too, beside them.
+TEST_P(FileTest, ReadsAndWritesHostBuffers) {
+  constexpr size_t kLength = 64 * 1024 + 5;
+  FileRef file = MakeFile(std::vector<std::byte>(kLength + 3), MemoryAccess::kReadWrite);
+  auto data = PatternBytes(kLength, 20);
+  BufferRef source = NewHostBufferWith(data);
+  BufferRef target = NewHostBuffer(kLength);
+  BufferRef device_target = NewBuffer(kLength);
+  HALIO_ASSERT_OK(WriteThenRead(source, file, 3, target, kLength));
+  EXPECT_EQ(Bytes(target), data);
+  // And from the host-written file into the device's memory.
+  HALIO_ASSERT_OK(files_.PrepareRead());
+  HALIO_ASSERT_OK(testing::RunRead(*device_, file, 3, device_target, kLength));
+  EXPECT_EQ(Bytes(device_target), data);
+}
+
+// A device whose staging pool is two 4 KiB buffers: every transfer of the
+// device's memory is many chunks, and transfers queued together wait for
+// each other's buffers (backpressure, not failure). Four writes, then four
+// reads of the same ranges at odd offsets, all in flight at once.
+TEST_P(FileTest, ManyStagedChunksAndTransfersSharingASmallPool) {
+  DeviceOptions options;
+  options.staging_buffer_size = 4096;
+  options.staging_buffer_count = 2;
+  options.worker_count = 4;
+  HALIO_ASSERT_OK_AND_ASSIGN(device_, CreateDevice(GetParam().device, options));
+  constexpr uint64_t kPart = 50000 + 3;
+  constexpr int kParts = 4;
+  FileRef file = MakeFile(std::vector<std::byte>(kParts * kPart + 11), MemoryAccess::kReadWrite);
+  auto data = PatternBytes(kParts * kPart, 21);
+  BufferRef source = NewBufferWith(data);
+  BufferRef target = NewBuffer(kParts * kPart + 5);
+  auto written = NewSemaphore();
+  auto read = NewSemaphore();
+  std::vector<SemaphoreRef> parts_written;
+  for (int i = 0; i < kParts; ++i) parts_written.push_back(NewSemaphore());
+  for (int i = 0; i < kParts; ++i) {
+    SemaphorePoint signal[] = {{parts_written[i].get(), 1}};
+    HALIO_ASSERT_OK(
+        device_->QueueWrite({}, signal, source, i * kPart, file, 11 + i * kPart, kPart));
+  }
+  std::vector<SemaphorePoint> all_written;
+  for (const SemaphoreRef& part : parts_written) all_written.push_back({part.get(), 1});
+  SemaphorePoint barrier[] = {{written.get(), 1}};
+  HALIO_ASSERT_OK(device_->QueueBarrier(all_written, barrier));
+  std::vector<SemaphoreRef> parts_read;
+  for (int i = 0; i < kParts; ++i) {
+    parts_read.push_back(NewSemaphore());
+    SemaphorePoint signal[] = {{parts_read.back().get(), 1}};
+    HALIO_ASSERT_OK(QueueFileRead(barrier, signal, file, 11 + i * kPart, target, 5 + i * kPart,
+                                  kPart));
+  }
+  for (const SemaphoreRef& part : parts_read) HALIO_ASSERT_OK(Await(part, 1));
+  auto bytes = Bytes(target);
+  EXPECT_TRUE(std::equal(bytes.begin() + 5, bytes.end(), data.begin()));
+  EXPECT_EQ(std::vector<std::byte>(bytes.begin(), bytes.begin() + 5),
+            std::vector<std::byte>(5, std::byte{0xCD}));
+  auto stored = files_.Contents();
+  EXPECT_TRUE(std::equal(stored.begin() + 11, stored.end(), data.begin()));
+}
+
+// Reads into and writes from a view (Subspan) of the device's memory: the
+// view's offset is added once.
+TEST_P(FileTest, ReadsIntoAndWritesFromAViewOfTheBuffer) {
+  auto contents = PatternBytes(20000, 22);
+  FileRef file = MakeFile(contents, MemoryAccess::kReadWrite);
+  BufferRef buffer = NewBuffer(30000, std::byte{0xCD});
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef view, buffer->Subspan(1001, 25000));
+  auto timeline = NewSemaphore();
+  SemaphorePoint read[] = {{timeline.get(), 1}}, written[] = {{timeline.get(), 2}};
+  HALIO_ASSERT_OK(QueueFileRead({}, read, file, 0, view, 7, 20000));
+  // Back out, shifted: file [100, 10100) <- view [7 + 200, 7 + 10200).
+  HALIO_ASSERT_OK(device_->QueueWrite(read, written, view, 207, file, 100, 10000));
+  HALIO_ASSERT_OK(Await(timeline, 2));
+  auto bytes = Bytes(buffer);  // the view's byte 7 is the buffer's 1008
+  EXPECT_TRUE(std::equal(bytes.begin() + 1008, bytes.begin() + 1008 + 20000, contents.begin()));
+  EXPECT_EQ(bytes[1007], std::byte{0xCD});
+  EXPECT_EQ(bytes[1008 + 20000], std::byte{0xCD});
+  auto expected = contents;
+  std::copy(contents.begin() + 200, contents.begin() + 10200, expected.begin() + 100);
+  EXPECT_EQ(files_.Contents(), expected);
 }
 
 TEST_P(FdFileTest, FailingReadFailsSignalsWithFileAndRange) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -80,18 +81,103 @@ TEST_P(QueueTest, CopiesDisjointAndOverlappingRanges) {
   EXPECT_TRUE(std::equal(shifted.begin() + 210, shifted.end(), data.begin() + 210));
 }
 
-TEST_P(QueueTest, AllocaAndDeallocaFollowTheTimeline) {
+// kHost -> the device's memory -> kHost: on local_discrete the two copies
+// cross the host/device boundary each way (the other tests copy within one
+// memory), at offsets that are not a multiple of anything.
+TEST_P(QueueTest, CopiesHostToDeviceAndBack) {
+  auto data = PatternBytes(100000, 19);
+  BufferRef host_source = NewHostBufferWith(data);
+  BufferRef device_buffer = NewBuffer(data.size() + 64, std::byte{0});
+  BufferRef host_target = NewHostBuffer(data.size(), std::byte{0});
+  auto timeline = NewSemaphore();
+  SemaphorePoint s1[] = {{timeline.get(), 1}}, s2[] = {{timeline.get(), 2}};
+  HALIO_ASSERT_OK(device_->QueueCopy({}, s1, host_source, 3, device_buffer, 33, 99990));
+  HALIO_ASSERT_OK(device_->QueueCopy(s1, s2, device_buffer, 33, host_target, 7, 99990));
+  HALIO_ASSERT_OK(Await(timeline, 2));
+  auto on_device = Bytes(device_buffer);
+  EXPECT_TRUE(std::equal(on_device.begin() + 33, on_device.begin() + 33 + 99990,
+                         data.begin() + 3));
+  EXPECT_EQ(on_device[32], std::byte{0});
+  EXPECT_EQ(on_device[33 + 99990], std::byte{0});
+  auto back = Bytes(host_target);
+  EXPECT_TRUE(std::equal(back.begin() + 7, back.begin() + 7 + 99990, data.begin() + 3));
+  EXPECT_EQ(back[6], std::byte{0});
+}
+
+// Buffers of two devices of the same kind: each device's queue copies
+// from its memory into the other's and back (local_discrete: two device
+// memories, through staging).
+TEST_P(QueueTest, CopiesBetweenTheMemoriesOfTwoDevices) {
+  HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Device> other, CreateDevice(GetParam().device));
+  auto data = PatternBytes(300000, 23);
+  BufferRef mine = NewBufferWith(data);
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef theirs,
+                             testing::AllocateDeviceBuffer(*other, data.size() + 10));
+  auto timeline = NewSemaphore();
+  SemaphorePoint s1[] = {{timeline.get(), 1}}, s2[] = {{timeline.get(), 2}};
+  HALIO_ASSERT_OK(device_->QueueCopy({}, s1, mine, 0, theirs, 10, data.size()));
+  HALIO_ASSERT_OK(other->QueueCopy(s1, s2, theirs, 10 + 5, mine, 0, data.size() - 5));
+  HALIO_ASSERT_OK(Await(timeline, 2));
+  HALIO_ASSERT_OK_AND_ASSIGN(std::vector<std::byte> there,
+                             testing::ReadBufferBytes(*other, theirs, 10));
+  EXPECT_EQ(there, data);
+  auto here = Bytes(mine);
+  EXPECT_TRUE(std::equal(here.begin(), here.end() - 5, data.begin() + 5));
+  EXPECT_TRUE(std::equal(here.end() - 5, here.end(), data.end() - 5));
+}
+
+// Fresh buffers of the device's memory are zeroed (zero_initialize), and a
+// zero-length one is a valid target of zero-length ops. kWholeBuffer fills
+// and copies to the end.
+TEST_P(QueueTest, DeviceBuffersStartZeroedAndTakeWholeBufferLengths) {
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef fresh, testing::AllocateDeviceBuffer(*device_, 5000));
+  EXPECT_EQ(Bytes(fresh), std::vector<std::byte>(5000, std::byte{0}));
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef empty, testing::AllocateDeviceBuffer(*device_, 0));
+  EXPECT_EQ(empty->byte_length(), 0u);
+  BufferRef copy = NewBuffer(5000, std::byte{0xCD});
   auto timeline = NewSemaphore();
   SemaphorePoint s1[] = {{timeline.get(), 1}}, s2[] = {{timeline.get(), 2}},
-                 s3[] = {{timeline.get(), 3}};
-  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer,
-                             device_->QueueAlloca({}, s1, BufferParams{}, 4096));
-  HALIO_ASSERT_OK(device_->QueueFill(s1, s2, buffer, 0, 4096, 0x5A, 1));
-  HALIO_ASSERT_OK(device_->QueueDealloca(s2, s3, buffer));
-  HALIO_ASSERT_OK(Await(timeline, 3));
+                 s3[] = {{timeline.get(), 3}}, s4[] = {{timeline.get(), 4}};
+  HALIO_ASSERT_OK(device_->QueueFill({}, s1, empty, 0, 0, 0xAB, 1));
+  HALIO_ASSERT_OK(device_->QueueFill(s1, s2, fresh, 1000, kWholeBuffer, 0x01020304, 4));
+  HALIO_ASSERT_OK(device_->QueueCopy(s2, s3, fresh, 996, copy, 0, kWholeBuffer));
+  HALIO_ASSERT_OK(device_->QueueCopy(s3, s4, empty, 0, copy, 0, 0));
+  HALIO_ASSERT_OK(Await(timeline, 4));
+  EXPECT_EQ(Bytes(empty), std::vector<std::byte>());
+  std::vector<std::byte> expected(5000, std::byte{0xCD});
+  std::fill(expected.begin(), expected.begin() + 4, std::byte{0});
+  const uint32_t word = 0x01020304;
+  for (size_t i = 4; i < 4004; i += 4) std::memcpy(&expected[i], &word, 4);
+  EXPECT_EQ(Bytes(copy), expected);
+}
+
+// Runs alloca -> fill -> dealloca on a transient buffer of `params`; its
+// bytes are checked before the dealloca, and afterwards reaching them must
+// fail naming queue_dealloca (a mapping, or a copy out of device memory).
+void AllocaFillDealloca(Device& device, const BufferParams& params) {
+  auto timeline = *Semaphore::Create(0);
+  SemaphorePoint s1[] = {{timeline.get(), 1}}, s2[] = {{timeline.get(), 2}},
+                 s3[] = {{timeline.get(), 3}}, s4[] = {{timeline.get(), 4}};
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, device.QueueAlloca({}, s1, params, 4096));
+  HALIO_ASSERT_OK(device.QueueFill(s1, s2, buffer, 0, 4096, 0x5A, 1));
+  HALIO_ASSERT_OK(Await(timeline, 2));
   EXPECT_TRUE(buffer->transient());
-  EXPECT_THAT(buffer->Map(MemoryAccess::kRead),
+  HALIO_ASSERT_OK_AND_ASSIGN(std::vector<std::byte> filled,
+                             testing::ReadBufferBytes(device, buffer));
+  EXPECT_EQ(filled, std::vector<std::byte>(4096, std::byte{0x5A}));
+  HALIO_ASSERT_OK(timeline->Signal(3));
+  HALIO_ASSERT_OK(device.QueueDealloca(s3, s4, buffer));
+  HALIO_ASSERT_OK(Await(timeline, 4));
+  EXPECT_THAT(testing::ReadBufferBytes(device, buffer),
               StatusIs(StatusCode::kFailedPrecondition, HasSubstr("queue_dealloca")));
+}
+
+TEST_P(QueueTest, AllocaAndDeallocaFollowTheTimeline) {
+  AllocaFillDealloca(*device_, BufferParams{});
+}
+
+TEST_P(QueueTest, AllocaAndDeallocaOfDeviceMemoryFollowTheTimeline) {
+  AllocaFillDealloca(*device_, testing::DeviceLocalParams());
 }
 
 }  // namespace

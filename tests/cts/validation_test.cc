@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "cts/conformance.h"
@@ -12,6 +13,7 @@
 namespace halio::cts {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 TEST_P(FileTest, ReadPastEndFailsAtOnceWithSemaphoresUntouched) {
@@ -67,12 +69,43 @@ TEST_P(FileTest, AccessViolationsArePermissionDenied) {
               StatusIs(StatusCode::kPermissionDenied, HasSubstr("read")));
   BufferParams read_only_params;
   read_only_params.access = MemoryAccess::kRead;
-  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef locked,
-                             device_->allocator().Allocate(read_only_params, 64));
+  HALIO_ASSERT_OK_AND_ASSIGN(
+      BufferRef locked,
+      device_->allocator().Allocate(testing::DeviceLocalParams(read_only_params), 64));
   FileRef readable = MakeFile(PatternBytes(64, 9), MemoryAccess::kRead);
   EXPECT_THAT(device_->QueueRead(wait, signal, readable, 0, locked, 0, 64),
               StatusIs(StatusCode::kPermissionDenied));
   EXPECT_EQ(ValueOf(done), 0u);
+}
+
+// The device's own memory: host memory typed kDeviceLocal | kHost where the
+// host can map it; elsewhere (local_discrete) Map refuses, naming the
+// buffer and how to reach its bytes instead, and the bytes stay reachable
+// through the queue.
+TEST_P(QueueTest, MapOfDeviceMemoryNamesTheBufferAndWhatToDoInstead) {
+  BufferRef buffer = NewBuffer(64);
+  ASSERT_NE(buffer, nullptr);
+  if (testing::DeviceLocalIsHostVisible(GetParam().device)) {
+    EXPECT_TRUE(buffer->host_visible());
+    EXPECT_TRUE(AllSet(buffer->memory_type(), MemoryType::kDeviceLocal | MemoryType::kHost));
+    HALIO_ASSERT_OK_AND_ASSIGN(MappedMemory mapping, buffer->Map(MemoryAccess::kRead));
+    EXPECT_EQ(mapping.size(), 64u);
+    return;
+  }
+  EXPECT_FALSE(buffer->host_visible());
+  EXPECT_EQ(buffer->memory_type(), MemoryType::kDeviceLocal);
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef view, buffer->Subspan(8, 16));
+  for (const BufferRef& refused : {buffer, view}) {
+    for (MemoryAccess access : {MemoryAccess::kRead, MemoryAccess::kWrite}) {
+      EXPECT_THAT(refused->Map(access),
+                  StatusIs(StatusCode::kFailedPrecondition,
+                           AllOf(HasSubstr(refused->Describe()), HasSubstr("cannot be mapped"),
+                                 HasSubstr("queue_copy"), HasSubstr("MemoryType::kHost"))));
+    }
+  }
+  EXPECT_NE(buffer->Describe().find("device memory"), std::string::npos) << buffer->Describe();
+  EXPECT_EQ(Bytes(buffer), std::vector<std::byte>(64, std::byte{0xCD}));
+  EXPECT_EQ(Bytes(view), std::vector<std::byte>(16, std::byte{0xCD}));
 }
 
 TEST_P(QueueTest, FillRejectsBadPatternsBeforeTouchingSemaphores) {

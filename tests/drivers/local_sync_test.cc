@@ -131,7 +131,7 @@ TEST_F(LocalSyncTest, WaitsOnTheCallingThread) {
 }
 
 TEST(DeviceRegistryTest, UnknownDeviceListsTheKnownOnes) {
-  EXPECT_THAT(CreateDevice("cuda"),
+  EXPECT_THAT(CreateDevice("tpu"),
               StatusIs(StatusCode::kNotFound, HasSubstr("local_sync")));
 }
 

@@ -156,12 +156,25 @@ TEST(BufferAllocatorTest, KeepsParams) {
   EXPECT_EQ(buffer->Describe(), "buffer of 16 bytes");
 }
 
-TEST(BufferAllocatorTest, DeviceLocalOnlyIsInvalidArgument) {
+// A host allocator has no other memory: its device-local memory is host
+// memory, mappable, and typed so.
+TEST(BufferAllocatorTest, DeviceLocalOnAHostAllocatorIsMappableHostMemory) {
   BufferAllocator allocator;
   BufferParams params;
   params.type = MemoryType::kDeviceLocal;
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, allocator.Allocate(params, 16));
+  EXPECT_EQ(buffer->memory_type(), MemoryType::kDeviceLocal | MemoryType::kHost);
+  EXPECT_TRUE(buffer->host_visible());
+  HALIO_ASSERT_OK_AND_ASSIGN(MappedMemory mapped, buffer->Map(MemoryAccess::kReadWrite));
+  EXPECT_EQ(mapped.size(), 16u);
+}
+
+TEST(BufferAllocatorTest, AMemoryTypeWithoutHostVisibleOrDeviceLocalIsInvalidArgument) {
+  BufferAllocator allocator;
+  BufferParams params;
+  params.type = MemoryType::kHostCached;
   EXPECT_THAT(allocator.Allocate(params, 16),
-              StatusIs(StatusCode::kInvalidArgument, HasSubstr("device-local")));
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("kHostVisible or kDeviceLocal")));
 }
 
 TEST(BufferAllocatorTest, NullHostAllocatorIsResourceExhausted) {

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -55,6 +56,17 @@ std::vector<std::byte> WriteSafetensors(const testing::TempFile& file,
   return contents;
 }
 
+// The tensor's bytes as they landed in the device's memory (read back
+// through the device where the host cannot map them) equal `expected`.
+void ExpectTensorBytes(Device& device, const LoadedTensor& tensor, const std::byte* expected) {
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef host, ReadBackToHost(device, tensor.buffer));
+  auto mapped = host->Map(MemoryAccess::kRead);
+  ASSERT_THAT(mapped, IsOk());
+  ASSERT_EQ(mapped->size(), tensor.entry->length) << tensor.entry->name;
+  EXPECT_EQ(std::memcmp(mapped->data(), expected, tensor.entry->length), 0)
+      << tensor.entry->name;
+}
+
 struct LoaderParam {
   std::string device;
   IoBackend backend;
@@ -79,13 +91,7 @@ class LoaderTest : public ::testing::TestWithParam<LoaderParam> {
   }
   void ExpectBytesMatchFile(const LoadedParameters& loaded) {
     for (const LoadedTensor& tensor : loaded.tensors) {
-      auto mapped = tensor.buffer->Map(MemoryAccess::kRead);
-      ASSERT_THAT(mapped, IsOk());
-      ASSERT_EQ(mapped->size(), tensor.entry->length) << tensor.entry->name;
-      EXPECT_EQ(std::memcmp(mapped->data(), contents_.data() + tensor.entry->offset,
-                            tensor.entry->length),
-                0)
-          << tensor.entry->name;
+      ExpectTensorBytes(*device_, tensor, contents_.data() + tensor.entry->offset);
     }
   }
 
@@ -162,16 +168,31 @@ std::string LoaderParamName(const ::testing::TestParamInfo<LoaderParam>& param_i
 INSTANTIATE_TEST_SUITE_P(DevicesAndBackends, LoaderTest, ::testing::ValuesIn(AllLoaderParams()),
                          LoaderParamName);
 
-TEST(LoaderMemoryFileTest, TensorsAreViewsOfTheFileWithoutACopy) {
-  testing::TempFile file;
-  auto contents = WriteSafetensors(file, {{"a", 16}, {"b", 5}});
-  HALIO_ASSERT_OK_AND_ASSIGN(ParameterIndex index, OpenParameterIndex(file.path()));
-  HALIO_ASSERT_OK_AND_ASSIGN(
-      FileRef memory, MemoryFile::Wrap(std::span<std::byte>(contents), MemoryAccess::kRead));
+// Two tensors of a safetensors file loaded from a MemoryFile of its bytes.
+class LoaderMemoryFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    contents_ = WriteSafetensors(file_, {{"a", 16}, {"b", 5}});
+    HALIO_ASSERT_OK_AND_ASSIGN(index_, OpenParameterIndex(file_.path()));
+    HALIO_ASSERT_OK_AND_ASSIGN(
+        memory_, MemoryFile::Wrap(std::span<std::byte>(contents_), MemoryAccess::kRead));
+  }
+  Result<LoadedParameters> Load(Device& device) {
+    LoadOptions options;
+    options.files = {memory_};
+    return LoadParameters(device, index_, options);
+  }
+
+  testing::TempFile file_;
+  std::vector<std::byte> contents_;
+  ParameterIndex index_;
+  FileRef memory_;
+};
+
+TEST_F(LoaderMemoryFileTest, TensorsAreViewsOfTheFileWithoutACopy) {
+  const std::vector<std::byte>& contents = contents_;
   HALIO_ASSERT_OK_AND_ASSIGN(auto device, CreateDevice("local_sync"));
-  LoadOptions options;
-  options.files = {memory};
-  HALIO_ASSERT_OK_AND_ASSIGN(LoadedParameters loaded, LoadParameters(*device, index, options));
+  HALIO_ASSERT_OK_AND_ASSIGN(LoadedParameters loaded, Load(*device));
   EXPECT_EQ(loaded.arena, nullptr);
   ASSERT_EQ(loaded.tensors.size(), 2u);
   for (const LoadedTensor& tensor : loaded.tensors) {
@@ -195,7 +216,8 @@ TEST(LoaderRealFilesTest, LoadThirdPartyFilesWithTheirListedValues) {
       HALIO_ASSERT_OK_AND_ASSIGN(LoadedParameters loaded, LoadParameters(*device, index));
       ASSERT_EQ(loaded.tensors.size(), index.size()) << name;
       for (const LoadedTensor& tensor : loaded.tensors) {
-        auto mapped = tensor.buffer->Map(MemoryAccess::kRead);
+        HALIO_ASSERT_OK_AND_ASSIGN(BufferRef host, ReadBackToHost(*device, tensor.buffer));
+        auto mapped = host->Map(MemoryAccess::kRead);
         ASSERT_THAT(mapped, IsOk());
         ASSERT_EQ(mapped->size() % 4, 0u);
         for (size_t i = 0; i < mapped->size(); i += 4) {
@@ -229,14 +251,180 @@ TEST(LoaderReadmeExampleTest, SelectMatchingNothingIsAClearError) {
                "'model\\.layers\\.\\*'");
 }
 
-TEST(LoaderMemoryFileTest, WrongNumberOfFilesIsInvalidArgument) {
+// --- local_discrete: the arena is device memory the host cannot map ---------
+
+// Every tensor of `loaded` lives in device memory (Map refuses it) and holds
+// the bytes of its file's range.
+void ExpectInDeviceMemoryByteForByte(Device& device, const ParameterIndex& index,
+                                     const LoadedParameters& loaded) {
+  ASSERT_NE(loaded.arena, nullptr);
+  EXPECT_FALSE(loaded.arena->host_visible());
+  ASSERT_EQ(loaded.tensors.size(), index.size());
+  std::vector<std::vector<std::byte>> files;
+  for (const ParameterFile& file : index.files()) files.push_back(testing::ReadBytes(file.path));
+  for (const LoadedTensor& tensor : loaded.tensors) {
+    EXPECT_FALSE(tensor.buffer->host_visible()) << tensor.entry->name;
+    EXPECT_THAT(tensor.buffer->Map(MemoryAccess::kRead),
+                StatusIs(StatusCode::kFailedPrecondition))
+        << tensor.entry->name;
+    ExpectTensorBytes(device, tensor, files[tensor.entry->file_index].data() + tensor.entry->offset);
+  }
+}
+
+class LoaderDiscreteFixtureTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LoaderDiscreteFixtureTest, LoadsIntoDeviceMemoryByteForByte) {
+  HALIO_ASSERT_OK_AND_ASSIGN(ParameterIndex index,
+                             OpenParameterIndex(testing::FixturePath(GetParam())));
+  // Staging smaller than the tensors, so a tensor spans several chunks.
+  DeviceOptions device_options;
+  device_options.staging_buffer_size = 4096;
+  device_options.staging_buffer_count = 2;
+  HALIO_ASSERT_OK_AND_ASSIGN(auto device, CreateDevice("local_discrete", device_options));
+  for (bool direct : {false, true}) {
+    LoadOptions options;
+    options.direct = direct;  // O_DIRECT where the filesystem has it
+    HALIO_ASSERT_OK_AND_ASSIGN(LoadedParameters loaded, LoadParameters(*device, index, options));
+    ExpectInDeviceMemoryByteForByte(*device, index, loaded);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, LoaderDiscreteFixtureTest,
+                         ::testing::Values("st_all_dtypes.safetensors", "st_metadata.safetensors",
+                                           "gguf_v2.gguf", "gguf_v3_quant.gguf",
+                                           "st_sharded.safetensors.index.json"),
+                         [](const ::testing::TestParamInfo<std::string>& fixture) {
+                           std::string name = fixture.param.substr(0, fixture.param.find('.'));
+                           for (char& c : name) {
+                             if (c == '-') c = '_';
+                           }
+                           return name;
+                         });
+
+TEST_F(LoaderMemoryFileTest, OnADiscreteDeviceTensorsAreCopiedIntoDeviceMemory) {
+  HALIO_ASSERT_OK_AND_ASSIGN(auto device, CreateDevice("local_discrete"));
+  HALIO_ASSERT_OK_AND_ASSIGN(LoadedParameters loaded, Load(*device));
+  // Views of the host storage would leave the weights on the host.
+  ExpectInDeviceMemoryByteForByte(*device, index_, loaded);
+}
+
+TEST(LoaderDiscreteTest, HostMemoryTypeLoadsIntoMappableMemory) {
+  testing::TempFile file;
+  auto contents = WriteSafetensors(file, {{"a", 16}, {"b", 5}});
+  HALIO_ASSERT_OK_AND_ASSIGN(ParameterIndex index, OpenParameterIndex(file.path()));
+  HALIO_ASSERT_OK_AND_ASSIGN(auto device, CreateDevice("local_discrete"));
+  LoadOptions options;
+  options.memory_type = MemoryType::kHost;
+  HALIO_ASSERT_OK_AND_ASSIGN(LoadedParameters loaded, LoadParameters(*device, index, options));
+  ASSERT_NE(loaded.arena, nullptr);
+  EXPECT_TRUE(loaded.arena->host_visible());
+  for (const LoadedTensor& tensor : loaded.tensors) {
+    auto mapped = tensor.buffer->Map(MemoryAccess::kRead);
+    ASSERT_THAT(mapped, IsOk());
+    EXPECT_EQ(std::memcmp(mapped->data(), contents.data() + tensor.entry->offset,
+                          tensor.entry->length),
+              0);
+  }
+}
+
+TEST(LoaderDiscreteTest, TruncatedFileNamesTheFileAndRange) {
+  testing::TempFile file;
+  auto contents = WriteSafetensors(file, {{"a", 4000}, {"b", 5000}});
+  HALIO_ASSERT_OK_AND_ASSIGN(ParameterIndex index, OpenParameterIndex(file.path()));
+  std::filesystem::resize_file(file.path(), contents.size() - 100);
+  DeviceOptions device_options;
+  device_options.staging_buffer_size = 4096;
+  HALIO_ASSERT_OK_AND_ASSIGN(auto device, CreateDevice("local_discrete", device_options));
+  const ParameterEntry& b = index.entries()[1];
+  const std::string range =
+      "[" + std::to_string(b.offset) + ", " + std::to_string(b.offset + b.length) + ")";
+  EXPECT_THAT(LoadParameters(*device, index),
+              StatusIs(StatusCode::kOutOfRange,
+                       AllOf(HasSubstr("tensor 'b'"), HasSubstr(file.path()), HasSubstr(range))));
+}
+
+TEST(LoaderDiscreteTest, UnknownMemoryTypeIsInvalidArgument) {
   testing::TempFile file;
   WriteSafetensors(file, {{"a", 4}});
   HALIO_ASSERT_OK_AND_ASSIGN(ParameterIndex index, OpenParameterIndex(file.path()));
+  HALIO_ASSERT_OK_AND_ASSIGN(auto device, CreateDevice("local_discrete"));
+  LoadOptions options;
+  options.memory_type = MemoryType::kHostCached;  // neither host-visible nor device-local
+  EXPECT_THAT(LoadParameters(*device, index, options),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("arena")));
+}
+
+TEST(LoaderDiscreteTest, ReadBackToHostOfHostMemoryIsTheBufferItself) {
+  HALIO_ASSERT_OK_AND_ASSIGN(auto device, CreateDevice("local_discrete"));
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef host, device->allocator().Allocate({}, 64));
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef same, ReadBackToHost(*device, host));
+  EXPECT_EQ(same, host);
+}
+
+// Adds up the bytes of every read call a file makes.
+class ReadBytesCounter : public IoInterceptor {
+ public:
+  int64_t OnResult(const IoCall& call, int64_t result) override {
+    if (!call.write) bytes_ += call.length;
+    return result;
+  }
+  uint64_t bytes() const { return bytes_.load(); }
+
+ private:
+  std::atomic<uint64_t> bytes_{0};
+};
+
+// Bytes the file calls read while `device` loads one 256 KiB tensor that
+// starts at an unaligned file offset (past the safetensors header), with
+// O_DIRECT, in 4 KiB chunks / staging buffers; 0 when the filesystem has no
+// O_DIRECT.
+uint64_t DirectLoadReadBytes(const std::string& device_name, IoBackend backend) {
+  testing::TempFile file;
+  WriteSafetensors(file, {{"w", 64 * 1024}});
+  auto index = OpenParameterIndex(file.path());
+  EXPECT_THAT(index, IsOk());
+  DeviceOptions device_options;
+  device_options.chunk_size = 4096;
+  device_options.queue_depth = 4;
+  device_options.staging_buffer_size = 4096;
+  device_options.staging_buffer_count = 4;
+  auto device = CreateDevice(device_name, device_options);
+  EXPECT_THAT(device, IsOk());
+  auto counter = std::make_shared<ReadBytesCounter>();
+  FdFileOptions file_options;
+  file_options.backend = backend;
+  file_options.interceptor = counter;
+  auto opened = FdFile::Open(file.path(), OpenMode::kRead | OpenMode::kDirect, file_options);
+  EXPECT_THAT(opened, IsOk());
+  if (!static_cast<FdFile&>(**opened).direct()) return 0;
+  LoadOptions options;
+  options.files = {*opened};
+  EXPECT_THAT(LoadParameters(**device, *index, options), IsOk());
+  return counter->bytes();
+}
+
+// A staged read cuts its range at file offsets that are multiples of the
+// staging size, as local_async's FileOp does, so an O_DIRECT tensor run that
+// starts unaligned (as every tensor of a safetensors or GGUF file does) goes
+// through bounce memory for its first and last block only: it reads no more
+// than a block or two beyond the tensor's bytes.
+TEST(LoaderDiscreteTest, DirectLoadOfAnUnalignedTensorReadsNoMoreThanItsBlocks) {
+  for (IoBackend backend : {IoBackend::kIoUring, IoBackend::kSync}) {
+    if (!IoEngine::Probe(backend).status.ok()) continue;
+    const uint64_t reference = DirectLoadReadBytes("local_async", backend);
+    if (reference == 0) GTEST_SKIP() << "no O_DIRECT in the temp directory";
+    constexpr uint64_t kTensorBytes = 64 * 1024 * 4;
+    EXPECT_LE(reference, kTensorBytes + 2 * 4096) << "the reference: host memory";
+    EXPECT_LE(DirectLoadReadBytes("local_discrete", backend), kTensorBytes + 2 * 4096)
+        << IoBackendName(backend) << ": every staged chunk read its blocks through bounce memory";
+  }
+}
+
+TEST_F(LoaderMemoryFileTest, WrongNumberOfFilesIsInvalidArgument) {
   HALIO_ASSERT_OK_AND_ASSIGN(auto device, CreateDevice("local_sync"));
   LoadOptions options;
-  options.files = {nullptr, nullptr};
-  EXPECT_THAT(LoadParameters(*device, index, options), StatusIs(StatusCode::kInvalidArgument));
+  options.files = {memory_, memory_};  // the index has one file
+  EXPECT_THAT(LoadParameters(*device, index_, options), StatusIs(StatusCode::kInvalidArgument));
 }
 
 }  // namespace

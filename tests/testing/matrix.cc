@@ -21,15 +21,29 @@ namespace halio::testing {
 namespace {
 
 // Every device this library knows, with its contract for execution errors
-// (device.h). A new device must be added here to run in the matrix.
+// (device.h) and whether the host can map its kDeviceLocal memory
+// (buffer.h). A new device must be added here to run in the matrix.
 struct DeviceContract {
   const char* name;
   bool runs_inline;
+  bool device_local_host_visible;
 };
 constexpr DeviceContract kDeviceContracts[] = {
-    {"local_sync", true},
-    {"local_async", false},
+    {"local_sync", true, true},
+    {"local_async", false, true},
+    {"local_discrete", false, false},
+    {"cuda", false, false},
 };
+
+const DeviceContract* ContractOf(std::string_view device) {
+  for (const DeviceContract& contract : kDeviceContracts) {
+    if (device == contract.name) return &contract;
+  }
+  ADD_FAILURE() << "device " << device << " is not in tests/testing/matrix.cc's "
+                << "kDeviceContracts: say whether it runs ops inline and whether its "
+                << "kDeviceLocal memory is host-visible";
+  return nullptr;
+}
 
 // Filesystems whose pages are the storage: nothing to drop, nothing for
 // O_DIRECT to bypass.
@@ -176,12 +190,13 @@ std::vector<MatrixParam> Matrix(std::initializer_list<FileKind> kinds,
 }
 
 bool RunsInline(std::string_view device) {
-  for (const DeviceContract& contract : kDeviceContracts) {
-    if (device == contract.name) return contract.runs_inline;
-  }
-  ADD_FAILURE() << "device " << device << " is not in tests/testing/matrix.cc's "
-                << "kDeviceContracts: say whether it runs ops inline";
-  return false;
+  const DeviceContract* contract = ContractOf(device);
+  return contract != nullptr && contract->runs_inline;
+}
+
+bool DeviceLocalIsHostVisible(std::string_view device) {
+  const DeviceContract* contract = ContractOf(device);
+  return contract == nullptr || contract->device_local_host_visible;
 }
 
 std::string SkipReason(const MatrixParam& param) {

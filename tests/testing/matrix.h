@@ -81,6 +81,12 @@ std::vector<MatrixParam> Matrix(std::initializer_list<FileKind> kinds,
 // library does not know yet (add it to kDeviceContracts in matrix.cc).
 bool RunsInline(std::string_view device);
 
+// Whether `device`'s own memory (MemoryType::kDeviceLocal) is host-visible:
+// true on local_sync and local_async, false on local_discrete, whose Map of
+// such a buffer must refuse. Fails the test for an unknown device, as
+// RunsInline.
+bool DeviceLocalIsHostVisible(std::string_view device);
+
 // Why `param` cannot run here, in halio's words ("io_uring cannot run here:
 // UNAVAILABLE: ..." from IoEngine::Probe, or why O_DIRECT was refused), or
 // empty when it can.

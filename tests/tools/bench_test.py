@@ -16,12 +16,31 @@ KEYS = ("backend", "device", "operation", "flush", "direct", "block_size", "queu
         "gbps_max", "cpu_percent")
 
 
-def bench(*args):
+STAGED_KEYS = ("mode", "direct", "bytes", "staging_size", "staging_count",
+               "copy_bytes_per_second", "copy_latency_us", "runs", "read_gbps", "copy_gbps",
+               "staged_gbps", "efficiency")
+
+
+def bench_rows(*args):
     result = subprocess.run([halio, "bench", "--json", "--no-progress", "--runs", "2", *args],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
     assert rows, result.stdout
+    return rows
+
+
+def refused(*args, needles=()):
+    """`halio bench ARGS` fails with a one-line message holding `needles`."""
+    result = subprocess.run([halio, "bench", "--no-progress", *args], capture_output=True,
+                            text=True)
+    assert result.returncode != 0 and result.stderr.startswith("halio"), (args, result)
+    for needle in needles:
+        assert needle in result.stderr, (args, needle, result.stderr)
+
+
+def bench(*args):
+    rows = bench_rows(*args)
     for row in rows:
         for key in KEYS:
             assert key in row, f"missing {key}: {row}"
@@ -33,6 +52,39 @@ rows = bench("--size", "8M", "--block-size", "256K,1M", "--queue-depth", "1,4")
 devices = {row["device"] for row in rows}
 assert devices == {"local_sync", "local_async"}, devices
 assert {row["block_size"] for row in rows} == {256 << 10, 1 << 20}, rows
+
+# Every device halio has, local_discrete into device memory through staging.
+devices = json.loads(subprocess.run([halio, "probe", "--json"], capture_output=True, text=True,
+                                    check=True).stdout)["devices"].split(",")
+rows = bench("--size", "8M", "--device", ",".join(devices), "--block-size", "1M",
+             "--queue-depth", "2", "--whole-buffer")
+assert {row["device"] for row in rows} == set(devices), rows
+refused("--device", "local_async,tpu", "--size", "1M",
+        needles=("unknown device 'tpu'", *devices))
+
+# --staged: the three throughputs and their ratio per staging size x count.
+staged = bench_rows("--staged", "--size", "8M", "--block-size", "1M,2M", "--queue-depth", "2,4",
+                    "--copy-rate", "2G")
+assert [(r["staging_size"], r["staging_count"]) for r in staged] == [
+    (1 << 20, 2), (1 << 20, 4), (2 << 20, 2), (2 << 20, 4)], staged
+for row in staged:
+    for key in STAGED_KEYS:
+        assert key in row, f"missing {key}: {row}"
+    assert row["mode"] == "staged" and row["copy_bytes_per_second"] == 2 << 30, row
+    assert min(row["read_gbps"], row["copy_gbps"], row["staged_gbps"]) > 0, row
+    want = row["staged_gbps"] / min(row["read_gbps"], row["copy_gbps"])
+    assert abs(row["efficiency"] - want) < 0.02, row  # of the rounded medians
+direct = bench_rows("--staged", "--direct", "--size", "4M", "--block-size", "1M",
+                    "--queue-depth", "2")
+assert len(direct) == 1 and direct[0]["direct"] is True and direct[0]["staged_gbps"] > 0, direct
+table = subprocess.run([halio, "bench", "--staged", "--no-progress", "--runs", "1", "--size", "4M",
+                        "--block-size", "1M", "--queue-depth", "2"],
+                       capture_output=True, text=True)
+assert table.returncode == 0, table.stderr
+assert "read GB/s" in table.stdout and "efficiency" in table.stdout, table.stdout
+refused("--staged", "--device", "local_async", "--size", "1M", needles=("--staged",))
+refused("--staged", "--write", "--size", "1M", needles=("--staged",))
+refused("--staged", "--copy-rate", "fast", "--size", "1M", needles=("fast",))
 
 writes = bench("--size", "4M", "--write", "--backend", "sync")
 assert {row["flush"] for row in writes} == {True, False}, writes
@@ -48,6 +100,21 @@ try:
     assert before == after, "halio bench modified --file"
 finally:
     os.unlink(existing.name)
+
+# --load on a chosen device (a tiny safetensors file written here).
+with tempfile.TemporaryDirectory() as scratch:
+    model = os.path.join(scratch, "tiny.safetensors")
+    header = json.dumps({"w": {"dtype": "F32", "shape": [1024], "data_offsets": [0, 4096]}})
+    header += " " * (-len(header) % 8)
+    with open(model, "wb") as f:
+        f.write(len(header).to_bytes(8, "little") + header.encode() + os.urandom(4096))
+    for device in devices:
+        loaded = subprocess.run([halio, "bench", "--no-progress", "--runs", "1", "--load", model,
+                                 "--device", device], capture_output=True, text=True)
+        assert loaded.returncode == 0, loaded.stderr
+        assert f"halio ({device}, auto)" in loaded.stdout, loaded.stdout
+    refused("--load", model, "--device", "tpu", needles=("unknown device 'tpu'", *devices))
+    refused("--load", model, "--device", "local_sync,local_discrete", needles=("one device",))
 
 bad = subprocess.run([halio, "bench", "--backend", "fastest", "--size", "1M"],
                      capture_output=True, text=True)

@@ -34,6 +34,12 @@ def xxh3(path, offset, length):
     return out.stdout.split()[-1].decode()
 
 
+# Every device this halio has (local_discrete's tensors land in device memory;
+# --checksums reads them back through the device).
+DEVICES = json.loads(run("probe", "--json").stdout)["devices"].split(",")
+assert {"local_sync", "local_async", "local_discrete"} <= set(DEVICES), DEVICES
+
+
 def check_info_and_load(path):
     info = json.loads(run("info", "--json", path).stdout)
     assert {"files", "metadata", "tensors"} <= info.keys(), info
@@ -43,10 +49,11 @@ def check_info_and_load(path):
     if os.path.basename(path).startswith("multiple"):
         assert [t["name"] for t in info["tensors"]] == ["tensor0", "tensor1", "tensor2"], info
         assert [t["bytes"] for t in info["tensors"]] == [16, 8, 48], info
-    for device in ("local_sync", "local_async"):
-        for backend in ("auto", "sync"):
-            loaded = json.loads(run("load", "--json", "--checksums", "--no-progress",
+    for device in DEVICES:
+        for backend, direct in (("auto", ()), ("sync", ()), ("auto", ("--direct",))):
+            loaded = json.loads(run("load", "--json", "--checksums", "--no-progress", *direct,
                                     "--device", device, "--backend", backend, path).stdout)
+            assert loaded["device"] == device, loaded
             assert loaded["tensors"] == len(info["tensors"]), loaded
             assert loaded["bytes"] == sum(t["bytes"] for t in info["tensors"]), loaded
             if shutil.which("xxhsum"):
@@ -83,6 +90,14 @@ else:
 bad = run("load", "--select", "nope*", sharded, ok=False)
 assert bad.returncode != 0 and bad.stderr.startswith("halio:") and "nope*" in bad.stderr, bad
 assert "--select" in bad.stderr, bad
+# A device name this halio does not have: refused before anything loads,
+# naming the flag, the name and every known device.
+for args in (("load", "--device", "tpu", sharded), ("load", "--device", "", sharded)):
+    unknown = run(*args, ok=False)
+    assert unknown.returncode == 2 and unknown.stderr.startswith("halio:"), unknown
+    for needle in ("--device", "unknown device", *DEVICES):
+        assert needle in unknown.stderr, (needle, unknown.stderr)
+assert "local_discrete" in run("load", "--help").stdout
 broken = run("info", os.path.join(fixtures, "st_bad_header_size_past_end.safetensors"), ok=False)
 assert broken.returncode != 0 and broken.stderr.startswith("halio:"), broken
 

@@ -24,8 +24,30 @@ for key in ("os", "kernel", "io_uring_available", "io_uring_reason", "asio_avail
 expected = ("io_uring" if report["io_uring_available"]
             else "asio" if report["asio_available"] else "sync")
 assert report["auto_backend"] == expected, report
+# Every device halio knows, built here or not, with what it needs.
+details = {d["name"]: d for d in report["device_details"]}
+for name in report["devices"].split(","):
+    assert details[name]["listed"] is True, details
+for name in ("local_sync", "local_async", "local_discrete"):
+    assert details[name]["available"] is True and details[name]["reason"] == "", details
+    assert details[name]["needs"].startswith("nothing"), details
+assert "CUDA" in details["cuda"]["needs"] and "GPU" in details["cuda"]["needs"], details
+if not details["cuda"]["listed"]:  # not built, or no GPU: CreateDevice says which
+    assert details["cuda"]["available"] is False and details["cuda"]["reason"], details
+for d in details.values():
+    assert d["available"] == (d["reason"] == ""), d
 human = subprocess.run([halio, "probe"], check=True, capture_output=True, text=True).stdout
 assert "auto picks:" in human, human
+# cuda: listed among the devices exactly when usable; unavailable always says why.
+assert ("cuda" in report["devices"].split(",")) == report["cuda_available"], report
+if report["cuda_available"]:
+    assert report["cuda_reason"] == "" and report["cuda_read_path"] == "staged", report
+else:
+    assert report["cuda_reason"] and report["cuda_read_path"] is None, report
+    assert ("built without CUDA" in report["cuda_reason"]) == (not report["cuda_built"]), report
+assert "cuda:" in human, human
+for name in details:
+    assert f"  {name}:" in human, (name, human)
 bad = subprocess.run([halio, "probe", "--path", "/nonexistent/dir"], capture_output=True,
                      text=True)
 assert bad.returncode != 0 and bad.stderr.startswith("halio:"), bad

@@ -27,17 +27,26 @@ namespace halio {
 inline constexpr size_t kMinBufferAlignment = 64;
 inline constexpr size_t kPageAlignment = 4096;
 
+// halio's own: memory the host cannot map (src/hal/device_memory.h).
+class DeviceMemory;
+
 class BufferAllocator {
  public:
   // `host` provides the memory and must outlive every buffer allocated here.
   explicit BufferAllocator(HostAllocator& host = HostAllocator::System()) : host_(host) {}
+  // A discrete device's allocator: kDeviceLocal buffers come from `device`.
+  // Internal to halio's drivers (DeviceMemory is not a public type).
+  BufferAllocator(HostAllocator& host, std::shared_ptr<DeviceMemory> device);
 
   // Allocates a buffer of `byte_length` bytes (0 is allowed), zero-filled
   // unless params.zero_initialize is false.
   // `transient` marks buffers whose storage queue_dealloca may free.
-  // Errors: RESOURCE_EXHAUSTED when the host allocator has no memory,
-  // INVALID_ARGUMENT for memory types the heap cannot provide (device-local
-  // without host-visible).
+  // MemoryType::kDeviceLocal without kHostVisible asks for the device's own
+  // memory: device memory on a discrete device (never zero-filled unless
+  // params.zero_initialize), host memory typed kDeviceLocal | kHost
+  // elsewhere. Errors: RESOURCE_EXHAUSTED when the host (or device) has no
+  // memory, INVALID_ARGUMENT for a type with neither kHostVisible nor
+  // kDeviceLocal.
   Result<BufferRef> Allocate(const BufferParams& params, uint64_t byte_length,
                              bool transient = false);
 
@@ -50,6 +59,8 @@ class BufferAllocator {
                            ReleaseCallback release);
 
   HostAllocator& host_allocator() const { return host_; }
+  // The device memory of a discrete device's allocator, or null.
+  const std::shared_ptr<DeviceMemory>& device_memory() const { return device_; }
 
   // Alignment Allocate uses for a buffer of `byte_length` bytes.
   static size_t AlignmentFor(uint64_t byte_length) {
@@ -57,7 +68,11 @@ class BufferAllocator {
   }
 
  private:
+  Result<BufferRef> AllocateDevice(const BufferParams& params, uint64_t byte_length,
+                                   bool transient);
+
   HostAllocator& host_;
+  std::shared_ptr<DeviceMemory> device_;
 };
 
 // The name before issue 10 (it allocates buffers, not heap memory); kept for

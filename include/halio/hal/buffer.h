@@ -1,4 +1,7 @@
-// Buffer: a range of host-visible memory that queue operations read and write.
+// Buffer: a range of memory that queue operations read and write: host
+// memory, or device memory the host cannot map (MemoryType without
+// kHostVisible, on local_discrete and cuda), which only queue operations and
+// File::Read/Write can reach.
 //
 // Buffers are reference counted (std::shared_ptr): a queue operation, a
 // command buffer or a view keeps the memory alive as long as it holds a
@@ -44,8 +47,12 @@ enum class MemoryType : uint32_t {
   kHostVisible = 1u << 2,
   kHostCoherent = 1u << 3,
   kHostCached = 1u << 4,
-  // What the heap allocator provides: plain host memory.
+  // Plain host memory (what BufferParams asks for by default).
   kHost = kHostLocal | kHostVisible | kHostCoherent | kHostCached,
+  // Ask for kDeviceLocal alone to get the device's own memory: on devices
+  // whose memory the host can map (local_sync, local_async) that is host
+  // memory, typed kDeviceLocal | kHost; on discrete devices (local_discrete,
+  // cuda) it is device memory, typed kDeviceLocal, which Map refuses.
 };
 HALIO_BITMASK_OPERATORS(MemoryType)
 
@@ -171,9 +178,15 @@ class Buffer : public std::enable_shared_from_this<Buffer> {
 
   // Maps [offset, offset + length) for `access`. Errors: PERMISSION_DENIED if
   // `access` is not allowed, OUT_OF_RANGE if the range is outside the buffer
-  // (overflow-safe), FAILED_PRECONDITION if queue_dealloca freed the storage.
+  // (overflow-safe), FAILED_PRECONDITION if queue_dealloca freed the storage
+  // or the buffer is device memory the host cannot map (the message says how
+  // to reach its bytes instead).
   Result<MappedMemory> Map(MemoryAccess access, uint64_t offset = 0,
                            uint64_t length = kWholeBuffer);
+
+  // True unless the buffer is device memory the host cannot map (then its
+  // memory_type() lacks kHostVisible).
+  bool host_visible() const;
 
   // Checks and errors as Map, and returns the bytes without taking a
   // reference: for callers that already hold one for as long as they use the

@@ -72,7 +72,8 @@ class HostExecutable {
 
   // Checks the entry point index, binding count and binding ranges/access
   // (read+write) without running anything. Errors: INVALID_ARGUMENT,
-  // OUT_OF_RANGE, PERMISSION_DENIED.
+  // OUT_OF_RANGE, PERMISSION_DENIED, UNIMPLEMENTED for a buffer in device
+  // memory the host cannot map (a discrete device's).
   Status ValidateDispatch(uint32_t entry_point, WorkgroupCount workgroup_count,
                           std::span<const BufferBinding> bindings) const;
 

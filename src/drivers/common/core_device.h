@@ -44,6 +44,13 @@ class CoreDevice final : public Device, public HostAllocated {
   template <typename... SchedulerArgs>
   CoreDevice(std::string_view id, HostAllocator& host, SchedulerArgs&&... args)
       : id_(id), allocator_(host), scheduler_(allocator_, std::forward<SchedulerArgs>(args)...) {}
+  // A device with its own allocator: a discrete device's, whose kDeviceLocal
+  // buffers live in its DeviceMemory.
+  template <typename... SchedulerArgs>
+  CoreDevice(std::string_view id, BufferAllocator allocator, SchedulerArgs&&... args)
+      : id_(id),
+        allocator_(std::move(allocator)),
+        scheduler_(allocator_, std::forward<SchedulerArgs>(args)...) {}
 
   const std::string& id() const override { return id_; }
   BufferAllocator& allocator() override { return allocator_; }

@@ -8,6 +8,7 @@
 #include "host_new.h"
 #include "common/core_device.h"
 #include "local_async/file_op.h"
+#include "device_memory.h"
 
 namespace halio::local_async {
 namespace {
@@ -207,6 +208,11 @@ Status AsyncScheduler::WaitIdle(Timeout timeout) {
 }
 
 void AsyncScheduler::Shutdown() {
+  // Staged transfers of device memory still running stop at their next
+  // chunk (CANCELLED) instead of holding up the destruction.
+  if (const std::shared_ptr<DeviceMemory>& memory = allocator_.device_memory()) {
+    memory->Cancel();
+  }
   // Ops still waiting will never run if nobody signals their waits: cancel
   // their timepoints in every semaphore ops waited on. A cancelled op fails
   // its signal list on a worker. Queueing is over (the device is being
@@ -241,23 +247,32 @@ void AsyncScheduler::Shutdown() {
 
 namespace halio {
 
-Result<std::unique_ptr<Device>> CreateLocalAsyncDevice(const DeviceOptions& options) {
+Result<std::unique_ptr<Device>> local_async::CreateDeviceWithMemory(
+    std::string_view id, const DeviceOptions& options, std::shared_ptr<DeviceMemory> memory) {
   using AsyncDevice = CoreDevice<local_async::AsyncScheduler>;
   if (options.host_allocator == nullptr) {
     return InvalidArgumentError("DeviceOptions::host_allocator is null");
   }
   if (options.queue_depth == 0 || options.chunk_size == 0) {
-    return InvalidArgumentError("local_async needs queue_depth >= 1 and chunk_size >= 1");
+    return InvalidArgumentError(std::string(id) +
+                                " needs queue_depth >= 1 and chunk_size >= 1");
   }
   uint32_t workers = options.worker_count;
   if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
+  HostAllocator& host = *options.host_allocator;
+  const std::string what = "the " + std::string(id) + " device";
   HALIO_ASSIGN_OR_RETURN(AsyncDevice * raw,
-                         HostNew<AsyncDevice>(*options.host_allocator, "the local_async device",
-                                              "local_async", *options.host_allocator, options));
+                         HostNew<AsyncDevice>(host, what, id,
+                                              BufferAllocator(host, std::move(memory)),
+                                              options));
   std::unique_ptr<AsyncDevice> device(raw);
   // On failure the destructor joins only the workers that started.
   HALIO_RETURN_IF_ERROR(device->scheduler().StartWorkers(workers));
   return std::unique_ptr<Device>(std::move(device));
+}
+
+Result<std::unique_ptr<Device>> CreateLocalAsyncDevice(const DeviceOptions& options) {
+  return local_async::CreateDeviceWithMemory("local_async", options, nullptr);
 }
 
 }  // namespace halio

@@ -32,6 +32,7 @@
 #include <mutex>
 #include <new>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "halio/drivers.h"
@@ -143,6 +144,13 @@ class AsyncScheduler {
   OpPool op_pool_;  // before workers_: ops finish (and free) on the workers
   WorkerPool workers_;
 };
+
+// A device named `id` on this scheduler whose allocator puts kDeviceLocal
+// buffers in `memory` (null: host memory, as local_async). For the discrete
+// devices (local_discrete, cuda). Errors: as CreateLocalAsyncDevice.
+Result<std::unique_ptr<Device>> CreateDeviceWithMemory(std::string_view id,
+                                                       const DeviceOptions& options,
+                                                       std::shared_ptr<DeviceMemory> memory);
 
 }  // namespace halio::local_async
 

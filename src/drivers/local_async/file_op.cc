@@ -13,9 +13,11 @@ namespace halio::local_async {
 void FileOp::Execute() {
   if (length_ == 0) return Finish(Status());
   // Memory files and files other than FdFile go in one piece, as the
-  // common bodies run them; fd files go in chunks.
+  // common bodies run them; fd files go in chunks. So does device memory:
+  // its staged transfer (staged_transfer.h) keeps its own chunks in flight,
+  // from this worker.
   fd_file_ = FdTransfer::Of(*file_);
-  if (file_->storage_buffer() || fd_file_ == nullptr) {
+  if (file_->storage_buffer() || fd_file_ == nullptr || !buffer_->host_visible()) {
     return Finish(io_ == IoOp::kRead
                       ? ReadBody{file_, file_offset_, buffer_, buffer_offset_, length_}.Run()
                       : WriteBody{buffer_, buffer_offset_, file_, file_offset_, length_}.Run());

@@ -36,7 +36,10 @@ class FileOp final : public Op {
         length_(length) {}
 
   void Execute() override;
-  bool SubmitsIoOnly() const override { return FdTransfer::SubmitsIoOnly(*file_); }
+  // Not for device memory: its staged transfer blocks the thread it runs on.
+  bool SubmitsIoOnly() const override {
+    return buffer_->host_visible() && FdTransfer::SubmitsIoOnly(*file_);
+  }
 
  private:
   struct Slot {

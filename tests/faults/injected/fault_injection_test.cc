@@ -1,6 +1,7 @@
 // Injected faults (tests/testing/fault_injector.h) on every device x I/O
 // backend: queue_read/queue_write of multi-chunk ranges, O_DIRECT files and
-// the parameter loader. Transient faults (EINTR, EAGAIN, 1-byte short
+// the parameter loader, with buffers in the device's own memory (so on
+// local_discrete every transfer is staged). Transient faults (EINTR, EAGAIN, 1-byte short
 // counts) must be absorbed with every byte right; EIO and ENOSPC must fail
 // the op with the right code and a message naming the file and the range.
 // Every test also asserts that its faults were actually injected.
@@ -18,6 +19,7 @@
 
 #include "halio/drivers.h"
 #include "halio/loader.h"
+#include "testing/device_buffers.h"
 #include "testing/fault_injector.h"
 #include "testing/matrix.h"
 #include "testing/status_matchers.h"
@@ -108,6 +110,9 @@ class FaultTest : public ::testing::TestWithParam<FaultParam> {
     options.chunk_size = kChunkBytes;
     options.queue_depth = 4;
     options.worker_count = 2;
+    // Discrete devices: staged transfers of many chunks, a few in flight.
+    options.staging_buffer_size = kChunkBytes;
+    options.staging_buffer_count = 3;
     HALIO_ASSERT_OK_AND_ASSIGN(device_, CreateDevice(GetParam().matrix.device, options));
     // ENOSPC: the device fills up in a later chunk than the bad sector.
     fault_offset_ = fault() == FaultKind::kEnospc ? (2 << 20) + 777 : kFaultOffset;
@@ -124,22 +129,21 @@ class FaultTest : public ::testing::TestWithParam<FaultParam> {
     return FdFile::Open(path, mode, options);
   }
 
-  // Reads the whole of `file` into a fresh buffer through the device.
+  // Reads the whole of `file` into a fresh buffer of the device's own memory
+  // (local_discrete: device memory, so the read is staged).
   Status QueueWholeRead(const FileRef& file, BufferRef* buffer) {
-    HALIO_ASSIGN_OR_RETURN(*buffer, device_->allocator().Allocate({}, kFileBytes));
+    HALIO_ASSIGN_OR_RETURN(*buffer, testing::AllocateDeviceBuffer(*device_, kFileBytes));
     HALIO_ASSIGN_OR_RETURN(SemaphoreRef done, Semaphore::Create(0));
     SemaphorePoint signal[] = {{done.get(), 1}};
     Status queued = device_->QueueRead({}, signal, file, 0, *buffer, 0, kFileBytes);
     return testing::Outcome(queued, *done, 1, kFaultOpDeadline);
   }
 
-  // Writes contents_ to `file` at offset 0 through the device.
+  // Writes contents_ to `file` at offset 0 through the device, from the
+  // device's own memory (local_discrete: a staged write).
   Status QueueWholeWrite(const FileRef& file) {
-    HALIO_ASSIGN_OR_RETURN(BufferRef source, device_->allocator().Allocate({}, kFileBytes));
-    {
-      HALIO_ASSIGN_OR_RETURN(auto mapped, source->Map(MemoryAccess::kWrite));
-      std::memcpy(mapped.data(), contents_.data(), kFileBytes);
-    }
+    HALIO_ASSIGN_OR_RETURN(BufferRef source, testing::AllocateDeviceBuffer(*device_, kFileBytes));
+    HALIO_RETURN_IF_ERROR(testing::WriteBufferBytes(*device_, source, contents_));
     HALIO_ASSIGN_OR_RETURN(SemaphoreRef done, Semaphore::Create(0));
     SemaphorePoint signal[] = {{done.get(), 1}};
     Status queued = device_->QueueWrite({}, signal, source, 0, file, 0, kFileBytes);
@@ -147,9 +151,8 @@ class FaultTest : public ::testing::TestWithParam<FaultParam> {
   }
 
   void ExpectBufferHoldsContents(const BufferRef& buffer) {
-    auto mapped = buffer->Map(MemoryAccess::kRead);
-    ASSERT_THAT(mapped, IsOk());
-    std::span<const std::byte> got(mapped->data(), mapped->size());
+    HALIO_ASSERT_OK_AND_ASSIGN(const std::vector<std::byte> got,
+                               testing::ReadBufferBytes(*device_, buffer));
     const size_t at = FirstMismatch(got, contents_);
     EXPECT_EQ(at, std::string::npos) << DescribeMismatch(got, at);
   }
@@ -366,9 +369,8 @@ TEST_P(LoaderFaultTest, LoadSucceedsByteForByteOrFailsNamingTheTensor) {
   HALIO_ASSERT_OK(loaded.status());
   ASSERT_EQ(loaded->tensors.size(), 3u);
   for (const LoadedTensor& tensor : loaded->tensors) {
-    auto mapped = tensor.buffer->Map(MemoryAccess::kRead);
-    ASSERT_THAT(mapped, IsOk());
-    std::span<const std::byte> got(mapped->data(), mapped->size());
+    HALIO_ASSERT_OK_AND_ASSIGN(const std::vector<std::byte> got,
+                               testing::ReadBufferBytes(*device_, tensor.buffer));
     std::span<const std::byte> want(st.bytes.data() + tensor.entry->offset,
                                     tensor.entry->length);
     const size_t at = FirstMismatch(got, want);

@@ -161,7 +161,7 @@ class FaultFsTest : public testing::MatrixTest {
     HALIO_ASSERT_OK_AND_ASSIGN(FileRef file, OpenServed(name, mode));
     HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, testing::NewBuffer(*device_, length));
     HALIO_ASSERT_OK(testing::RunRead(*device_, file, offset, buffer, length));
-    EXPECT_TRUE(testing::SameBytes(testing::BufferBytes(buffer, 0, length),
+    EXPECT_TRUE(testing::SameBytes(testing::BufferBytes(*device_, buffer, 0, length),
                                    faultfs::FileBytes(Spec(name), offset, length)))
         << name << " [" << offset << ", " << offset + length << ")";
   }
@@ -245,7 +245,7 @@ TEST_P(FaultFsTest, DescriptorClosedDuringReadsEndsWithCorrectBytesOrFailedPreco
   ASSERT_EQ(::dup2(::open("/dev/null", O_RDONLY | O_CLOEXEC), fd), fd);
   ASSERT_TRUE(still_closed) << "descriptor " << fd << " was reused during the test";
   if (read.ok()) {
-    EXPECT_TRUE(testing::SameBytes(testing::BufferBytes(buffer, 0, length),
+    EXPECT_TRUE(testing::SameBytes(testing::BufferBytes(*device, buffer, 0, length),
                                    faultfs::FileBytes(Spec("slow.bin"), 0, length)));
   } else {
     const std::string path = ServedPath("slow.bin");
@@ -274,7 +274,7 @@ class FaultFsLoadTest : public FaultFsTest {
     ASSERT_EQ(loaded.tensors.size(), expected_count);
     for (const LoadedTensor& tensor : loaded.tensors) {
       EXPECT_TRUE(testing::SameBytes(
-          testing::BufferBytes(tensor.buffer, 0, tensor.entry->length),
+          testing::BufferBytes(*device_, tensor.buffer, 0, tensor.entry->length),
           faultfs::FileBytes(Spec(name), tensor.entry->offset, tensor.entry->length)))
           << name << ": " << tensor.entry->name;
     }

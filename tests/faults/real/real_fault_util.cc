@@ -4,20 +4,23 @@
 #include <cstdio>
 #include <cstring>
 
+#include "testing/device_buffers.h"
+
 namespace halio::testing {
 
 Result<BufferRef> NewBuffer(Device& device, uint64_t length) {
-  return device.allocator().Allocate(BufferParams{}, length);
+  return AllocateDeviceBuffer(device, length);
 }
 
-std::vector<uint8_t> BufferBytes(const BufferRef& buffer, uint64_t offset, uint64_t length) {
-  auto mapped = buffer->Map(MemoryAccess::kRead, offset, length);
-  if (!mapped.ok()) {
-    ADD_FAILURE() << mapped.status().ToString();
+std::vector<uint8_t> BufferBytes(Device& device, const BufferRef& buffer, uint64_t offset,
+                                 uint64_t length) {
+  auto bytes = ReadBufferBytes(device, buffer, offset, length);
+  if (!bytes.ok()) {
+    ADD_FAILURE() << bytes.status().ToString();
     return {};
   }
-  const auto* bytes = reinterpret_cast<const uint8_t*>(mapped->data());
-  return std::vector<uint8_t>(bytes, bytes + mapped->size());
+  const auto* data = reinterpret_cast<const uint8_t*>(bytes->data());
+  return std::vector<uint8_t>(data, data + bytes->size());
 }
 
 ::testing::AssertionResult SameBytes(std::span<const uint8_t> actual,

@@ -22,9 +22,13 @@ namespace halio::testing {
 // The real faults' matrix: every device x backend, on fd files.
 inline std::vector<MatrixParam> FdFileMatrix() { return Matrix({FileKind::kFd}); }
 
+// A buffer of the device's own memory (device memory on local_discrete, so
+// its file transfers are staged).
 Result<BufferRef> NewBuffer(Device& device, uint64_t length);
-// The buffer's bytes [offset, offset + length), copied out.
-std::vector<uint8_t> BufferBytes(const BufferRef& buffer, uint64_t offset, uint64_t length);
+// The buffer's bytes [offset, offset + length), copied out (through the
+// device for memory the host cannot map); fails the test when they cannot be.
+std::vector<uint8_t> BufferBytes(Device& device, const BufferRef& buffer, uint64_t offset,
+                                 uint64_t length);
 // Success, or where the first differing byte is.
 ::testing::AssertionResult SameBytes(std::span<const uint8_t> actual,
                                      std::span<const uint8_t> expected);

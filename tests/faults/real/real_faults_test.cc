@@ -23,6 +23,7 @@
 #include "faults/real/fault_fs_layout.h"
 #include "faults/real/mounts.h"
 #include "faults/real/real_fault_util.h"
+#include "testing/device_buffers.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_file.h"
 
@@ -42,10 +43,11 @@ std::vector<std::byte> ToBytes(const std::vector<uint8_t>& bytes) {
 // recognizable).
 Result<BufferRef> PatternBuffer(Device& device, uint64_t length, uint32_t seed) {
   HALIO_ASSIGN_OR_RETURN(BufferRef buffer, testing::NewBuffer(device, length));
-  HALIO_ASSIGN_OR_RETURN(MappedMemory mapped, buffer->Map(MemoryAccess::kWrite));
+  std::vector<std::byte> bytes(length);
   for (uint64_t i = 0; i < length; ++i) {
-    mapped.data()[i] = static_cast<std::byte>(faultfs::HashByte(i, seed));
+    bytes[i] = static_cast<std::byte>(faultfs::HashByte(i, seed));
   }
+  HALIO_RETURN_IF_ERROR(testing::WriteBufferBytes(device, buffer, bytes));
   return buffer;
 }
 
@@ -201,7 +203,7 @@ class TruncatedDuringLoadTest : public testing::MatrixTest {
     const std::vector<std::byte>& contents = TruncationContents().contents;
     ASSERT_EQ(loaded.tensors.size(), static_cast<size_t>(kTruncatedTensors));
     for (const LoadedTensor& tensor : loaded.tensors) {
-      auto actual = testing::BufferBytes(tensor.buffer, 0, tensor.entry->length);
+      auto actual = testing::BufferBytes(*device_, tensor.buffer, 0, tensor.entry->length);
       const auto* expected = reinterpret_cast<const uint8_t*>(contents.data()) +
                              tensor.entry->offset;
       EXPECT_TRUE(testing::SameBytes(actual, {expected, tensor.entry->length}))

@@ -1,0 +1,422 @@
+#include "staged_transfer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <new>
+#include <string>
+
+#include "async_io.h"
+#include "fd_transfer.h"
+#include "host_new.h"
+
+namespace halio {
+namespace {
+
+constexpr size_t kStagingAlignment = 4096;
+
+std::string RangeText(uint64_t offset, uint64_t length) {
+  return "[" + std::to_string(offset) + ", " + std::to_string(offset + length) + ")";
+}
+
+}  // namespace
+
+// --- SubmitAndWait ------------------------------------------------------------
+
+namespace {
+
+struct CopyLatch {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool done = false;
+  Status status;
+};
+
+void ReleaseLatch(DeviceCopy* copy, Status status) {
+  auto* latch = static_cast<CopyLatch*>(copy->user_data);
+  std::lock_guard<std::mutex> lock(latch->mutex);
+  latch->status = std::move(status);
+  latch->done = true;
+  // Under the lock: once it is released the waiter may return and free
+  // the latch.
+  latch->cv.notify_one();
+}
+
+}  // namespace
+
+Status SubmitAndWait(DeviceMemory& memory, DeviceCopy& copy) {
+  CopyLatch latch;
+  copy.done = &ReleaseLatch;
+  copy.user_data = &latch;
+  memory.Submit(&copy);
+  std::unique_lock<std::mutex> lock(latch.mutex);
+  latch.cv.wait(lock, [&] { return latch.done; });
+  return std::move(latch.status);
+}
+
+// --- StagingPool --------------------------------------------------------------
+
+StagingPool::StagingPool(DeviceMemory& memory, size_t buffer_bytes, uint32_t count)
+    : memory_(memory),
+      buffer_bytes_((std::max<size_t>(buffer_bytes, 1) + kStagingAlignment - 1) /
+                    kStagingAlignment * kStagingAlignment),
+      count_(std::clamp<uint32_t>(count, 1, kMaxBuffers)) {}
+
+StagingPool::~StagingPool() {
+  for (uint32_t i = 0; i < allocated_; ++i) memory_.FreeStaging(all_[i], buffer_bytes_);
+}
+
+Status StagingPool::Preallocate() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  while (allocated_ < count_) {
+    Result<std::byte*> made = memory_.AllocateStaging(buffer_bytes_);
+    if (!made.ok()) {
+      return Status(made.status())
+          .Annotate("allocating staging buffer " + std::to_string(allocated_ + 1) + " of " +
+                    std::to_string(count_) + " (" + std::to_string(buffer_bytes_) +
+                    " bytes each) for " + memory_.description());
+    }
+    all_[allocated_++] = *made;
+    free_[free_count_++] = *made;
+  }
+  return Status();
+}
+
+std::byte* StagingPool::TakeLocked(Status* allocation_error) {
+  if (free_count_ > 0) return free_[--free_count_];
+  if (allocated_ == count_) return nullptr;
+  Result<std::byte*> made = memory_.AllocateStaging(buffer_bytes_);
+  if (!made.ok()) {
+    *allocation_error = made.status();
+    return nullptr;
+  }
+  all_[allocated_++] = *made;
+  return *made;
+}
+
+Result<std::byte*> StagingPool::Acquire() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    if (memory_.cancelled()) {
+      return CancelledError("the device of " + memory_.description() +
+                            " was shut down while a transfer waited for a staging buffer");
+    }
+    Status allocation_error;
+    if (std::byte* buffer = TakeLocked(&allocation_error)) return buffer;
+    // With no buffer at all nobody will release one: fail. Otherwise wait
+    // for a transfer to give one back (backpressure). The timeout only
+    // re-checks cancellation, which does not notify.
+    if (!allocation_error.ok() && allocated_ == 0) {
+      return Status(allocation_error)
+          .Annotate("allocating a staging buffer of " + std::to_string(buffer_bytes_) +
+                    " bytes for " + memory_.description());
+    }
+    released_.wait_for(lock, std::chrono::milliseconds(50));
+  }
+}
+
+std::byte* StagingPool::TryAcquire() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Status ignored;
+  return TakeLocked(&ignored);
+}
+
+void StagingPool::Release(std::byte* buffer) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  free_[free_count_++] = buffer;
+  released_.notify_one();
+}
+
+// --- Staged transfers ---------------------------------------------------------
+
+namespace {
+
+// One transfer: the calling thread hands out chunks and runs the file calls
+// that cannot go to an engine; completions (engine, copy engine) hand each
+// slot back to it through the ready list.
+class StagedTransfer {
+ public:
+  StagedTransfer(DeviceMemory& memory, FdFile& file, IoOp io, uint64_t file_offset,
+                 std::byte* device, uint64_t length, HostAllocator& host)
+      : memory_(memory), file_(file), io_(io), file_offset_(file_offset), device_(device),
+        length_(length), slots_(HostAllocatorAdapter<Slot>(host)) {}
+
+  Status Run(const StagedTransferOptions& options);
+
+ private:
+  enum class Next : uint8_t { kChunk, kFileIo };
+  struct Slot {
+    StagedTransfer* transfer = nullptr;
+    std::byte* staging = nullptr;
+    uint64_t offset = 0;  // of the chunk, from the start of the transfer
+    size_t length = 0;
+    Next next = Next::kChunk;
+    Slot* ready_next = nullptr;
+    AsyncRequest request;
+    DeviceCopy copy;
+  };
+
+  Status AcquireSlots(const StagedTransferOptions& options);
+  void Drive();
+  void Handle(Slot* slot);
+  // Takes the slot's next chunk; false when the transfer is over for it.
+  bool AssignChunk(Slot* slot);
+  // The slot's file call: to the engine when it can go there, else run here
+  // when this is the transfer's own thread, else handed back to it.
+  void StartFileIo(Slot* slot, bool on_transfer_thread);
+  // The next chunk for a slot whose chunk just completed, from the
+  // completing thread.
+  void Continue(Slot* slot);
+  void StartCopy(Slot* slot);
+  void FileDone(Slot* slot, Status status);
+  void CopyDone(Slot* slot, Status status);
+  void Ready(Slot* slot, Next next);
+  void NoteError(Status status);
+  static void OnFileDone(AsyncRequest* request, Status status);
+  static void OnCopyDone(DeviceCopy* copy, Status status);
+
+  DeviceMemory& memory_;
+  FdFile& file_;
+  const IoOp io_;
+  const uint64_t file_offset_;
+  std::byte* const device_;
+  const uint64_t length_;
+  HostVector<Slot> slots_;
+
+  std::mutex mutex_;
+  std::condition_variable ready_cv_;
+  Slot* ready_head_ = nullptr;
+  Slot* ready_tail_ = nullptr;
+  uint32_t active_ = 0;  // slots not yet retired
+  uint64_t next_ = 0;    // bytes handed out
+  Status first_error_;
+};
+
+Status StagedTransfer::AcquireSlots(const StagedTransferOptions& options) {
+  StagingPool& pool = memory_.staging();
+  const uint64_t size = pool.buffer_bytes();
+  const uint64_t chunks = (file_offset_ % size + length_ + size - 1) / size;  // AssignChunk's
+  const uint32_t depth = options.queue_depth != 0 ? options.queue_depth : pool.count();
+  const size_t wanted = static_cast<size_t>(std::min<uint64_t>(depth, chunks));
+  try {
+    slots_.reserve(wanted);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("out of host memory for the " + std::to_string(wanted) +
+                                  " staging slots of a transfer of " + file_.description());
+  }
+  // The first buffer may wait (backpressure); the rest only if free now.
+  HALIO_ASSIGN_OR_RETURN(std::byte* first, pool.Acquire());
+  slots_.emplace_back().staging = first;
+  // Fewer buffers (busy, or no memory for another) only means fewer chunks
+  // in flight, not an error.
+  while (slots_.size() < wanted) {
+    std::byte* more = pool.TryAcquire();
+    if (more == nullptr) break;
+    slots_.emplace_back().staging = more;
+  }
+  return Status();
+}
+
+Status StagedTransfer::Run(const StagedTransferOptions& options) {
+  Status acquired = AcquireSlots(options);
+  if (!acquired.ok()) {
+    return acquired.Annotate((io_ == IoOp::kRead ? "reading " : "writing ") +
+                             file_.description() + " " + RangeText(file_offset_, length_));
+  }
+  active_ = static_cast<uint32_t>(slots_.size());
+  for (Slot& slot : slots_) {
+    slot.transfer = this;
+    Ready(&slot, Next::kChunk);
+  }
+  Drive();
+  for (Slot& slot : slots_) memory_.staging().Release(slot.staging);
+  return std::move(first_error_);
+}
+
+void StagedTransfer::Drive() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    ready_cv_.wait(lock, [&] { return ready_head_ != nullptr || active_ == 0; });
+    if (ready_head_ == nullptr) return;  // every slot retired
+    Slot* slot = ready_head_;
+    ready_head_ = slot->ready_next;
+    if (ready_head_ == nullptr) ready_tail_ = nullptr;
+    lock.unlock();
+    Handle(slot);
+    lock.lock();
+  }
+}
+
+void StagedTransfer::Handle(Slot* slot) {
+  if (slot->next == Next::kFileIo) return StartFileIo(slot, /*on_transfer_thread=*/true);
+  if (!AssignChunk(slot)) return;
+  // A read fills the staging buffer from the file first; a write fills it
+  // from the device first.
+  if (io_ == IoOp::kRead) return StartFileIo(slot, /*on_transfer_thread=*/true);
+  StartCopy(slot);
+}
+
+void StagedTransfer::Continue(Slot* slot) {
+  // Straight on from the completion that freed the slot: a hop through the
+  // transfer's thread per chunk would leave the disk (or the link) idle
+  // for a wake-up each time.
+  if (!AssignChunk(slot)) return;
+  if (io_ == IoOp::kRead) return StartFileIo(slot, /*on_transfer_thread=*/false);
+  StartCopy(slot);
+}
+
+bool StagedTransfer::AssignChunk(Slot* slot) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (first_error_.ok() && memory_.cancelled()) {
+    first_error_ = CancelledError("the device of " + memory_.description() +
+                                  " was shut down during the transfer of " +
+                                  file_.description() + " " +
+                                  RangeText(file_offset_, length_));
+  }
+  if (!first_error_.ok() || next_ >= length_) {
+    // Drive sees it under this lock. Notified under it too: once it is
+    // released the transfer may end (this slot's caller touches nothing
+    // after).
+    if (--active_ == 0) ready_cv_.notify_one();
+    return false;
+  }
+  // Chunks end at file offsets that are multiples of the staging size, so
+  // the middle chunks of an O_DIRECT transfer stay block-aligned (only the
+  // first and last go through bounce memory).
+  const uint64_t size = memory_.staging().buffer_bytes();
+  const uint64_t position = file_offset_ + next_;
+  slot->offset = next_;
+  slot->length = static_cast<size_t>(std::min(size - position % size, length_ - next_));
+  next_ += slot->length;
+  return true;
+}
+
+void StagedTransfer::StartFileIo(Slot* slot, bool on_transfer_thread) {
+  AsyncRequest& request = slot->request;
+  request = AsyncRequest();
+  FdTransfer::PrepareRequest(file_, io_, &request);
+  request.offset = file_offset_ + slot->offset;
+  request.data = slot->staging;
+  request.length = slot->length;
+  request.completion = &StagedTransfer::OnFileDone;
+  request.user_data = slot;
+  // The file decides where the chunk goes (fd_transfer.h), with one
+  // exception: a buffered read the file would start with a page-cache copy
+  // on a worker goes to the engine whole, since this thread is the
+  // transfer's only one and the engine keeps every chunk in flight at once
+  // (io_uring copies cached pages inline or on its own workers, asio on its
+  // pool). What cannot go to an engine (no async engine: the sync backend;
+  // unaligned O_DIRECT pieces) runs here, one call at a time, still
+  // overlapped with the other chunks' device copies.
+  const ChunkRoute route = FdTransfer::Route(file_, request);
+  if (route == ChunkRoute::kEngine || route == ChunkRoute::kCacheFirst) {
+    return FdTransfer::SubmitToEngine(file_, &request);
+  }
+  // A blocking call: on a completion's thread (an engine's, the copy
+  // engine's) it would stall everything else that thread completes.
+  if (!on_transfer_thread) return Ready(slot, Next::kFileIo);
+  Status status;
+  if (FdTransfer::RunOnWorker(file_, &request, &status)) return;  // the engine reports
+  FileDone(slot, std::move(status));
+}
+
+void StagedTransfer::StartCopy(Slot* slot) {
+  DeviceCopy& copy = slot->copy;
+  copy = DeviceCopy();
+  std::byte* device = device_ + slot->offset;
+  if (io_ == IoOp::kRead) {
+    copy.kind = DeviceCopy::Kind::kToDevice;
+    copy.source = slot->staging;
+    copy.target = device;
+  } else {
+    copy.kind = DeviceCopy::Kind::kFromDevice;
+    copy.source = device;
+    copy.target = slot->staging;
+  }
+  copy.bytes = slot->length;
+  copy.done = &StagedTransfer::OnCopyDone;
+  copy.user_data = slot;
+  memory_.Submit(&copy);
+}
+
+void StagedTransfer::OnFileDone(AsyncRequest* request, Status status) {
+  auto* slot = static_cast<Slot*>(request->user_data);
+  slot->transfer->FileDone(slot, std::move(status));
+}
+
+void StagedTransfer::OnCopyDone(DeviceCopy* copy, Status status) {
+  auto* slot = static_cast<Slot*>(copy->user_data);
+  slot->transfer->CopyDone(slot, std::move(status));
+}
+
+void StagedTransfer::FileDone(Slot* slot, Status status) {
+  if (!status.ok()) {
+    NoteError(std::move(status));
+    return Ready(slot, Next::kChunk);
+  }
+  // A read's staging buffer is full: on to the device (submitting does not
+  // block, so an engine thread may do it). A write's chunk is done.
+  if (io_ == IoOp::kRead) return StartCopy(slot);
+  Continue(slot);
+}
+
+void StagedTransfer::CopyDone(Slot* slot, Status status) {
+  if (!status.ok()) {
+    const char* direction = io_ == IoOp::kRead ? "copying to " : "copying from ";
+    NoteError(status.Annotate(direction + memory_.description() + " the bytes of " +
+                              file_.description() + " " +
+                              RangeText(file_offset_ + slot->offset, slot->length)));
+    return Ready(slot, Next::kChunk);
+  }
+  // A read's chunk is done; a write's staging buffer holds the device's
+  // bytes, for the file.
+  if (io_ == IoOp::kRead) return Continue(slot);
+  StartFileIo(slot, /*on_transfer_thread=*/false);
+}
+
+void StagedTransfer::Ready(Slot* slot, Next next) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  slot->next = next;
+  slot->ready_next = nullptr;
+  (ready_tail_ ? ready_tail_->ready_next : ready_head_) = slot;
+  ready_tail_ = slot;
+  // Under the lock: the transfer (and this slot) may end once it is
+  // released and the driving thread sees the last slot retire.
+  ready_cv_.notify_one();
+}
+
+void StagedTransfer::NoteError(Status status) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (first_error_.ok()) first_error_ = std::move(status);
+}
+
+Status Unsupported(const File& file) {
+  return UnimplementedError("staged transfers to device memory support fd files only, not " +
+                            file.description());
+}
+
+}  // namespace
+
+Status StagedRead(DeviceMemory& memory, File& file, uint64_t file_offset,
+                  std::byte* device_address, uint64_t length,
+                  const StagedTransferOptions& options) {
+  if (length == 0) return Status();
+  FdFile* fd_file = FdTransfer::Of(file);
+  if (fd_file == nullptr) return Unsupported(file);
+  StagedTransfer transfer(memory, *fd_file, IoOp::kRead, file_offset, device_address, length,
+                          *options.host);
+  return transfer.Run(options);
+}
+
+Status StagedWrite(DeviceMemory& memory, const std::byte* device_address, File& file,
+                   uint64_t file_offset, uint64_t length,
+                   const StagedTransferOptions& options) {
+  if (length == 0) return Status();
+  FdFile* fd_file = FdTransfer::Of(file);
+  if (fd_file == nullptr) return Unsupported(file);
+  // The device address is only read (kFromDevice copies).
+  StagedTransfer transfer(memory, *fd_file, IoOp::kWrite, file_offset,
+                          const_cast<std::byte*>(device_address), length, *options.host);
+  return transfer.Run(options);
+}
+
+}  // namespace halio
