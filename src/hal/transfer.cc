@@ -124,12 +124,17 @@ Status FillValidated(Buffer& target, uint64_t offset, uint64_t length, uint32_t 
   if (DeviceMemory* memory = BufferInternals::DeviceMemoryOf(target)) [[unlikely]] {
     return FillDevice(*memory, bytes, length, pattern, pattern_length);
   }
-  switch (pattern_length) {
-    case 1: std::memset(bytes, static_cast<int>(pattern & 0xFF), length); break;
-    case 2: FillPattern<uint16_t>(bytes, length, pattern); break;
-    default: FillPattern<uint32_t>(bytes, length, pattern); break;
-  }
+  FillHostBytes(bytes, length, pattern, pattern_length);
   return Status();
+}
+
+void FillHostBytes(std::byte* target, uint64_t length, uint32_t pattern,
+                   uint32_t pattern_length) {
+  switch (pattern_length) {
+    case 1: std::memset(target, static_cast<int>(pattern & 0xFF), length); break;
+    case 2: FillPattern<uint16_t>(target, length, pattern); break;
+    default: FillPattern<uint32_t>(target, length, pattern); break;
+  }
 }
 
 Status ValidateUpdate(const Buffer& target, uint64_t offset, uint64_t length) {

@@ -22,6 +22,11 @@ namespace halio {
 
 Status FillValidated(Buffer& target, uint64_t offset, uint64_t length, uint32_t pattern,
                      uint32_t pattern_length);
+// The host-memory fill itself: `length` bytes at `target` (a multiple of the
+// 1, 2 or 4 byte pattern, any alignment). Also what a DeviceMemory whose
+// memory is host memory (local_discrete's copy engine) runs for a kFill.
+void FillHostBytes(std::byte* target, uint64_t length, uint32_t pattern,
+                   uint32_t pattern_length);
 Status UpdateValidated(std::span<const std::byte> source, Buffer& target, uint64_t offset);
 Status CopyValidated(Buffer& source, uint64_t source_offset, Buffer& target,
                      uint64_t target_offset, uint64_t length);

@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "local_async/async_device.h"
+#include "transfer_validated.h"
 
 namespace halio::local_discrete {
 namespace {
@@ -15,12 +16,6 @@ namespace {
 // Device allocations are aligned as a GPU allocator's are.
 constexpr size_t kDeviceAlignment = 256;
 constexpr size_t kStagingAlignment = 4096;
-
-template <typename T>
-void FillPattern(std::byte* target, size_t bytes, uint32_t pattern) {
-  const T value = static_cast<T>(pattern);
-  for (size_t i = 0; i < bytes; i += sizeof(T)) std::memcpy(target + i, &value, sizeof(T));
-}
 
 void RunCopy(const DeviceCopy& copy) {
   switch (copy.kind) {
@@ -32,13 +27,7 @@ void RunCopy(const DeviceCopy& copy) {
       std::memmove(copy.target, copy.source, copy.bytes);
       break;
     case DeviceCopy::Kind::kFill:
-      if (copy.pattern_length == 1) {
-        std::memset(copy.target, static_cast<int>(copy.pattern & 0xFF), copy.bytes);
-      } else if (copy.pattern_length == 2) {
-        FillPattern<uint16_t>(copy.target, copy.bytes, copy.pattern);
-      } else {
-        FillPattern<uint32_t>(copy.target, copy.bytes, copy.pattern);
-      }
+      FillHostBytes(copy.target, copy.bytes, copy.pattern, copy.pattern_length);
       break;
   }
 }
