@@ -68,11 +68,7 @@ Result<BufferRef> BufferAllocator::AllocateDevice(const BufferParams& params,
     return storage.status();
   }
   if (params.zero_initialize && length > 0) {
-    DeviceCopy fill;
-    fill.kind = DeviceCopy::Kind::kFill;
-    fill.target = address;
-    fill.bytes = length;
-    HALIO_RETURN_IF_ERROR(SubmitAndWait(*device_, fill));
+    HALIO_RETURN_IF_ERROR(FillAndWait(*device_, address, length, 0, 1));
   }
   return BufferInternals::Create(host_, "buffer bookkeeping", *std::move(storage), 0,
                                  byte_length, params, transient);

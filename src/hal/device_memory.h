@@ -87,6 +87,12 @@ class DeviceMemory {
 // Runs `copy` and waits for it: for callers that are synchronous anyway
 // (local_sync, a worker running an op body). Returns the copy's status.
 Status SubmitAndWait(DeviceMemory& memory, DeviceCopy& copy);
+// A kFill of `bytes` at device address `target`, waited for.
+Status FillAndWait(DeviceMemory& memory, std::byte* target, size_t bytes, uint32_t pattern,
+                   uint32_t pattern_length);
+// A copy of `kind` (not kFill), waited for.
+Status CopyAndWait(DeviceMemory& memory, DeviceCopy::Kind kind, const std::byte* source,
+                   std::byte* target, size_t bytes);
 
 }  // namespace halio
 

@@ -20,39 +20,6 @@ std::string RangeText(uint64_t offset, uint64_t length) {
 
 }  // namespace
 
-// --- SubmitAndWait ------------------------------------------------------------
-
-namespace {
-
-struct CopyLatch {
-  std::mutex mutex;
-  std::condition_variable cv;
-  bool done = false;
-  Status status;
-};
-
-void ReleaseLatch(DeviceCopy* copy, Status status) {
-  auto* latch = static_cast<CopyLatch*>(copy->user_data);
-  std::lock_guard<std::mutex> lock(latch->mutex);
-  latch->status = std::move(status);
-  latch->done = true;
-  // Under the lock: once it is released the waiter may return and free
-  // the latch.
-  latch->cv.notify_one();
-}
-
-}  // namespace
-
-Status SubmitAndWait(DeviceMemory& memory, DeviceCopy& copy) {
-  CopyLatch latch;
-  copy.done = &ReleaseLatch;
-  copy.user_data = &latch;
-  memory.Submit(&copy);
-  std::unique_lock<std::mutex> lock(latch.mutex);
-  latch.cv.wait(lock, [&] { return latch.done; });
-  return std::move(latch.status);
-}
-
 // --- StagingPool --------------------------------------------------------------
 
 StagingPool::StagingPool(DeviceMemory& memory, size_t buffer_bytes, uint32_t count)

@@ -33,28 +33,8 @@ void FillPattern(std::byte* dst, uint64_t length, uint32_t pattern) {
 }
 
 // Device memory (device_memory.h): the same transfers through the memory's
-// copy engine, waited for here (the callers are synchronous: local_sync, or
-// a worker running an op's body).
-[[gnu::noinline]] Status FillDevice(DeviceMemory& memory, std::byte* address, uint64_t length,
-                                    uint32_t pattern, uint32_t pattern_length) {
-  DeviceCopy fill;
-  fill.kind = DeviceCopy::Kind::kFill;
-  fill.target = address;
-  fill.bytes = static_cast<size_t>(length);
-  fill.pattern = pattern;
-  fill.pattern_length = pattern_length;
-  return SubmitAndWait(memory, fill);
-}
-
-Status CopyBetween(DeviceCopy::Kind kind, DeviceMemory& memory, const std::byte* from,
-                   std::byte* to, uint64_t length) {
-  DeviceCopy copy;
-  copy.kind = kind;
-  copy.source = from;
-  copy.target = to;
-  copy.bytes = static_cast<size_t>(length);
-  return SubmitAndWait(memory, copy);
-}
+// copy engine, waited for here (FillAndWait, CopyAndWait; the callers are
+// synchronous: local_sync, or a worker running an op's body).
 
 // Between two different device memories: through one staging buffer of the
 // source's pool, a chunk at a time.
@@ -65,9 +45,10 @@ Status CopyAcrossMemories(DeviceMemory& from_memory, const std::byte* from,
   Status status;
   for (uint64_t done = 0; done < length && status.ok();) {
     const uint64_t chunk = std::min<uint64_t>(pool.buffer_bytes(), length - done);
-    status = CopyBetween(DeviceCopy::Kind::kFromDevice, from_memory, from + done, staging, chunk);
+    status =
+        CopyAndWait(from_memory, DeviceCopy::Kind::kFromDevice, from + done, staging, chunk);
     if (status.ok()) {
-      status = CopyBetween(DeviceCopy::Kind::kToDevice, to_memory, staging, to + done, chunk);
+      status = CopyAndWait(to_memory, DeviceCopy::Kind::kToDevice, staging, to + done, chunk);
     }
     done += chunk;
   }
@@ -79,13 +60,13 @@ Status CopyAcrossMemories(DeviceMemory& from_memory, const std::byte* from,
                                              DeviceMemory* to_memory, std::byte* to,
                                              uint64_t length) {
   if (from_memory == nullptr) {
-    return CopyBetween(DeviceCopy::Kind::kToDevice, *to_memory, from, to, length);
+    return CopyAndWait(*to_memory, DeviceCopy::Kind::kToDevice, from, to, length);
   }
   if (to_memory == nullptr) {
-    return CopyBetween(DeviceCopy::Kind::kFromDevice, *from_memory, from, to, length);
+    return CopyAndWait(*from_memory, DeviceCopy::Kind::kFromDevice, from, to, length);
   }
   if (from_memory == to_memory) {
-    return CopyBetween(DeviceCopy::Kind::kWithinDevice, *to_memory, from, to, length);
+    return CopyAndWait(*to_memory, DeviceCopy::Kind::kWithinDevice, from, to, length);
   }
   return CopyAcrossMemories(*from_memory, from, *to_memory, to, length);
 }
@@ -122,7 +103,7 @@ Status FillValidated(Buffer& target, uint64_t offset, uint64_t length, uint32_t 
   std::byte* bytes = BufferInternals::ValidatedData(target, offset);
   if (bytes == nullptr) [[unlikely]] return BufferInternals::FreedError(target);
   if (DeviceMemory* memory = BufferInternals::DeviceMemoryOf(target)) [[unlikely]] {
-    return FillDevice(*memory, bytes, length, pattern, pattern_length);
+    return FillAndWait(*memory, bytes, static_cast<size_t>(length), pattern, pattern_length);
   }
   FillHostBytes(bytes, length, pattern, pattern_length);
   return Status();
