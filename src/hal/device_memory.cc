@@ -1,39 +1,25 @@
 #include "device_memory.h"
 
-#include <condition_variable>
-#include <mutex>
 #include <utility>
+
+#include "status_latch.h"
 
 namespace halio {
 namespace {
 
-struct CopyLatch {
-  std::mutex mutex;
-  std::condition_variable cv;
-  bool done = false;
-  Status status;
-};
-
 void ReleaseLatch(DeviceCopy* copy, Status status) {
-  auto* latch = static_cast<CopyLatch*>(copy->user_data);
-  std::lock_guard<std::mutex> lock(latch->mutex);
-  latch->status = std::move(status);
-  latch->done = true;
-  // Under the lock: once it is released the waiter may return and free
-  // the latch.
-  latch->cv.notify_one();
+  static_cast<StatusLatch*>(copy->user_data)->Set(std::move(status));
 }
 
 }  // namespace
 
 Status SubmitAndWait(DeviceMemory& memory, DeviceCopy& copy) {
-  CopyLatch latch;
+  StatusLatch latch;
   copy.done = &ReleaseLatch;
   copy.user_data = &latch;
   memory.Submit(&copy);
-  std::unique_lock<std::mutex> lock(latch.mutex);
-  latch.cv.wait(lock, [&] { return latch.done; });
-  return std::move(latch.status);
+  latch.Wait(Timeout::Infinite());
+  return latch.status();
 }
 
 Status FillAndWait(DeviceMemory& memory, std::byte* target, size_t bytes, uint32_t pattern,

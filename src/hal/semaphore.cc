@@ -6,6 +6,7 @@
 
 #include "host_new.h"
 #include "semaphore_impl.h"
+#include "status_latch.h"
 
 namespace halio {
 
@@ -106,41 +107,17 @@ void SemaphoreImpl::Fail(Status status) {
 
 namespace {
 
-// A thread blocked on one or more timepoints: each waiter sleeps on its own
-// condition variable and is woken only by a signal that satisfies it (or a
-// failure), never by intermediate values.
-struct BlockingWaiter {
-  std::mutex mutex;
-  std::condition_variable cv;
-  bool done = false;
-  Status status;
-};
-
+// A thread blocked on one or more timepoints sleeps on its own latch and is
+// woken only by a signal that satisfies it (or a failure), never by
+// intermediate values.
 void OnBlockingTimepoint(void* user_data, Status status) {
-  auto* waiter = static_cast<BlockingWaiter*>(user_data);
-  std::lock_guard<std::mutex> lock(waiter->mutex);
-  if (!waiter->done) {
-    waiter->done = true;
-    waiter->status = std::move(status);
-  }
-  waiter->cv.notify_all();
-}
-
-// Sleeps until `waiter` is done or the deadline passes; true when done.
-bool Sleep(BlockingWaiter& waiter, Timeout timeout) {
-  std::unique_lock<std::mutex> lock(waiter.mutex);
-  if (timeout.infinite()) {
-    waiter.cv.wait(lock, [&] { return waiter.done; });
-    return true;
-  }
-  if (Timeout::Clock::now() >= timeout.deadline()) return waiter.done;
-  return waiter.cv.wait_until(lock, timeout.deadline(), [&] { return waiter.done; });
+  static_cast<StatusLatch*>(user_data)->Set(std::move(status));
 }
 
 }  // namespace
 
 Status SemaphoreImpl::WaitBlocking(uint64_t value, Timeout timeout) {
-  BlockingWaiter waiter;
+  StatusLatch waiter;
   SemaphoreTimepoint timepoint;
   timepoint.target = value;
   timepoint.callback = &OnBlockingTimepoint;
@@ -148,13 +125,12 @@ Status SemaphoreImpl::WaitBlocking(uint64_t value, Timeout timeout) {
   AddTimepoint(&timepoint);
   // CancelTimepoint returning false means the callback ran (or is running
   // and has been waited for): `waiter` holds the outcome either way.
-  if (!Sleep(waiter, timeout) && CancelTimepoint(&timepoint)) {
+  if (!waiter.Wait(timeout) && CancelTimepoint(&timepoint)) {
     return DeadlineExceededError("timed out waiting for a semaphore to reach " +
                                  std::to_string(value) + " (it is at " +
                                  std::to_string(value_.load(std::memory_order_relaxed)) + ")");
   }
-  std::lock_guard<std::mutex> lock(waiter.mutex);
-  return waiter.status;
+  return waiter.status();
 }
 
 void SemaphoreImpl::AddTimepoint(SemaphoreTimepoint* timepoint) {
@@ -286,23 +262,21 @@ namespace {
 
 Status WaitAny(SemaphoreList points, Timeout timeout) {
   std::vector<SemaphoreTimepoint> timepoints(points.size());
-  BlockingWaiter waiter;
+  StatusLatch waiter;
   size_t added = 0;
   for (; added < points.size(); ++added) {
     timepoints[added].target = points[added].value;
     timepoints[added].callback = &OnBlockingTimepoint;
     timepoints[added].user_data = &waiter;
     Impl(*points[added].semaphore).AddTimepoint(&timepoints[added]);
-    std::lock_guard<std::mutex> lock(waiter.mutex);
-    if (waiter.done) {
+    if (waiter.is_set()) {
       ++added;
       break;
     }
   }
   Status result;
-  if (Sleep(waiter, timeout)) {
-    std::lock_guard<std::mutex> lock(waiter.mutex);
-    result = waiter.status;
+  if (waiter.Wait(timeout)) {
+    result = waiter.status();
   } else {
     result = DeadlineExceededError("timed out waiting for any of " +
                                    std::to_string(points.size()) + " semaphores");
