@@ -101,21 +101,13 @@ Result<std::byte*> DiscreteMemory::AllocateStaging(size_t bytes) {
   }
   // Page-locked where RLIMIT_MEMLOCK allows, as a real driver's pinned
   // staging is; where it does not, staging still works, just pageable.
-  if (::mlock(memory, bytes) == 0) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    ++pinned_;
-  }
+  (void)::mlock(memory, bytes);
   return static_cast<std::byte*>(memory);
 }
 
 void DiscreteMemory::FreeStaging(std::byte* memory, size_t bytes) {
   ::munlock(memory, bytes);  // harmless where it was not locked
   host_.Free(memory, bytes, kStagingAlignment);
-}
-
-uint32_t DiscreteMemory::pinned_staging_buffers() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return pinned_;
 }
 
 void DiscreteMemory::Submit(DeviceCopy* copy) {

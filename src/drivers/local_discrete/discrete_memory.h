@@ -54,10 +54,6 @@ class DiscreteMemory final : public DeviceMemory, public HostAllocated {
   void Submit(DeviceCopy* copy) override;
   StagingPool& staging() override { return *staging_; }
 
-  // How many staging buffers mlock() pinned, and why the others were not
-  // (RLIMIT_MEMLOCK, usually); for halio probe.
-  uint32_t pinned_staging_buffers() const;
-
  private:
   Status StartEngine();
   void EngineLoop();
@@ -70,12 +66,11 @@ class DiscreteMemory final : public DeviceMemory, public HostAllocated {
   const uint32_t latency_us_;
   std::optional<StagingPool> staging_;
 
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   std::condition_variable work_;
   DeviceCopy* head_ = nullptr;
   DeviceCopy* tail_ = nullptr;
   bool stopping_ = false;
-  uint32_t pinned_ = 0;
   std::thread engine_;
 };
 
