@@ -15,6 +15,7 @@
 #include "halio/drivers.h"
 #include "halio/hal/command_buffer.h"
 #include "halio/hal/executable.h"
+#include "testing/device_buffers.h"
 #include "testing/matrix.h"
 #include "testing/param_names.h"
 #include "testing/status_matchers.h"
@@ -43,9 +44,7 @@ std::unique_ptr<Device> MakeDevice(const DeviceOptions& options = SmallStaging()
 }
 
 BufferRef DeviceBuffer(Device& device, uint64_t length) {
-  BufferParams params;
-  params.type = MemoryType::kDeviceLocal;
-  auto buffer = device.allocator().Allocate(params, length);
+  auto buffer = testing::AllocateDeviceBuffer(device, length);
   EXPECT_THAT(buffer, IsOk());
   return buffer.ok() ? *buffer : nullptr;
 }
@@ -72,12 +71,9 @@ Status RunOp(Submit submit) {
 
 // The device buffer's bytes, copied out through the device into host memory.
 std::vector<std::byte> DeviceBytes(Device& device, const BufferRef& buffer) {
-  BufferRef host = HostBuffer(device, buffer->byte_length());
-  EXPECT_THAT(RunOp([&](SemaphoreList signal) {
-                return device.QueueCopy({}, signal, buffer, 0, host, 0, buffer->byte_length());
-              }),
-              IsOk());
-  return HostBytes(host);
+  auto bytes = testing::ReadBufferBytes(device, buffer);
+  EXPECT_THAT(bytes, IsOk());
+  return bytes.ok() ? *std::move(bytes) : std::vector<std::byte>();
 }
 
 TEST(LocalDiscreteTest, DeviceBuffersAreNotHostVisibleAndMapSaysWhatToDoInstead) {
