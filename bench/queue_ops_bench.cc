@@ -26,6 +26,18 @@
 // runs far ahead and a 4 KiB update's captured bytes (in ~100,000 op blocks
 // in flight) go cold before a worker copies them.
 //
+// Rows labelled `_reached`, local_async fill and update only: each op is
+// queued once the one before it is done (its wait is reached), as a caller
+// that waits for each op does. An update is then written by the queue call
+// itself (no worker); a fill pays a worker's wake-up.
+//
+// Rows labelled `_queued`, the same two: the ops of the plain rows, queued
+// in groups of 512 whose first op also waits for a gate that opens once the
+// group is queued. No op's wait is reached when it is queued, so every
+// update takes the worker path (captured bytes, a copy on a worker), which
+// the plain rows stop taking once one update ran in the call (the timeline
+// is then always reached when the next is queued).
+//
 // N = 1e6 by default; `--ops=N` (before the benchmark flags) changes it.
 //
 // RunQueueOps/reference_handoff/<bytes> is the reference for local_async's
@@ -87,6 +99,7 @@ struct Fixture {
   BufferRef source, target;
   FileRef file;
   SemaphoreRef timeline;
+  SemaphoreRef gate;  // the `_queued` rows' groups wait on it
   std::vector<std::byte> update;
   std::string path;
   int fd = -1;  // the same file, for the floor's pread
@@ -103,6 +116,7 @@ struct Fixture {
     file = *FdFile::Open(path, OpenMode::kRead);
     fd = ::open(path.c_str(), O_RDONLY);
     timeline = *Semaphore::Create(0);
+    gate = *Semaphore::Create(0);
   }
   ~Fixture() {
     if (fd >= 0) ::close(fd);
@@ -110,8 +124,11 @@ struct Fixture {
     std::filesystem::remove(path);
   }
 
-  Status Queue(OpKind kind, uint64_t wait_value, uint64_t signal_value, size_t size) {
-    SemaphorePoint wait[] = {{timeline.get(), wait_value}};
+  // With `gate_value` (not 0), the op also waits for the gate.
+  Status Queue(OpKind kind, uint64_t wait_value, uint64_t signal_value, size_t size,
+               uint64_t gate_value = 0) {
+    SemaphorePoint waits[] = {{timeline.get(), wait_value}, {gate.get(), gate_value}};
+    SemaphoreList wait(waits, gate_value == 0 ? 1 : 2);
     SemaphorePoint signal[] = {{timeline.get(), signal_value}};
     switch (kind) {
       case OpKind::kFill: return device->QueueFill(wait, signal, target, 0, size, 0xAB, 1);
@@ -148,8 +165,16 @@ struct Fixture {
   }
 };
 
-// `window`: 0 for no bound on the ops in flight, else at most that many
-// (the thread waits for the oldest half every window / 2 ops).
+// `window`: 0 for no bound on the ops in flight; kReached for none (the
+// thread waits for each op before queueing the next, so every op's wait is
+// reached when it is queued); kQueued for groups of kQueuedGroup ops whose
+// first also waits for a gate the thread opens once the group is queued (so
+// no op's wait is reached when it is queued); else at most `window` in
+// flight (the thread waits for the oldest half every window / 2 ops).
+constexpr uint64_t kReached = 1;
+constexpr uint64_t kQueued = 2;
+constexpr uint64_t kQueuedGroup = 512;
+
 void RunQueueOps(benchmark::State& state, const char* device_name, OpKind kind,
                  uint64_t window) {
   const size_t size = static_cast<size_t>(state.range(0));
@@ -161,15 +186,29 @@ void RunQueueOps(benchmark::State& state, const char* device_name, OpKind kind,
   const uint64_t allocations_before = bench::AllocationCount();
   const ProcessUsage usage_before = ProcessUsage::Now();
   const auto start = Clock::now();
+  uint64_t queued = 0;  // ops queued in this run
+  uint64_t gates = 0;   // the gate's value once the current group is queued
   for (auto _ : state) {
-    Status status = fixture.Queue(kind, value, value + 1, size);
+    if (window == kReached) {
+      Status reached = fixture.timeline->Wait(value);
+      if (!reached.ok()) [[unlikely]] state.SkipWithError(reached.ToString().c_str());
+    }
+    const bool opens_group = window == kQueued && queued % kQueuedGroup == 0;
+    if (opens_group) ++gates;
+    Status status = fixture.Queue(kind, value, value + 1, size, opens_group ? gates : 0);
     ++value;
+    ++queued;
     if (!status.ok()) [[unlikely]] state.SkipWithError(status.ToString().c_str());
-    if (window != 0 && value % (window / 2) == 0 && value > window / 2) {
+    if (window == kQueued && queued % kQueuedGroup == 0) {
+      status = fixture.gate->Signal(gates);
+      if (!status.ok()) [[unlikely]] state.SkipWithError(status.ToString().c_str());
+    }
+    if (window > kQueued && value % (window / 2) == 0 && value > window / 2) {
       status = fixture.timeline->Wait(value - window / 2);
       if (!status.ok()) [[unlikely]] state.SkipWithError(status.ToString().c_str());
     }
   }
+  if (window == kQueued && queued % kQueuedGroup != 0) (void)fixture.gate->Signal(gates);
   Status drained = fixture.timeline->Wait(value);
   const double wall_ns = NanosecondsSince(start);
   const ProcessUsage usage_after = ProcessUsage::Now();
@@ -273,6 +312,23 @@ void RegisterAll() {
     if (c.kind == OpKind::kRead) continue;
     const std::string name = std::string("RunQueueOps/local_async_") + c.name + "_window1024";
     benchmark::RegisterBenchmark(name.c_str(), RunQueueOps, "local_async", c.kind, 1024)
+        ->Arg(64)
+        ->Arg(4096)
+        ->Iterations(g_ops)
+        ->UseRealTime();
+  }
+  // Each op queued once the one before it is done: an update is then
+  // written by the call itself; a fill shows what waking a worker costs.
+  for (const Case& c : cases) {
+    if (c.kind != OpKind::kFill && c.kind != OpKind::kUpdate) continue;
+    const std::string name = std::string("RunQueueOps/local_async_") + c.name + "_reached";
+    benchmark::RegisterBenchmark(name.c_str(), RunQueueOps, "local_async", c.kind, kReached)
+        ->Arg(64)
+        ->Arg(4096)
+        ->Iterations(std::min<int64_t>(g_ops, 100000))
+        ->UseRealTime();
+    const std::string queued = std::string("RunQueueOps/local_async_") + c.name + "_queued";
+    benchmark::RegisterBenchmark(queued.c_str(), RunQueueOps, "local_async", c.kind, kQueued)
         ->Arg(64)
         ->Arg(4096)
         ->Iterations(g_ops)

@@ -65,7 +65,11 @@ Result<std::unique_ptr<Device>> CreateDevice(std::string_view name,
 // The asynchronous device: queue calls validate and return at once; each op
 // waits for its wait list through semaphore timepoints, then runs on a worker
 // (memory ops) or through the file's async handle (read/write), keeping up to
-// queue_depth requests of chunk_size bytes in flight. Destroying the device
+// queue_depth requests of chunk_size bytes in flight. The exception is an
+// update whose waits are all reached when it is queued: the call copies the
+// bytes into the buffer and signals before returning (it must copy them
+// before returning anyway); its errors still go to the signal list and the
+// call returns OK, as for an update run later. Destroying the device
 // cancels ops still waiting (their signal semaphores fail with CANCELLED) and
 // waits for running ones. Memory: the blocks of finished ops are kept for
 // reuse, up to the most ops that were in flight at once, and handed back to

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -110,6 +111,62 @@ TEST(LocalAsyncTest, QueueCallsReturnBeforeTheirWaitsAreReached) {
   HALIO_ASSERT_OK(start->Signal(1));
   HALIO_ASSERT_OK(done->Wait(1, Timeout::After(std::chrono::seconds(30))));
   EXPECT_EQ(Bytes(buffer), std::vector<std::byte>(64, std::byte{0x77}));
+}
+
+// An update whose waits are reached is written and signalled by the call
+// itself; one behind an unreached wait still waits, and the bytes it holds
+// are the ones the caller passed, even after the caller reuses its memory.
+TEST(LocalAsyncTest, UpdateWithReachedWaitsLandsBeforeTheCallReturns) {
+  auto device = MakeDevice();
+  auto ready = *Semaphore::Create(1);
+  auto gate = *Semaphore::Create(0);
+  auto done = *Semaphore::Create(0);
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, device->allocator().Allocate({}, 64));
+  std::vector<std::byte> source(32, std::byte{0x11});
+  SemaphorePoint reached[] = {{ready.get(), 1}};
+  SemaphorePoint first[] = {{done.get(), 1}};
+  HALIO_ASSERT_OK(device->QueueUpdate(reached, first, source, buffer, 0));
+  EXPECT_EQ(*done->Query(), 1u);
+  EXPECT_EQ(Bytes(buffer)[31], std::byte{0x11});
+
+  SemaphorePoint unreached[] = {{gate.get(), 1}};
+  SemaphorePoint second[] = {{done.get(), 2}};
+  std::fill(source.begin(), source.end(), std::byte{0x22});
+  HALIO_ASSERT_OK(device->QueueUpdate(unreached, second, source, buffer, 32));
+  std::fill(source.begin(), source.end(), std::byte{0x33});  // the caller reuses its memory
+  EXPECT_EQ(*done->Query(), 1u);
+  EXPECT_EQ(Bytes(buffer)[32], std::byte{0});
+  HALIO_ASSERT_OK(gate->Signal(1));
+  HALIO_ASSERT_OK(done->Wait(2, Timeout::After(std::chrono::seconds(30))));
+  EXPECT_EQ(Bytes(buffer)[63], std::byte{0x22});
+}
+
+// Run by the call or later, an update reports errors the same way: through
+// its signal list, the call itself returning OK.
+TEST(LocalAsyncTest, UpdateWithReachedWaitsReportsErrorsThroughItsSignals) {
+  auto device = MakeDevice();
+  auto ready = *Semaphore::Create(1);
+  auto failed = *Semaphore::Create(0);
+  failed->Fail(DataLossError("the wait's own failure"));
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, device->allocator().Allocate({}, 64));
+  const std::vector<std::byte> source(8, std::byte{0x44});
+
+  // A signal that cannot be raised (the value is already past it).
+  auto ahead = *Semaphore::Create(5);
+  SemaphorePoint reached[] = {{ready.get(), 1}};
+  SemaphorePoint behind[] = {{ahead.get(), 3}};
+  HALIO_ASSERT_OK(device->QueueUpdate(reached, behind, source, buffer, 0));
+  EXPECT_THAT(ahead->Query(), StatusIs(StatusCode::kAborted));
+
+  // A failed wait: the bytes are not written and the failure travels on.
+  auto downstream = *Semaphore::Create(0);
+  SemaphorePoint on_failed[] = {{failed.get(), 1}};
+  SemaphorePoint signal[] = {{downstream.get(), 1}};
+  HALIO_ASSERT_OK(device->QueueUpdate(on_failed, signal, source, buffer, 16));
+  HALIO_ASSERT_OK(device->WaitIdle(Timeout::After(std::chrono::seconds(30))));
+  EXPECT_THAT(downstream->Query(),
+              StatusIs(StatusCode::kAborted, HasSubstr("the wait's own failure")));
+  EXPECT_EQ(Bytes(buffer)[16], std::byte{0});
 }
 
 class LocalAsyncBackendTest : public ::testing::TestWithParam<IoBackend> {

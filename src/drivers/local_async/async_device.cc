@@ -48,6 +48,11 @@ Status AsyncScheduler::OutOfMemoryFor(const char* name) {
 Status AsyncScheduler::Start(Op* op, SemaphoreList wait, SemaphoreList signal) {
   std::unique_lock<std::mutex> lock(tracking_mutex_);
   Op* predecessor = ChainPredecessorLocked(wait);
+  return StartLocked(op, wait, signal, std::move(lock), predecessor);
+}
+
+Status AsyncScheduler::StartLocked(Op* op, SemaphoreList wait, SemaphoreList signal,
+                                   std::unique_lock<std::mutex> lock, Op* predecessor) {
   Status status = op->CaptureLists(wait, signal, predecessor != nullptr);
   if (!status.ok()) {
     lock.unlock();
@@ -115,8 +120,50 @@ void AsyncScheduler::CompactTrackedLocked() {
 
 Status AsyncScheduler::Schedule(SemaphoreList wait, SemaphoreList signal,
                                 const UpdateBody& body) {
-  // The bytes are captured now: the caller may reuse `source` at once.
-  return Launch<UpdateOp>(UpdateBody::kName, body.source.size(), wait, signal, body);
+  // An update must copy the caller's bytes before returning anyway (the
+  // caller may reuse `source` at once). When its waits are already reached,
+  // copying them straight into the target instead costs this thread no more,
+  // and saves the op, the worker's second copy and the bytes' trip to
+  // another core. Not for device memory: that copy goes through the copy
+  // engine, which this thread must not wait for.
+  //
+  // A wait for exactly what the op queued last signals, while that op has
+  // not finished (it closes its link after signalling), is not reached:
+  // asking the op, not the semaphore, keeps a stream of updates queued
+  // behind running ops from reading the semaphore's line while a worker
+  // writes it. One hold of the lock covers the check and the queueing.
+  std::unique_lock<std::mutex> lock(tracking_mutex_);
+  Op* predecessor = ChainPredecessorLocked(wait);
+  const bool behind_live_op = predecessor != nullptr && !predecessor->Finished();
+  if (!behind_live_op && body.target->host_visible() && AllReached(wait)) {
+    lock.unlock();
+    return RunReachedUpdate(signal, body);
+  }
+  UpdateOp* op = nullptr;
+  try {
+    op = new (op_pool_, body.source.size()) UpdateOp(this, body);
+  } catch (const std::bad_alloc&) {
+  }
+  if (op == nullptr) return OutOfMemoryFor(UpdateBody::kName);
+  return StartLocked(op, wait, signal, std::move(lock), predecessor);
+}
+
+bool AsyncScheduler::AllReached(SemaphoreList wait) {
+  for (const SemaphorePoint& point : wait) {
+    Result<uint64_t> value = point.semaphore->Query();
+    if (!value.ok() || *value < point.value) return false;  // a failure: the op path reports it
+  }
+  return true;
+}
+
+Status AsyncScheduler::RunReachedUpdate(SemaphoreList signal, const UpdateBody& body) {
+  // As a worker ends an op (Op::Finish): an error fails the signal list and
+  // the call still returns OK, so what a caller sees does not depend on
+  // whether the waits happened to be reached.
+  Status status = body.Run();
+  if (status.ok()) [[likely]] status = SignalSemaphores(signal);
+  if (!status.ok()) [[unlikely]] FailSemaphores(signal, status);
+  return Status();
 }
 
 Status AsyncScheduler::Schedule(SemaphoreList wait, SemaphoreList signal,

@@ -96,10 +96,18 @@ class AsyncScheduler {
     return Start(op, wait, signal);
   }
   static Status OutOfMemoryFor(const char* name);
+  // True when every point of `wait` is reached (none failed).
+  static bool AllReached(SemaphoreList wait);
+  // An update whose waits are reached, run on the calling thread.
+  static Status RunReachedUpdate(SemaphoreList signal, const UpdateBody& body);
   // Captures the lists and starts `op` (deleted on failure), attached to
   // the op queued before it when it waits for exactly what that one signals
   // (Op::AttachTo explains why).
   Status Start(Op* op, SemaphoreList wait, SemaphoreList signal);
+  // Start, for a caller that holds tracking_mutex_ (`lock`) and has found
+  // the predecessor (ChainPredecessorLocked).
+  Status StartLocked(Op* op, SemaphoreList wait, SemaphoreList signal,
+                     std::unique_lock<std::mutex> lock, Op* predecessor);
   // The op `wait` can be chained to, or null.
   Op* ChainPredecessorLocked(SemaphoreList wait) const;
   // Drops expired and repeated entries of tracked_; grows the bound when
