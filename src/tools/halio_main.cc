@@ -137,6 +137,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Validator(CheckDevice, "DEVICE"));
   load_cmd->add_option("--backend", load.backend, "auto (default), io_uring, asio or sync");
   load_cmd->add_flag("--direct", load.direct, "Read with O_DIRECT");
+  load_cmd->add_flag("--map", load.map,
+                     "Map the files instead of reading them where the device's memory is host "
+                     "memory: read-only views, no copy, pages read on first touch");
   load_cmd->add_option("--select", load.select, "Load only tensors matching this glob")
       ->allow_extra_args(false);
   load_cmd->add_flag("--json", load.json, "One JSON object per file");
