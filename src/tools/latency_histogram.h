@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cmath>
 #include <cstdint>
 
 namespace halio::tools {
@@ -40,11 +41,14 @@ class LatencyHistogram {
   uint64_t Percentile(double percent) const {
     if (count_ == 0) return 0;
     if (percent >= 100) return max_;
-    const double wanted = percent / 100.0 * static_cast<double>(count_);
+    // The rank of the value wanted, 1-based; the epsilon keeps 99.9 % of
+    // 1000 at rank 999 despite 0.999 * 1000 rounding above it.
+    const double exact = percent / 100.0 * static_cast<double>(count_);
+    const uint64_t rank = std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(exact - 1e-9)));
     uint64_t seen = 0;
     for (size_t i = 0; i < counts_.size(); ++i) {
       seen += counts_[i];
-      if (seen > 0 && static_cast<double>(seen) >= wanted) return std::min(LowerEdge(i), max_);
+      if (seen >= rank) return std::min(LowerEdge(i), max_);
     }
     return max_;
   }
