@@ -89,7 +89,7 @@ void FileOp::OnChunkDone(AsyncRequest* request, Status status) {
   Slot* slot = static_cast<Slot*>(request->user_data);
   // Ops this completion makes ready may start their I/O right here, on the
   // engine's thread, instead of hopping to a worker (see BecomeReady).
-  IoCompletionScope in_completion;
+  IoStartScope in_completion;
   slot->op->ChunkDone(slot, std::move(status));
 }
 
