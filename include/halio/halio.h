@@ -498,6 +498,107 @@ HALIO_C_API halio_status_t halio_queue_barrier(halio_device_t* device,
                                                halio_semaphore_list_t signal);
 
 /* ------------------------------------------------------------------------ */
+/* Host executables, dispatch and command buffers                           */
+/* ------------------------------------------------------------------------ */
+
+typedef struct halio_executable_s halio_executable_t;
+
+/* What a kernel sees for one workgroup. Pointers are valid for the call. */
+typedef struct halio_dispatch_state_s {
+  uint32_t workgroup_id[3];
+  uint32_t workgroup_count[3];
+  const uint32_t* push_constants;
+  size_t push_constant_count;
+  /* The mapped bytes of each binding, in binding order. */
+  void* const* bindings;
+  const size_t* binding_lengths;
+  size_t binding_count;
+} halio_dispatch_state_t;
+
+/* Runs one workgroup; returns NULL, or a status (which halio takes and
+ * frees) that fails the dispatch: later workgroups are skipped and the
+ * signal semaphores fail with it, annotated with the entry point and
+ * workgroup. Kernels may run on several threads at once. */
+typedef halio_status_t (*halio_kernel_fn_t)(void* user_data,
+                                            const halio_dispatch_state_t* state);
+
+typedef struct halio_entry_point_s {
+  const char* name;  /* copied */
+  halio_kernel_fn_t kernel;
+  void* user_data;   /* must stay valid while the executable lives */
+} halio_entry_point_t;
+
+/* A table of C kernels that queue_dispatch and command buffers call per
+ * workgroup. Errors: INVALID_ARGUMENT (no entry points, an entry without a
+ * kernel), RESOURCE_EXHAUSTED. */
+HALIO_C_API halio_status_t halio_executable_create(const halio_entry_point_t* entry_points,
+                                                   size_t count,
+                                                   halio_executable_t** out_executable);
+/* Drops the caller's reference; dispatches in flight and command buffers
+ * that recorded it keep it. NULL does nothing. */
+HALIO_C_API void halio_executable_free(halio_executable_t* executable);
+
+/* A range of a buffer bound to a dispatch; length HALIO_WHOLE_BUFFER: to the
+ * end. */
+typedef struct halio_buffer_binding_s {
+  halio_buffer_t* buffer;
+  uint64_t offset;
+  uint64_t length;
+} halio_buffer_binding_t;
+
+/* Runs `entry_point` for every workgroup of `workgroup_count` (x fastest),
+ * with the push constants and bindings (at most 32; copied by the call).
+ * Errors at validation: INVALID_ARGUMENT (entry point or binding count),
+ * OUT_OF_RANGE, PERMISSION_DENIED, UNIMPLEMENTED (device memory the host
+ * cannot map, on discrete devices); a kernel's error fails the signals. */
+HALIO_C_API halio_status_t halio_queue_dispatch(
+    halio_device_t* device, halio_semaphore_list_t wait, halio_semaphore_list_t signal,
+    halio_executable_t* executable, uint32_t entry_point, const uint32_t workgroup_count[3],
+    const uint32_t* push_constants, size_t push_constant_count,
+    const halio_buffer_binding_t* bindings, size_t binding_count);
+
+/* A recorded list of fill, update, copy and dispatch commands, replayed by
+ * halio_queue_execute. Recording (the calls below until finalize) is one
+ * thread at a time; a finalized command buffer is immutable and may be
+ * executed from several queues at once. Recorded buffers and executables are
+ * retained until the command buffer is freed. */
+typedef struct halio_command_buffer_s halio_command_buffer_t;
+
+/* Errors: RESOURCE_EXHAUSTED. */
+HALIO_C_API halio_status_t halio_command_buffer_create(halio_command_buffer_t** out);
+/* Drops the caller's reference (executions in flight keep it). */
+HALIO_C_API void halio_command_buffer_free(halio_command_buffer_t* command_buffer);
+/* Each records one command, validated now as the queue op would be; on error
+ * nothing is recorded. Errors: FAILED_PRECONDITION after finalize, and the
+ * queue op's validation errors. Update copies `data` now. */
+HALIO_C_API halio_status_t halio_command_buffer_fill(halio_command_buffer_t* command_buffer,
+                                                     halio_buffer_t* target, uint64_t offset,
+                                                     uint64_t length, uint32_t pattern,
+                                                     uint32_t pattern_length);
+HALIO_C_API halio_status_t halio_command_buffer_update(halio_command_buffer_t* command_buffer,
+                                                       const void* data, size_t length,
+                                                       halio_buffer_t* target,
+                                                       uint64_t target_offset);
+HALIO_C_API halio_status_t halio_command_buffer_copy(halio_command_buffer_t* command_buffer,
+                                                     halio_buffer_t* source,
+                                                     uint64_t source_offset,
+                                                     halio_buffer_t* target,
+                                                     uint64_t target_offset, uint64_t length);
+HALIO_C_API halio_status_t halio_command_buffer_dispatch(
+    halio_command_buffer_t* command_buffer, halio_executable_t* executable,
+    uint32_t entry_point, const uint32_t workgroup_count[3], const uint32_t* push_constants,
+    size_t push_constant_count, const halio_buffer_binding_t* bindings, size_t binding_count);
+/* Ends recording. Errors: FAILED_PRECONDITION if already finalized. */
+HALIO_C_API halio_status_t halio_command_buffer_finalize(halio_command_buffer_t* command_buffer);
+/* Replays a finalized command buffer, in order, stopping at the first
+ * failing command (its error, annotated with the command's index, fails the
+ * signals). Errors: FAILED_PRECONDITION when not finalized. */
+HALIO_C_API halio_status_t halio_queue_execute(halio_device_t* device,
+                                               halio_semaphore_list_t wait,
+                                               halio_semaphore_list_t signal,
+                                               halio_command_buffer_t* command_buffer);
+
+/* ------------------------------------------------------------------------ */
 /* Parameter index                                                          */
 /* ------------------------------------------------------------------------ */
 

@@ -13,9 +13,11 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "halio/file.h"
 #include "halio/hal/buffer.h"
+#include "halio/hal/command_buffer.h"
 #include "halio/hal/device.h"
 #include "halio/hal/semaphore.h"
 #include "halio/halio.h"
@@ -49,6 +51,12 @@ struct halio_index_s {
 struct halio_loaded_s {
   halio::LoadedParameters loaded;
 };
+struct halio_executable_s {
+  halio::ExecutableRef executable;
+};
+struct halio_command_buffer_s {
+  halio::CommandBufferRef command_buffer;
+};
 
 namespace halio::capi {
 
@@ -59,6 +67,10 @@ halio_status_t OutOfMemoryStatus();
 // NULL for OK, else a new status handle (OutOfMemoryStatus() when that
 // cannot be had). Never throws.
 halio_status_t ToC(const Status& status) noexcept;
+
+// Takes a status a C callback returned: the C++ status, the handle freed.
+// Throws std::bad_alloc (the handle is freed all the same).
+Status FromC(halio_status_t status);
 
 // The exception barrier: runs `body(api)`, converting its Status, and
 // std::bad_alloc (RESOURCE_EXHAUSTED) or any other exception (INTERNAL).
@@ -115,6 +127,26 @@ Result<BufferParams> ToBufferParams(const char* api, const halio_buffer_params_t
 // Call DropRelease on it when the import failed (the callback is not run).
 ReleaseCallback MakeRelease(halio_release_fn_t release, void* user_data);
 void DropRelease(const ReleaseCallback& callback);
+
+// A C semaphore list as the C++ one; a NULL semaphore stays null so the
+// device's own ValidateSemaphoreList reports it. Errors: INVALID_ARGUMENT
+// for NULL points with a nonzero count.
+class Points {
+ public:
+  static Result<Points> From(const char* api, halio_semaphore_list_t list, const char* which);
+  SemaphoreList list() const { return points_; }
+
+ private:
+  std::vector<SemaphorePoint> points_;
+};
+
+// The wait and signal lists of one queue call on `device` (checked non-NULL).
+struct QueueLists {
+  Points wait;
+  Points signal;
+};
+Result<QueueLists> ToLists(const char* api, halio_device_t* device, halio_semaphore_list_t wait,
+                           halio_semaphore_list_t signal);
 
 // A new handle (throws std::bad_alloc, caught by Guard).
 template <typename Handle, typename Value>

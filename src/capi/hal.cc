@@ -23,53 +23,6 @@ Timeout ToTimeout(uint64_t timeout_ns) {
   return Timeout::After(std::chrono::nanoseconds(static_cast<int64_t>(timeout_ns)));
 }
 
-// A C semaphore list as the C++ one; a NULL semaphore stays null so the
-// device's own ValidateSemaphoreList reports it.
-class Points {
- public:
-  static Result<Points> From(const char* api, halio_semaphore_list_t list, const char* which) {
-    if (list.count > 0 && list.points == nullptr) {
-      return InvalidArgumentError(std::string(api) + ": " + which + ".points is NULL for " +
-                                  std::to_string(list.count) + " points");
-    }
-    Points points;
-    points.points_.reserve(list.count);
-    for (size_t i = 0; i < list.count; ++i) {
-      const halio_semaphore_point_t& point = list.points[i];
-      points.points_.push_back(
-          {point.semaphore != nullptr ? point.semaphore->semaphore.get() : nullptr,
-           point.value});
-    }
-    return points;
-  }
-  SemaphoreList list() const { return points_; }
-
- private:
-  std::vector<SemaphorePoint> points_;
-};
-
-// The wait and signal lists of one queue call.
-struct QueueLists {
-  Points wait;
-  Points signal;
-};
-
-Result<QueueLists> ToLists(const char* api, halio_device_t* device,
-                           halio_semaphore_list_t wait, halio_semaphore_list_t signal) {
-  HALIO_RETURN_IF_ERROR(Required(api, device, "device"));
-  HALIO_ASSIGN_OR_RETURN(Points wait_points, Points::From(api, wait, "wait"));
-  HALIO_ASSIGN_OR_RETURN(Points signal_points, Points::From(api, signal, "signal"));
-  return QueueLists{std::move(wait_points), std::move(signal_points)};
-}
-
-// The buffer a handle holds, or null for a NULL handle (the device's own
-// validation then names it, as it does for a null BufferRef).
-BufferRef BufferOf(const halio_buffer_t* buffer) {
-  return buffer != nullptr ? buffer->buffer : BufferRef();
-}
-
-FileRef FileOf(const halio_file_t* file) { return file != nullptr ? file->file : FileRef(); }
-
 Status ReturnBuffer(Result<BufferRef> made, halio_buffer_t** out_buffer) {
   HALIO_RETURN_IF_ERROR(made.status());
   *out_buffer = NewHandle<halio_buffer_t>(*std::move(made));
@@ -95,6 +48,30 @@ Status CopyHostBytes(const char* api, halio_buffer_t* buffer, uint64_t offset, v
 }
 
 }  // namespace
+
+Result<Points> Points::From(const char* api, halio_semaphore_list_t list, const char* which) {
+  if (list.count > 0 && list.points == nullptr) {
+    return InvalidArgumentError(std::string(api) + ": " + which + ".points is NULL for " +
+                                std::to_string(list.count) + " points");
+  }
+  Points points;
+  points.points_.reserve(list.count);
+  for (size_t i = 0; i < list.count; ++i) {
+    const halio_semaphore_point_t& point = list.points[i];
+    points.points_.push_back(
+        {point.semaphore != nullptr ? point.semaphore->semaphore.get() : nullptr, point.value});
+  }
+  return points;
+}
+
+Result<QueueLists> ToLists(const char* api, halio_device_t* device, halio_semaphore_list_t wait,
+                           halio_semaphore_list_t signal) {
+  HALIO_RETURN_IF_ERROR(Required(api, device, "device"));
+  HALIO_ASSIGN_OR_RETURN(Points wait_points, Points::From(api, wait, "wait"));
+  HALIO_ASSIGN_OR_RETURN(Points signal_points, Points::From(api, signal, "signal"));
+  return QueueLists{std::move(wait_points), std::move(signal_points)};
+}
+
 }  // namespace halio::capi
 
 using namespace halio;        // NOLINT: the C functions below are thin shims
@@ -135,6 +112,11 @@ halio_status_t halio_semaphore_fail(halio_semaphore_t* semaphore, halio_status_c
                                     const char* message) {
   return Guard(__func__, [&](const char* api) -> Status {
     HALIO_RETURN_IF_ERROR(Required(api, semaphore, "semaphore"));
+    if (code < HALIO_STATUS_OK || code > HALIO_STATUS_DATA_LOSS) {
+      return InvalidArgumentError(std::string(api) + ": code " +
+                                  std::to_string(static_cast<int>(code)) +
+                                  " is not a halio_status_code_t");
+    }
     const StatusCode cause =
         code == HALIO_STATUS_OK ? StatusCode::kUnknown : static_cast<StatusCode>(code);
     semaphore->semaphore->Fail(Status(cause, message != nullptr ? message : ""));
@@ -386,8 +368,8 @@ halio_status_t halio_queue_read(halio_device_t* device, halio_semaphore_list_t w
     HALIO_ASSIGN_OR_RETURN(QueueLists lists, ToLists(api, device, wait, signal));
     HALIO_RETURN_IF_ERROR(Required(api, source, "source"));
     HALIO_RETURN_IF_ERROR(Required(api, target, "target"));
-    return device->device->QueueRead(lists.wait.list(), lists.signal.list(), FileOf(source),
-                                     source_offset, BufferOf(target), target_offset, length);
+    return device->device->QueueRead(lists.wait.list(), lists.signal.list(), source->file,
+                                     source_offset, target->buffer, target_offset, length);
   });
 }
 
@@ -399,8 +381,8 @@ halio_status_t halio_queue_write(halio_device_t* device, halio_semaphore_list_t 
     HALIO_ASSIGN_OR_RETURN(QueueLists lists, ToLists(api, device, wait, signal));
     HALIO_RETURN_IF_ERROR(Required(api, source, "source"));
     HALIO_RETURN_IF_ERROR(Required(api, target, "target"));
-    return device->device->QueueWrite(lists.wait.list(), lists.signal.list(), BufferOf(source),
-                                      source_offset, FileOf(target), target_offset, length);
+    return device->device->QueueWrite(lists.wait.list(), lists.signal.list(), source->buffer,
+                                      source_offset, target->file, target_offset, length);
   });
 }
 

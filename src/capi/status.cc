@@ -43,6 +43,15 @@ halio_status_t ToC(const Status& status) noexcept {
   }
 }
 
+Status FromC(halio_status_t status) {
+  if (status == nullptr) return Status();
+  // The handle is freed even if building the C++ status throws.
+  std::unique_ptr<halio_status_s, void (*)(halio_status_t)> owned(status, &halio_status_free);
+  const StatusCode code = status->code == HALIO_STATUS_OK ? StatusCode::kUnknown
+                                                           : static_cast<StatusCode>(status->code);
+  return Status(code, status->message);
+}
+
 Result<BufferRef> WrapCallerMemory(const char* api, const void* data, size_t length,
                                    MemoryAccess access) {
   if (data == nullptr && length > 0) {

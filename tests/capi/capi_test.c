@@ -345,6 +345,9 @@ static void test_semaphores(void) {
                "out_value is NULL");
   CHECK_STATUS(halio_semaphore_signal(NULL, 1), HALIO_STATUS_INVALID_ARGUMENT,
                "semaphore is NULL");
+  CHECK_STATUS(halio_semaphore_fail(semaphore, (halio_status_code_t)99, "no such code"),
+               HALIO_STATUS_INVALID_ARGUMENT, "code 99");
+  CHECK_OK(halio_semaphore_query(semaphore, &value)); /* not failed by that */
 
   /* A failure reaches a waiter blocked in another thread, with its message. */
   wait_job_t job = {semaphore, NULL};
@@ -570,6 +573,131 @@ static void test_queue_ops(void) {
   queue_chain("local_discrete");
 }
 
+/* --- dispatch and command buffers -------------------------------------------- */
+
+/* Multiplies the 4 uint32 values of its workgroup's tile by push_constants[0]. */
+static halio_status_t scale_kernel(void* user_data, const halio_dispatch_state_t* state) {
+  /* Local devices run one dispatch's workgroups in order, on one thread. */
+  ++*(int*)user_data;
+  if (state->binding_count != 1 || state->push_constant_count != 1) {
+    return halio_status_create(HALIO_STATUS_INTERNAL, "unexpected dispatch shape");
+  }
+  uint32_t* values = (uint32_t*)state->bindings[0];
+  for (uint32_t i = 0; i < 4; ++i) {
+    values[state->workgroup_id[0] * 4 + i] *= state->push_constants[0];
+  }
+  return NULL;
+}
+
+static halio_status_t failing_kernel(void* user_data, const halio_dispatch_state_t* state) {
+  (void)user_data;
+  if (state->workgroup_id[0] == 1) {
+    return halio_status_create(HALIO_STATUS_DATA_LOSS, "kernel saw a bad tile");
+  }
+  return NULL;
+}
+
+static void dispatch_on(const char* device_name) {
+  halio_device_t* device = NULL;
+  CHECK_OK(halio_device_create(device_name, NULL, &device));
+  if (device == NULL) return;
+  int groups_run = 0;
+  const halio_entry_point_t entries[] = {{"scale", scale_kernel, &groups_run},
+                                         {"fail", failing_kernel, NULL}};
+  halio_executable_t* executable = NULL;
+  CHECK_OK(halio_executable_create(entries, 2, &executable));
+  halio_buffer_t* buffer = NULL;
+  CHECK_OK(halio_device_allocate_buffer(device, NULL, 16 * sizeof(uint32_t), &buffer));
+  if (executable == NULL || buffer == NULL) return;
+  uint32_t values[16];
+  for (uint32_t i = 0; i < 16; ++i) values[i] = i + 1;
+  CHECK_OK(halio_buffer_write(buffer, 0, values, sizeof(values)));
+
+  halio_semaphore_t* done = NULL;
+  CHECK_OK(halio_semaphore_create(0, &done));
+  halio_semaphore_point_t points[4] = {{done, 0}, {done, 1}, {done, 2}, {done, 3}};
+  const uint32_t groups[3] = {4, 1, 1};
+  const uint32_t three = 3;
+  const halio_buffer_binding_t binding = {buffer, 0, HALIO_WHOLE_BUFFER};
+  CHECK_OK(halio_queue_dispatch(device, kNoSemaphores, (halio_semaphore_list_t){1, &points[1]},
+                                executable, 0, groups, &three, 1, &binding, 1));
+  CHECK_OK(halio_semaphore_wait(done, 1, HALIO_TIMEOUT_INFINITE));
+  CHECK(groups_run == 4);
+  CHECK_OK(halio_buffer_read(buffer, 0, values, sizeof(values)));
+  int good = 1;
+  for (uint32_t i = 0; i < 16; ++i) good &= values[i] == 3 * (i + 1);
+  CHECK(good);
+
+  /* Validation, then a kernel's error reaching the signal semaphore. */
+  CHECK_STATUS(halio_queue_dispatch(device, kNoSemaphores, kNoSemaphores, executable, 7, groups,
+                                    &three, 1, &binding, 1),
+               HALIO_STATUS_INVALID_ARGUMENT, NULL);
+  const halio_buffer_binding_t no_buffer = {NULL, 0, 4};
+  CHECK_STATUS(halio_queue_dispatch(device, kNoSemaphores, kNoSemaphores, executable, 0, groups,
+                                    &three, 1, &no_buffer, 1),
+               HALIO_STATUS_INVALID_ARGUMENT, "bindings[0].buffer is NULL");
+  halio_status_t failed = halio_queue_dispatch(
+      device, (halio_semaphore_list_t){1, &points[1]}, (halio_semaphore_list_t){1, &points[2]},
+      executable, 1, groups, NULL, 0, &binding, 1);
+  if (strcmp(device_name, "local_sync") == 0) {
+    CHECK_STATUS(failed, HALIO_STATUS_DATA_LOSS, "kernel saw a bad tile");
+  } else {
+    CHECK_OK(failed);
+  }
+  CHECK_STATUS(halio_semaphore_wait(done, 2, HALIO_TIMEOUT_INFINITE), HALIO_STATUS_ABORTED,
+               "kernel saw a bad tile");
+
+  /* A command buffer: fill, update, copy and dispatch, replayed. */
+  halio_semaphore_t* timeline = NULL;
+  CHECK_OK(halio_semaphore_create(0, &timeline));
+  halio_semaphore_point_t step = {timeline, 1};
+  halio_buffer_t* copy = NULL;
+  CHECK_OK(halio_device_allocate_buffer(device, NULL, 16 * sizeof(uint32_t), &copy));
+  halio_command_buffer_t* commands = NULL;
+  CHECK_OK(halio_command_buffer_create(&commands));
+  if (commands == NULL || copy == NULL || timeline == NULL) return;
+  const uint32_t first_tile[4] = {10, 20, 30, 40};
+  CHECK_OK(halio_command_buffer_fill(commands, buffer, 0, HALIO_WHOLE_BUFFER, 1, 4));
+  CHECK_OK(halio_command_buffer_update(commands, first_tile, sizeof(first_tile), buffer, 0));
+  CHECK_OK(halio_command_buffer_dispatch(commands, executable, 0, groups, &three, 1, &binding, 1));
+  CHECK_OK(halio_command_buffer_copy(commands, buffer, 0, copy, 0, 16 * sizeof(uint32_t)));
+  CHECK_STATUS(halio_command_buffer_fill(commands, buffer, 0, 3, 1, 4),
+               HALIO_STATUS_INVALID_ARGUMENT, NULL);
+  CHECK_STATUS(halio_queue_execute(device, kNoSemaphores, kNoSemaphores, commands),
+               HALIO_STATUS_FAILED_PRECONDITION, NULL);
+  CHECK_OK(halio_command_buffer_finalize(commands));
+  CHECK_STATUS(halio_command_buffer_copy(commands, buffer, 0, copy, 0, 4),
+               HALIO_STATUS_FAILED_PRECONDITION, NULL);
+  CHECK_OK(halio_queue_execute(device, kNoSemaphores, (halio_semaphore_list_t){1, &step},
+                               commands));
+  CHECK_OK(halio_semaphore_wait(timeline, 1, HALIO_TIMEOUT_INFINITE));
+  CHECK_OK(halio_buffer_read(copy, 0, values, sizeof(values)));
+  good = 1;
+  for (uint32_t i = 0; i < 16; ++i) good &= values[i] == 3 * (i < 4 ? first_tile[i] : 1u);
+  CHECK(good);
+  halio_command_buffer_free(commands);
+  halio_semaphore_free(timeline);
+  halio_buffer_free(copy);
+  halio_semaphore_free(done);
+  halio_buffer_free(buffer);
+  halio_executable_free(executable);
+  halio_device_free(device);
+}
+
+static void test_dispatch(void) {
+  dispatch_on("local_sync");
+  dispatch_on("local_async");
+  halio_executable_t* executable = NULL;
+  CHECK_STATUS(halio_executable_create(NULL, 0, &executable), HALIO_STATUS_INVALID_ARGUMENT,
+               NULL);
+  const halio_entry_point_t no_kernel[] = {{"empty", NULL, NULL}};
+  CHECK_STATUS(halio_executable_create(no_kernel, 1, &executable),
+               HALIO_STATUS_INVALID_ARGUMENT, NULL);
+  CHECK(executable == NULL);
+  halio_executable_free(NULL);
+  halio_command_buffer_free(NULL);
+}
+
 /* --- parameter index and loader ---------------------------------------------- */
 
 /* Three tensors after a safetensors header; their bytes are pattern_byte of
@@ -792,6 +920,7 @@ int main(int argc, char** argv) {
   RUN_TEST(test_device_errors);
   RUN_TEST(test_buffers);
   RUN_TEST(test_queue_ops);
+  RUN_TEST(test_dispatch);
   RUN_TEST(test_index);
   RUN_TEST(test_load);
   char command[512];
