@@ -148,6 +148,17 @@ struct QueueLists {
 Result<QueueLists> ToLists(const char* api, halio_device_t* device, halio_semaphore_list_t wait,
                            halio_semaphore_list_t signal);
 
+// Guard for a queue operation: checks `device` and converts the lists,
+// then runs `body(api, device, wait_list, signal_list)`.
+template <typename Body>
+halio_status_t QueueCall(const char* api, halio_device_t* device, halio_semaphore_list_t wait,
+                         halio_semaphore_list_t signal, Body&& body) noexcept {
+  return Guard(api, [&](const char* name) -> Status {
+    HALIO_ASSIGN_OR_RETURN(QueueLists lists, ToLists(name, device, wait, signal));
+    return body(name, *device->device, lists.wait.list(), lists.signal.list());
+  });
+}
+
 // A new handle (throws std::bad_alloc, caught by Guard).
 template <typename Handle, typename Value>
 Handle* NewHandle(Value&& value) {

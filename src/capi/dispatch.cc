@@ -108,12 +108,13 @@ halio_status_t halio_queue_dispatch(halio_device_t* device, halio_semaphore_list
                                     const uint32_t* push_constants, size_t push_constant_count,
                                     const halio_buffer_binding_t* bindings,
                                     size_t binding_count) {
-  return Guard(__func__, [&](const char* api) -> Status {
-    HALIO_ASSIGN_OR_RETURN(QueueLists lists, ToLists(api, device, wait, signal));
+  return QueueCall(__func__, device, wait, signal,
+                   [&](const char* api, Device& queue, SemaphoreList waits,
+                       SemaphoreList signals) -> Status {
     HALIO_ASSIGN_OR_RETURN(DispatchArgs args,
                            ToDispatchArgs(api, executable, workgroup_count, push_constants,
                                           push_constant_count, bindings, binding_count));
-    return device->device->QueueDispatch(lists.wait.list(), lists.signal.list(),
+    return queue.QueueDispatch(waits, signals,
                                          args.executable, entry_point, args.workgroup_count,
                                          args.push_constants, args.bindings);
   });
@@ -196,10 +197,11 @@ halio_status_t halio_command_buffer_finalize(halio_command_buffer_t* command_buf
 halio_status_t halio_queue_execute(halio_device_t* device, halio_semaphore_list_t wait,
                                    halio_semaphore_list_t signal,
                                    halio_command_buffer_t* command_buffer) {
-  return Guard(__func__, [&](const char* api) -> Status {
-    HALIO_ASSIGN_OR_RETURN(QueueLists lists, ToLists(api, device, wait, signal));
+  return QueueCall(__func__, device, wait, signal,
+                   [&](const char* api, Device& queue, SemaphoreList waits,
+                       SemaphoreList signals) -> Status {
     HALIO_RETURN_IF_ERROR(Required(api, command_buffer, "command_buffer"));
-    return device->device->QueueExecute(lists.wait.list(), lists.signal.list(),
+    return queue.QueueExecute(waits, signals,
                                         command_buffer->command_buffer);
   });
 }

@@ -299,13 +299,14 @@ halio_status_t halio_queue_alloca(halio_device_t* device, halio_semaphore_list_t
                                   halio_semaphore_list_t signal,
                                   const halio_buffer_params_t* params, uint64_t length,
                                   halio_buffer_t** out_buffer) {
-  return Guard(__func__, [&](const char* api) -> Status {
-    HALIO_ASSIGN_OR_RETURN(QueueLists lists, ToLists(api, device, wait, signal));
+  return QueueCall(__func__, device, wait, signal,
+                   [&](const char* api, Device& queue, SemaphoreList waits,
+                       SemaphoreList signals) -> Status {
     HALIO_RETURN_IF_ERROR(Required(api, out_buffer, "out_buffer"));
     HALIO_ASSIGN_OR_RETURN(BufferParams buffer_params, ToBufferParams(api, params));
     auto handle = std::make_unique<halio_buffer_t>();
     HALIO_ASSIGN_OR_RETURN(handle->buffer,
-                           device->device->QueueAlloca(lists.wait.list(), lists.signal.list(),
+                           queue.QueueAlloca(waits, signals,
                                                        buffer_params, length));
     *out_buffer = handle.release();
     return Status();
@@ -314,10 +315,11 @@ halio_status_t halio_queue_alloca(halio_device_t* device, halio_semaphore_list_t
 
 halio_status_t halio_queue_dealloca(halio_device_t* device, halio_semaphore_list_t wait,
                                     halio_semaphore_list_t signal, halio_buffer_t* buffer) {
-  return Guard(__func__, [&](const char* api) -> Status {
-    HALIO_ASSIGN_OR_RETURN(QueueLists lists, ToLists(api, device, wait, signal));
+  return QueueCall(__func__, device, wait, signal,
+                   [&](const char* api, Device& queue, SemaphoreList waits,
+                       SemaphoreList signals) -> Status {
     HALIO_RETURN_IF_ERROR(Required(api, buffer, "buffer"));
-    return device->device->QueueDealloca(lists.wait.list(), lists.signal.list(),
+    return queue.QueueDealloca(waits, signals,
                                          buffer->buffer);
   });
 }
@@ -326,10 +328,11 @@ halio_status_t halio_queue_fill(halio_device_t* device, halio_semaphore_list_t w
                                 halio_semaphore_list_t signal, halio_buffer_t* target,
                                 uint64_t offset, uint64_t length, uint32_t pattern,
                                 uint32_t pattern_length) {
-  return Guard(__func__, [&](const char* api) -> Status {
-    HALIO_ASSIGN_OR_RETURN(QueueLists lists, ToLists(api, device, wait, signal));
+  return QueueCall(__func__, device, wait, signal,
+                   [&](const char* api, Device& queue, SemaphoreList waits,
+                       SemaphoreList signals) -> Status {
     HALIO_RETURN_IF_ERROR(Required(api, target, "target"));
-    return device->device->QueueFill(lists.wait.list(), lists.signal.list(), target->buffer,
+    return queue.QueueFill(waits, signals, target->buffer,
                                      offset, length, pattern, pattern_length);
   });
 }
@@ -337,11 +340,12 @@ halio_status_t halio_queue_fill(halio_device_t* device, halio_semaphore_list_t w
 halio_status_t halio_queue_update(halio_device_t* device, halio_semaphore_list_t wait,
                                   halio_semaphore_list_t signal, const void* data, size_t length,
                                   halio_buffer_t* target, uint64_t target_offset) {
-  return Guard(__func__, [&](const char* api) -> Status {
-    HALIO_ASSIGN_OR_RETURN(QueueLists lists, ToLists(api, device, wait, signal));
+  return QueueCall(__func__, device, wait, signal,
+                   [&](const char* api, Device& queue, SemaphoreList waits,
+                       SemaphoreList signals) -> Status {
     HALIO_RETURN_IF_ERROR(Required(api, target, "target"));
     if (data == nullptr && length > 0) return Required(api, data, "data");
-    return device->device->QueueUpdate(lists.wait.list(), lists.signal.list(),
+    return queue.QueueUpdate(waits, signals,
                                        {static_cast<const std::byte*>(data), length},
                                        target->buffer, target_offset);
   });
@@ -351,11 +355,12 @@ halio_status_t halio_queue_copy(halio_device_t* device, halio_semaphore_list_t w
                                 halio_semaphore_list_t signal, halio_buffer_t* source,
                                 uint64_t source_offset, halio_buffer_t* target,
                                 uint64_t target_offset, uint64_t length) {
-  return Guard(__func__, [&](const char* api) -> Status {
-    HALIO_ASSIGN_OR_RETURN(QueueLists lists, ToLists(api, device, wait, signal));
+  return QueueCall(__func__, device, wait, signal,
+                   [&](const char* api, Device& queue, SemaphoreList waits,
+                       SemaphoreList signals) -> Status {
     HALIO_RETURN_IF_ERROR(Required(api, source, "source"));
     HALIO_RETURN_IF_ERROR(Required(api, target, "target"));
-    return device->device->QueueCopy(lists.wait.list(), lists.signal.list(), source->buffer,
+    return queue.QueueCopy(waits, signals, source->buffer,
                                      source_offset, target->buffer, target_offset, length);
   });
 }
@@ -364,11 +369,12 @@ halio_status_t halio_queue_read(halio_device_t* device, halio_semaphore_list_t w
                                 halio_semaphore_list_t signal, halio_file_t* source,
                                 uint64_t source_offset, halio_buffer_t* target,
                                 uint64_t target_offset, uint64_t length) {
-  return Guard(__func__, [&](const char* api) -> Status {
-    HALIO_ASSIGN_OR_RETURN(QueueLists lists, ToLists(api, device, wait, signal));
+  return QueueCall(__func__, device, wait, signal,
+                   [&](const char* api, Device& queue, SemaphoreList waits,
+                       SemaphoreList signals) -> Status {
     HALIO_RETURN_IF_ERROR(Required(api, source, "source"));
     HALIO_RETURN_IF_ERROR(Required(api, target, "target"));
-    return device->device->QueueRead(lists.wait.list(), lists.signal.list(), source->file,
+    return queue.QueueRead(waits, signals, source->file,
                                      source_offset, target->buffer, target_offset, length);
   });
 }
@@ -377,20 +383,22 @@ halio_status_t halio_queue_write(halio_device_t* device, halio_semaphore_list_t 
                                  halio_semaphore_list_t signal, halio_buffer_t* source,
                                  uint64_t source_offset, halio_file_t* target,
                                  uint64_t target_offset, uint64_t length) {
-  return Guard(__func__, [&](const char* api) -> Status {
-    HALIO_ASSIGN_OR_RETURN(QueueLists lists, ToLists(api, device, wait, signal));
+  return QueueCall(__func__, device, wait, signal,
+                   [&](const char* api, Device& queue, SemaphoreList waits,
+                       SemaphoreList signals) -> Status {
     HALIO_RETURN_IF_ERROR(Required(api, source, "source"));
     HALIO_RETURN_IF_ERROR(Required(api, target, "target"));
-    return device->device->QueueWrite(lists.wait.list(), lists.signal.list(), source->buffer,
+    return queue.QueueWrite(waits, signals, source->buffer,
                                       source_offset, target->file, target_offset, length);
   });
 }
 
 halio_status_t halio_queue_barrier(halio_device_t* device, halio_semaphore_list_t wait,
                                    halio_semaphore_list_t signal) {
-  return Guard(__func__, [&](const char* api) -> Status {
-    HALIO_ASSIGN_OR_RETURN(QueueLists lists, ToLists(api, device, wait, signal));
-    return device->device->QueueBarrier(lists.wait.list(), lists.signal.list());
+  return QueueCall(__func__, device, wait, signal,
+                   [&](const char*, Device& queue, SemaphoreList waits,
+                       SemaphoreList signals) -> Status {
+    return queue.QueueBarrier(waits, signals);
   });
 }
 
