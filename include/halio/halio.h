@@ -140,7 +140,9 @@ HALIO_C_API const char* halio_backend_name(halio_backend_t backend);
 /* ------------------------------------------------------------------------ */
 /* The file layer works on its own: a driver that keeps its own memory and
  * completion queue can read and write file ranges with it, synchronously or
- * through the file's I/O engine, without any device. */
+ * through the file's I/O engine, without any device. Thread-safety: every
+ * call may be made from any thread, including from a completion callback;
+ * concurrent writes to the same file range race as with pwrite. */
 
 typedef struct halio_file_s halio_file_t;
 
