@@ -37,7 +37,11 @@
  * Thread-safety. Unless a function says otherwise, any function may be
  *   called from any thread, concurrently with others, on distinct or the same
  *   handles, except that a handle must not be used during or after its
- *   halio_*_free. Status handles are values: one thread at a time each. */
+ *   halio_*_free. Status handles are values: one thread at a time each.
+ *
+ * Enums end in a *_MAX_ENUM of 0x7fffffff, which is no value: it keeps each
+ * enum int-sized in C and C++ alike, so any int a caller passes is a value
+ * of the type and a bad one is reported, not undefined. */
 #ifndef HALIO_HALIO_H_
 #define HALIO_HALIO_H_
 
@@ -80,7 +84,8 @@ typedef enum halio_status_code_e {
   HALIO_STATUS_UNIMPLEMENTED = 12,
   HALIO_STATUS_INTERNAL = 13,
   HALIO_STATUS_UNAVAILABLE = 14,
-  HALIO_STATUS_DATA_LOSS = 15
+  HALIO_STATUS_DATA_LOSS = 15,
+  HALIO_STATUS_CODE_MAX_ENUM = 0x7fffffff
 } halio_status_code_t;
 
 /* A failure: code + message. NULL is OK. */
@@ -113,7 +118,8 @@ typedef enum halio_memory_access_e {
   HALIO_ACCESS_DISCARD = 1u << 2,
   HALIO_ACCESS_UNALIGNED = 1u << 3,
   HALIO_ACCESS_READ_WRITE = 3u,
-  HALIO_ACCESS_ALL = 7u
+  HALIO_ACCESS_ALL = 7u,
+  HALIO_ACCESS_MAX_ENUM = 0x7fffffff
 } halio_memory_access_t;
 
 /* As halio::IoBackend. HALIO_BACKEND_NONE is what halio_file_backend says of
@@ -123,7 +129,8 @@ typedef enum halio_backend_e {
   HALIO_BACKEND_IO_URING = 1,
   HALIO_BACKEND_ASIO = 2,
   HALIO_BACKEND_SYNC = 3,
-  HALIO_BACKEND_NONE = 4
+  HALIO_BACKEND_NONE = 4,
+  HALIO_BACKEND_MAX_ENUM = 0x7fffffff
 } halio_backend_t;
 
 /* "auto", "io_uring", "asio", "sync", "none" (static storage). */
@@ -151,7 +158,8 @@ typedef enum halio_open_mode_e {
   HALIO_OPEN_READ = 1u << 0,
   HALIO_OPEN_WRITE = 1u << 1,
   HALIO_OPEN_CREATE = 1u << 2,   /* create if missing (0644 before umask) */
-  HALIO_OPEN_TRUNCATE = 1u << 3  /* truncate to 0 bytes */
+  HALIO_OPEN_TRUNCATE = 1u << 3, /* truncate to 0 bytes */
+  HALIO_OPEN_MAX_ENUM = 0x7fffffff
 } halio_open_mode_t;
 
 typedef struct halio_file_options_s {
@@ -326,7 +334,8 @@ typedef enum halio_memory_type_e {
   HALIO_MEMORY_HOST_COHERENT = 1u << 3,
   HALIO_MEMORY_HOST_CACHED = 1u << 4,
   /* Plain host memory (the default). */
-  HALIO_MEMORY_HOST = 0x1eu
+  HALIO_MEMORY_HOST = 0x1eu,
+  HALIO_MEMORY_MAX_ENUM = 0x7fffffff
 } halio_memory_type_t;
 
 /* Bit flags, as halio::BufferUsage. */
@@ -335,7 +344,8 @@ typedef enum halio_buffer_usage_e {
   HALIO_USAGE_TRANSFER_TARGET = 1u << 1,
   HALIO_USAGE_DISPATCH_STORAGE = 1u << 2,
   HALIO_USAGE_MAPPING = 1u << 3,
-  HALIO_USAGE_DEFAULT = 0xfu
+  HALIO_USAGE_DEFAULT = 0xfu,
+  HALIO_USAGE_MAX_ENUM = 0x7fffffff
 } halio_buffer_usage_t;
 
 typedef struct halio_buffer_params_s {
