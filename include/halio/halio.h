@@ -694,6 +694,12 @@ typedef struct halio_load_options_s {
   void* progress_user_data;
   halio_cancel_fn_t cancel;
   void* cancel_user_data;
+  /* Files already open, one per index file in halio_index_file_path order
+   * (file_count must match); none (0) opens them by path. Tensors of memory
+   * files become views of that memory, without a copy, unless the arena is
+   * device memory the host cannot map. */
+  halio_file_t* const* files;
+  size_t file_count;
 } halio_load_options_t;
 
 HALIO_C_API void halio_load_options_init(halio_load_options_t* options);

@@ -46,6 +46,14 @@ Result<LoadOptions> ToLoadOptions(const char* api, const halio_load_options_t* i
   options.map = c.map != 0;
   if (c.max_inflight_bytes != 0) options.max_inflight_bytes = c.max_inflight_bytes;
   if (c.max_read_bytes != 0) options.max_read_bytes = c.max_read_bytes;
+  if (c.file_count > 0 && c.files == nullptr) {
+    return InvalidArgumentError(std::string(api) + ": options->files is NULL for " +
+                                std::to_string(c.file_count) + " files");
+  }
+  for (size_t i = 0; i < c.file_count; ++i) {
+    HALIO_RETURN_IF_ERROR(Required(api, c.files[i], "options->files[i]"));
+    options.files.push_back(c.files[i]->file);
+  }
   if (c.progress != nullptr) {
     options.progress = [fn = c.progress, user_data = c.progress_user_data](
                            const LoadProgress& progress) {

@@ -894,6 +894,37 @@ static void test_load(void) {
   halio_buffer_free(tensor);
   CHECK_STATUS(halio_load(device, NULL, NULL, &loaded), HALIO_STATUS_INVALID_ARGUMENT,
                "index is NULL");
+
+  /* From memory: the model's bytes wrapped as a file, tensors viewing them. */
+  static unsigned char model[512];
+  char path[512];
+  scratch_path(path, sizeof(path), "model.safetensors");
+  FILE* f = fopen(path, "rb");
+  const size_t model_length = f != NULL ? fread(model, 1, sizeof(model), f) : 0;
+  if (f != NULL) fclose(f);
+  CHECK(model_length == 8 + header_bytes() + 37);
+  halio_file_t* memory_file = NULL;
+  CHECK_OK(halio_file_wrap_memory(model, model_length, HALIO_ACCESS_READ, NULL, NULL,
+                                  &memory_file));
+  halio_load_options_init(&options);
+  options.files = &memory_file;
+  options.file_count = 1;
+  loaded = NULL;
+  CHECK_OK(halio_load(device, index, &options, &loaded));
+  CHECK(halio_loaded_count(loaded) == 3);
+  tensor = NULL;
+  CHECK_OK(halio_loaded_tensor(loaded, 2, NULL, &tensor));
+  halio_mapping_t* view = NULL;
+  CHECK_OK(halio_buffer_map(tensor, HALIO_ACCESS_READ, 0, 8, &view));
+  CHECK(halio_mapping_data(view) == model + 8 + header_bytes() + 29); /* no copy */
+  halio_mapping_unmap(view);
+  halio_buffer_free(tensor);
+  check_loaded_bytes(device, loaded, index);
+  halio_loaded_free(loaded);
+  halio_file_free(memory_file);
+  options.files = NULL;
+  CHECK_STATUS(halio_load(device, index, &options, &loaded), HALIO_STATUS_INVALID_ARGUMENT,
+               "options->files is NULL");
   halio_device_free(device);
   halio_index_free(index);
 }
