@@ -102,11 +102,11 @@ case "$command" in
     configure build-tsan -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug \
       -Dcpp_args=-Wno-tsan
     # Every suite with threads: semaphores (hal), engines (async), devices,
-    # the conformance suite over every device x backend, the stress tests and
-    # the fault tests.
+    # the conformance suite over every device x backend, the stress tests,
+    # the fault tests and the C ABI (asynchronous file I/O, the foreign driver).
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     run_tests build-tsan --suite hal --suite async --suite drivers --suite cts --suite stress \
-      --suite faults
+      --suite faults --suite capi
     ;;
   report)
     install_missing
