@@ -417,6 +417,14 @@ typedef struct halio_device_options_s {
 
 HALIO_C_API void halio_device_options_init(halio_device_options_t* options);
 
+/* The names halio_device_create accepts here: "local_sync", "local_async",
+ * "local_discrete", and "cuda" where halio was built with CUDA and GPU 0 is
+ * usable (probed once, on the first call). Writes up to `capacity` names
+ * (static storage) to `names` (may be NULL when capacity is 0) and their
+ * total number to *out_count. Errors: RESOURCE_EXHAUSTED. */
+HALIO_C_API halio_status_t halio_available_devices(const char** names, size_t capacity,
+                                                   size_t* out_count);
+
 /* Creates "local_sync", "local_async", "local_discrete" or "cuda". Buffers
  * and bookkeeping come from halio's system allocator. Errors: NOT_FOUND for
  * an unknown name (listing the known ones), UNAVAILABLE (cuda without a GPU,

@@ -223,6 +223,23 @@ void halio_device_options_init(halio_device_options_t* options) {
   options->cuda_device = defaults.cuda_device;
 }
 
+halio_status_t halio_available_devices(const char** names, size_t capacity,
+                                       size_t* out_count) {
+  return Guard(__func__, [&](const char* api) -> Status {
+    HALIO_RETURN_IF_ERROR(Required(api, out_count, "out_count"));
+    if (capacity > 0) HALIO_RETURN_IF_ERROR(Required(api, names, "names"));
+    // Built once (AvailableDevices probes cuda once too); never destroyed,
+    // so the names stay valid for the life of the process.
+    static const std::vector<std::string>* const available =
+        new std::vector<std::string>(AvailableDevices());
+    for (size_t i = 0; i < capacity && i < available->size(); ++i) {
+      names[i] = (*available)[i].c_str();
+    }
+    *out_count = available->size();
+    return Status();
+  });
+}
+
 halio_status_t halio_device_create(const char* name, const halio_device_options_t* options,
                                    halio_device_t** out_device) {
   return Guard(__func__, [&](const char* api) -> Status {

@@ -377,6 +377,14 @@ static void test_semaphores(void) {
 /* --- devices and buffers ----------------------------------------------------- */
 
 static void test_device_errors(void) {
+  size_t count = 0;
+  CHECK_OK(halio_available_devices(NULL, 0, &count));
+  CHECK(count >= 3);
+  const char* names[8] = {NULL};
+  CHECK_OK(halio_available_devices(names, 2, &count));
+  CHECK(names[0] != NULL && strcmp(names[0], "local_sync") == 0 && names[2] == NULL);
+  CHECK_STATUS(halio_available_devices(NULL, 2, &count), HALIO_STATUS_INVALID_ARGUMENT,
+               "names is NULL");
   halio_device_t* device = NULL;
   CHECK_STATUS(halio_device_create("no_such_device", NULL, &device), HALIO_STATUS_NOT_FOUND,
                "local_sync");
