@@ -59,9 +59,9 @@ class StagingPool {
   StagingPool(const StagingPool&) = delete;
   StagingPool& operator=(const StagingPool&) = delete;
 
-  // Allocates every buffer now. Errors: RESOURCE_EXHAUSTED naming the
-  // buffer that could not be had (the ones allocated stay, for the
-  // destructor).
+  // Allocates every buffer now, in one allocation where the memory allows
+  // (else one by one). Errors: RESOURCE_EXHAUSTED naming the buffer that
+  // could not be had (the ones allocated stay, for the destructor).
   Status Preallocate();
 
   size_t buffer_bytes() const { return buffer_bytes_; }
@@ -94,8 +94,16 @@ class StagingPool {
   // Free buffers (a stack: the most recently used first, warm in cache).
   std::byte* free_[kMaxBuffers] = {};
   uint32_t free_count_ = 0;
-  std::byte* all_[kMaxBuffers] = {};  // every buffer allocated, for the destructor
+  // Buffers allocated one by one, for the destructor; allocated_ counts
+  // these and the slab's.
+  std::byte* all_[kMaxBuffers] = {};
+  uint32_t singles_ = 0;
   uint32_t allocated_ = 0;
+  // Preallocate's buffers, carved from one allocation: big enough for huge
+  // pages (O_DIRECT pins a 1 MiB buffer of 4 KiB pages at half the speed of
+  // one in a huge page here), and one page-lock call instead of many.
+  std::byte* slab_ = nullptr;
+  size_t slab_bytes_ = 0;
 };
 
 struct StagedTransferOptions {

@@ -425,7 +425,7 @@ TEST_P(AllocFailureTest, EveryScenarioFailsCleanlyAtEveryAllocation) {
   }
 }
 
-// A failed allocation of a staging buffer past the first must fail the
+// A failed allocation of the staging buffers (one block of count + 1) must fail the
 // device (RESOURCE_EXHAUSTED), not leave a device with fewer buffers
 // (staging is allocated when the device is created: StagingPool::Preallocate).
 TEST(StagedTransferAllocFailureTest,

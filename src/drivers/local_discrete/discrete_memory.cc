@@ -1,5 +1,6 @@
 #include "local_discrete/discrete_memory.h"
 
+#include <algorithm>
 #include <sys/mman.h>
 
 #include <chrono>
@@ -100,9 +101,15 @@ Result<std::byte*> DiscreteMemory::AllocateStaging(size_t bytes) {
                                   "-byte staging buffer of local_discrete");
   }
   // Page-locked where RLIMIT_MEMLOCK allows, as a real driver's pinned
-  // staging is; where it does not, staging still works, just pageable.
-  (void)::mlock(memory, bytes);
-  return static_cast<std::byte*>(memory);
+  // staging is; where it does not, staging still works, just pageable. In
+  // 2 MiB steps, so a pool's slab larger than the limit (8 MiB here) still
+  // has its first buffers locked.
+  constexpr size_t kLockStep = size_t{2} << 20;
+  auto* bytes_at = static_cast<std::byte*>(memory);
+  for (size_t offset = 0; offset < bytes; offset += kLockStep) {
+    if (::mlock(bytes_at + offset, std::min(kLockStep, bytes - offset)) != 0) break;
+  }
+  return bytes_at;
 }
 
 void DiscreteMemory::FreeStaging(std::byte* memory, size_t bytes) {
