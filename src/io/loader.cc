@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 
+#include "halio/remote_file.h"
 #include "fd_transfer.h"
 #include "file_mapping.h"
 #include "host_new.h"
@@ -177,7 +178,10 @@ Result<Files> OpenFiles(const ParameterIndex& index, const LoadOptions& options,
   FdFileOptions file_options = options.file_options;
   if (file_options.host_allocator == nullptr) file_options.host_allocator = &host;
   for (const ParameterFile& file : index.files()) {
-    HALIO_ASSIGN_OR_RETURN(FileRef opened, FdFile::Open(file.path, mode, file_options));
+    // An index opened from a URL names its files by URL (remote_file.h).
+    HALIO_ASSIGN_OR_RETURN(FileRef opened, RemoteFile::IsRemoteUrl(file.path)
+                                               ? RemoteFile::Open(file.path)
+                                               : FdFile::Open(file.path, mode, file_options));
     files.push_back(std::move(opened));
   }
   return files;

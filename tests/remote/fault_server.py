@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""A loopback HTTP server that misbehaves on purpose, for remote-file tests.
+
+    fault_server.py PORT FILE
+
+Serves FILE's bytes under every path; the first path segment picks the
+behaviour (the rest only names a counter, so each test gets fresh counts):
+
+    /ok/...            byte ranges answered properly (206, Content-Range)
+    /503-then-ok/...   the first two requests of each path get 503
+    /always-503/...    every request gets 503
+    /reset-once/...    the first GET of each path sends half its body, then resets
+    /reset-always/...  every GET sends half its body, then resets
+    /trickle/...       GETs send one byte every 100 ms
+    /short-body/...    206 whose body stops at half its Content-Length (then closes)
+    /long-body/...     206 with more bytes than the range asked for
+    /wrong-range/...   206 whose Content-Range starts one byte late
+    /ignore-range/...  200 with the whole file, whatever the Range
+    /no-head/...       HEAD answered 405 (the length comes from a ranged GET)
+    /404/... /403/... /401/...   that status for every request
+    /416/...           416 for every GET (HEAD answers the length)
+"""
+import http.server
+import re
+import socket
+import struct
+import sys
+import threading
+import time
+
+COUNTS = {}
+LOCK = threading.Lock()
+
+
+def count(path):
+    with LOCK:
+        COUNTS[path] = COUNTS.get(path, 0) + 1
+        return COUNTS[path]
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    data = b""
+
+    def log_message(self, *args):
+        pass
+
+    def mode(self):
+        return self.path.strip("/").split("/")[0]
+
+    def status_only(self, code):
+        body = f"<Error><Code>Fault{code}</Code><Message>fault server</Message></Error>".encode()
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def reset(self):
+        # SO_LINGER 0: close sends RST, which the client sees as a reset.
+        self.wfile.flush()
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.close_connection = True
+
+    def do_HEAD(self):
+        self.respond(head=True)
+
+    def do_GET(self):
+        self.respond(head=False)
+
+    def respond(self, head):
+        mode = self.mode()
+        seen = count(self.path)
+        if mode in ("404", "403", "401") or (mode == "416" and not head):
+            return self.status_only(int(mode))
+        if mode == "always-503" or (mode == "503-then-ok" and seen <= 2):
+            return self.status_only(503)
+        if head:
+            if mode == "no-head":
+                return self.status_only(405)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(self.data)))
+            self.send_header("Accept-Ranges", "bytes")
+            self.end_headers()
+            return
+        match = re.fullmatch(r"bytes=(\d+)-(\d+)", self.headers.get("Range", ""))
+        if mode == "ignore-range" or not match:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(self.data)))
+            self.end_headers()
+            self.wfile.write(self.data)
+            return
+        first, last = int(match.group(1)), min(int(match.group(2)), len(self.data) - 1)
+        body = self.data[first:last + 1]
+        start = first + 1 if mode == "wrong-range" else first
+        sent = body + b"extra" if mode == "long-body" else body
+        self.send_response(206)
+        self.send_header("Content-Range", f"bytes {start}-{start + len(body) - 1}/{len(self.data)}")
+        self.send_header("Content-Length", str(len(sent)))
+        self.end_headers()
+        half = len(body) // 2
+        if mode == "reset-always" or (mode == "reset-once" and seen == 1):
+            self.wfile.write(body[:half])
+            return self.reset()
+        if mode == "short-body":
+            self.wfile.write(body[:half])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        if mode == "trickle":
+            for i in range(len(body)):
+                self.wfile.write(body[i:i + 1])
+                self.wfile.flush()
+                time.sleep(0.1)
+            return
+        self.wfile.write(sent)
+
+
+class QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # clients that give up mid-body (deadlines, refused bytes) are expected
+
+
+def main():
+    port, path = int(sys.argv[1]), sys.argv[2]
+    with open(path, "rb") as f:
+        Handler.data = f.read()
+    server = QuietServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
