@@ -19,6 +19,7 @@ the server cannot be had (binary or npm missing), HALIO_TEST_<NAME>_SKIP with
 the reason; NAME is NGINX, PYHTTP, FAULT, S3. A server that is present but
 fails to start fails the run. Exits with COMMAND's status.
 """
+import fcntl
 import os
 import pathlib
 import random
@@ -141,14 +142,17 @@ def start_s3rver(servers, www, cache):
         return servers.skip("S3", "npm/node not installed (Debian: apt-get install npm), "
                                   "needed for s3rver")
     binary = cache / "node_modules" / "s3rver" / "bin" / "s3rver.js"
-    if not binary.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        installed = subprocess.run(
-            [npm, "install", "--prefix", str(cache), "--no-audit", "--no-fund",
-             f"s3rver@{S3RVER_VERSION}"], capture_output=True, text=True)
-        if installed.returncode != 0 or not binary.exists():
-            return servers.skip("S3", f"npm install s3rver@{S3RVER_VERSION} failed: "
-                                      + installed.stderr.strip()[-300:])
+    cache.mkdir(parents=True, exist_ok=True)
+    # Test runs in parallel share the cache: one installs, the others wait.
+    with open(cache / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not binary.exists():
+            installed = subprocess.run(
+                [npm, "install", "--prefix", str(cache), "--no-audit", "--no-fund",
+                 f"s3rver@{S3RVER_VERSION}"], capture_output=True, text=True)
+            if installed.returncode != 0 or not binary.exists():
+                return servers.skip("S3", f"npm install s3rver@{S3RVER_VERSION} failed: "
+                                          + installed.stderr.strip()[-300:])
     port = free_port()
     data = servers.root / "s3"
     data.mkdir()
