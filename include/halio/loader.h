@@ -66,7 +66,11 @@ struct LoadOptions {
   // true the load queues no more reads, waits for those in flight (none may
   // outlive the load) and fails with CANCELLED, saying how far it got. A
   // load with every read queued already finishes them first: the latency of
-  // a cancel is at most max_inflight_bytes of reads.
+  // a cancel is at most max_inflight_bytes of reads. With remote files
+  // (remote_file.h) it is also asked every 10 ms while a read is waited for,
+  // and a cancel aborts the requests those files have sent (CancelInFlight:
+  // other reads of the same RemoteFile too), except on local_sync, whose
+  // reads run inside the queue call.
   std::function<bool()> cancel;
   // Map the files instead of reading them, where the arena would be host
   // memory (memory_type kHost, or kDeviceLocal on a host device): each

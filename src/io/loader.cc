@@ -1,6 +1,7 @@
 #include "halio/loader.h"
 
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <new>
 #include <set>
@@ -240,9 +241,9 @@ class Reader {
       while (!inflight_.empty() && inflight_bytes_ + group.length > options_.max_inflight_bytes) {
         RetireOldest();
       }
-      if (!first_error_.ok()) break;
+      if (!first_error_.ok() || !cancelled_.ok()) break;
       if (options_.cancel && options_.cancel()) {
-        first_error_ = Cancelled();
+        NoteCancel();
         break;
       }
       Status queued = Queue(group);
@@ -252,7 +253,7 @@ class Reader {
       }
     }
     while (!inflight_.empty()) RetireOldest();
-    return first_error_;
+    return cancelled_.ok() ? first_error_ : cancelled_;
   }
 
  private:
@@ -262,6 +263,36 @@ class Reader {
   };
 
   HostAllocator& host() const { return device_.allocator().host_allocator(); }
+
+  // How often a load with remote files asks LoadOptions::cancel while it
+  // waits for a read: a remote read can take seconds.
+  static constexpr std::chrono::milliseconds kCancelPoll{10};
+
+  bool HasRemoteFile() const {
+    return std::any_of(files_.begin(), files_.end(), [](const FileRef& file) {
+      return dynamic_cast<const RemoteFile*>(file.get()) != nullptr;
+    });
+  }
+
+  // LoadOptions::cancel said so. Remote files abort the requests they have
+  // sent, so their reads fail at once instead of running to the end.
+  void NoteCancel() {
+    cancelled_ = Cancelled();
+    for (const FileRef& file : files_) {
+      if (auto* remote = dynamic_cast<RemoteFile*>(file.get())) remote->CancelInFlight();
+    }
+  }
+
+  // WaitForOp, asking LoadOptions::cancel meanwhile when the load has
+  // remote files.
+  Status WaitForRead(Semaphore& done) {
+    while (has_remote_file_ && options_.cancel && cancelled_.ok()) {
+      const Status waited = done.Wait(1, Timeout::After(kCancelPoll));
+      if (waited.code() != StatusCode::kDeadlineExceeded) break;
+      if (options_.cancel()) NoteCancel();
+    }
+    return WaitForOp(done);
+  }
 
   // The reads in flight are still waited for (none may outlive the load), so
   // the count of bytes done is only a lower bound of what landed.
@@ -329,8 +360,9 @@ class Reader {
     InFlight oldest = std::move(inflight_.front());
     inflight_.pop_front();
     inflight_bytes_ -= oldest.group->length;
-    Status status = WaitForOp(*oldest.done);
+    Status status = WaitForRead(*oldest.done);
     if (!status.ok()) {
+      if (!cancelled_.ok()) return;  // the cancel's own error is the load's
       if (first_error_.ok()) first_error_ = Pinpoint(*oldest.group, std::move(status));
       return;
     }
@@ -347,6 +379,8 @@ class Reader {
   std::deque<InFlight, HostAllocatorAdapter<InFlight>> inflight_;
   uint64_t inflight_bytes_ = 0;
   Status first_error_;
+  const bool has_remote_file_ = HasRemoteFile();
+  Status cancelled_;  // CANCELLED once LoadOptions::cancel said so
 };
 
 Result<BufferRef> AllocateArena(Device& device, MemoryType type, const Plan& plan,

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """A loopback HTTP server that misbehaves on purpose, for remote-file tests.
 
-    fault_server.py PORT FILE
+    fault_server.py PORT FILE MODEL
 
-Serves FILE's bytes under every path; the first path segment picks the
+Serves FILE's bytes under every path (MODEL's under /slow-tensors/); the first path segment picks the
 behaviour (the rest only names a counter, so each test gets fresh counts):
 
     /ok/...            byte ranges answered properly (206, Content-Range)
@@ -12,6 +12,8 @@ behaviour (the rest only names a counter, so each test gets fresh counts):
     /reset-once/...    the first GET of each path sends half its body, then resets
     /reset-always/...  every GET sends half its body, then resets
     /trickle/...       GETs send one byte every 100 ms
+    /slow-tensors/...  MODEL (a safetensors file): its first 4 KiB (the header)
+                       at once, ranges starting past it one byte every 100 ms
     /short-body/...    206 whose body stops at half its Content-Length (then closes)
     /long-body/...     206 with more bytes than the range asked for
     /wrong-range/...   206 whose Content-Range starts one byte late
@@ -41,6 +43,7 @@ def count(path):
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     data = b""
+    model = b""
 
     def log_message(self, *args):
         pass
@@ -72,6 +75,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def respond(self, head):
         mode = self.mode()
         seen = count(self.path)
+        data = self.model if mode == "slow-tensors" else self.data
         if mode in ("404", "403", "401") or (mode == "416" and not head):
             return self.status_only(int(mode))
         if mode == "always-503" or (mode == "503-then-ok" and seen <= 2):
@@ -80,7 +84,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if mode == "no-head":
                 return self.status_only(405)
             self.send_response(200)
-            self.send_header("Content-Length", str(len(self.data)))
+            self.send_header("Content-Length", str(len(data)))
             self.send_header("Accept-Ranges", "bytes")
             self.end_headers()
             return
@@ -91,12 +95,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(self.data)
             return
-        first, last = int(match.group(1)), min(int(match.group(2)), len(self.data) - 1)
-        body = self.data[first:last + 1]
+        first, last = int(match.group(1)), min(int(match.group(2)), len(data) - 1)
+        body = data[first:last + 1]
         start = first + 1 if mode == "wrong-range" else first
         sent = body + b"extra" if mode == "long-body" else body
         self.send_response(206)
-        self.send_header("Content-Range", f"bytes {start}-{start + len(body) - 1}/{len(self.data)}")
+        self.send_header("Content-Range", f"bytes {start}-{start + len(body) - 1}/{len(data)}")
         self.send_header("Content-Length", str(len(sent)))
         self.end_headers()
         half = len(body) // 2
@@ -108,7 +112,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
-        if mode == "trickle":
+        if mode == "trickle" or (mode == "slow-tensors" and first >= 4096):
             for i in range(len(body)):
                 self.wfile.write(body[i:i + 1])
                 self.wfile.flush()
@@ -123,9 +127,11 @@ class QuietServer(http.server.ThreadingHTTPServer):
 
 
 def main():
-    port, path = int(sys.argv[1]), sys.argv[2]
+    port, path, model = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     with open(path, "rb") as f:
         Handler.data = f.read()
+    with open(model, "rb") as f:
+        Handler.model = f.read()
     server = QuietServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     server.serve_forever()

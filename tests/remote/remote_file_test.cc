@@ -467,6 +467,27 @@ TEST_P(OnDevice, LoadsAShardedIndexFromS3) {
   ::unsetenv("AWS_ENDPOINT_URL");
 }
 
+// The tensor trickles in at 10 bytes/s: only aborting the requests already
+// sent ends the load within seconds.
+TEST_P(OnDevice, LoadCancelAbortsRequestsAlreadySent) {
+  if (GetParam() == "local_sync") {
+    GTEST_SKIP() << "local_sync reads inside queue_read, so a load asks cancel between reads only";
+  }
+  const std::string fault = Env("HALIO_TEST_FAULT_URL");
+  if (fault.empty()) GTEST_SKIP() << "run through tests/remote/run_with_servers.py";
+  HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Device> device, CreateDevice(GetParam()));
+  HALIO_ASSERT_OK_AND_ASSIGN(
+      ParameterIndex index,
+      OpenParameterIndex(fault + "/slow-tensors/" + GetParam() + "/slow.safetensors"));
+  ASSERT_EQ(index.entries().size(), 1u);
+  const auto start = Clock::now();
+  LoadOptions options;
+  options.cancel = [&] { return Clock::now() - start > std::chrono::milliseconds(300); };
+  EXPECT_THAT(LoadParameters(*device, index, options),
+              StatusIs(StatusCode::kCancelled, HasSubstr("load cancelled")));
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(5));
+}
+
 INSTANTIATE_TEST_SUITE_P(Devices, OnDevice,
                          ::testing::Values("local_sync", "local_async", "local_discrete"),
                          [](const auto& param_info) { return param_info.param; });

@@ -4,8 +4,9 @@
     run_with_servers.py TESTDATA NPM_CACHE -- COMMAND [ARGS...]
 
 Under a fresh temporary directory it writes the fixtures (www/): pattern.bin
-(random bytes), empty.bin, sparse.bin (5 GiB, sparse, with known bytes past
-4 GiB) and testdata/ (a link to TESTDATA, the io fixtures), then starts on
+(random bytes), empty.bin, slow.safetensors (one 1 MiB tensor), sparse.bin
+(5 GiB, sparse, with known bytes past 4 GiB) and testdata/ (a link to
+TESTDATA, the io fixtures), then starts on
 127.0.0.1, each on a free port of its own:
 
   nginx              (its own config, pid and logs under the temp dir)
@@ -25,6 +26,7 @@ import pathlib
 import random
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -68,6 +70,13 @@ def write_fixtures(www, testdata):
         f.seek(SPARSE_DATA_OFFSET)
         f.write(rng.randbytes(65536))
     (www / "testdata").symlink_to(pathlib.Path(testdata).resolve())
+    # One 1 MiB U8 tensor after a header padded to 4 KiB (the fault server's
+    # slow-tensors mode serves the header at once and the tensor slowly).
+    tensor = 1 << 20
+    header = ('{"slow":{"dtype":"U8","shape":[%d],"data_offsets":[0,%d]}}' % (tensor, tensor))
+    header = header.ljust(4096 - 8).encode()
+    (www / "slow.safetensors").write_bytes(struct.pack("<Q", len(header)) + header
+                                           + rng.randbytes(tensor))
 
 
 class Servers:
@@ -187,7 +196,8 @@ def main(argv):
                                      "127.0.0.1", "--directory", str(www)], port)
             port = free_port()
             servers.start("FAULT", [PYTHON, str(HERE / "fault_server.py"), str(port),
-                                    str(www / "pattern.bin")], port)
+                                    str(www / "pattern.bin"), str(www / "slow.safetensors")],
+                          port)
             start_s3rver(servers, www, cache)
             env = dict(os.environ, HALIO_TEST_WWW=str(www),
                        HALIO_TEST_SPARSE_OFFSET=str(SPARSE_DATA_OFFSET), **servers.env)
