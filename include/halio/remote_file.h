@@ -35,6 +35,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "halio/file.h"
 #include "halio/status.h"
@@ -58,6 +59,9 @@ struct RemoteFileOptions {
   std::chrono::milliseconds connect_timeout{10000};
   // Verify the TLS peer and host name (https:// and s3:// over https).
   bool verify_tls = true;
+  // Extra request headers, "Name: value" each (say "Authorization: Bearer
+  // TOKEN" for a model hub). They may carry credentials: never in messages.
+  std::vector<std::string> headers;
 
   // s3:// only. Empty fields come from the environment: AWS_ENDPOINT_URL,
   // AWS_REGION (then AWS_DEFAULT_REGION, then "us-east-1"),

@@ -19,6 +19,9 @@ behaviour (the rest only names a counter, so each test gets fresh counts):
     /wrong-range/...   206 whose Content-Range starts one byte late
     /ignore-range/...  200 with the whole file, whatever the Range
     /no-head/...       HEAD answered 405 (the length comes from a ranged GET)
+    /captured/PATH     the request headers the last request for PATH carried
+                       (any path whose first segment is no mode above: served
+                       properly, its headers recorded)
     /404/... /403/... /401/...   that status for every request
     /416/...           416 for every GET (HEAD answers the length)
 """
@@ -31,6 +34,10 @@ import threading
 import time
 
 COUNTS = {}
+CAPTURED = {}
+MODES = {"ok", "503-then-ok", "always-503", "reset-once", "reset-always", "trickle",
+         "slow-tensors", "short-body", "long-body", "wrong-range", "ignore-range", "no-head",
+         "captured", "404", "403", "401", "416"}
 LOCK = threading.Lock()
 
 
@@ -76,6 +83,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         mode = self.mode()
         seen = count(self.path)
         data = self.model if mode == "slow-tensors" else self.data
+        if mode == "captured":
+            with LOCK:
+                data = CAPTURED.get(self.path[len("/captured"):], b"")
+        elif mode not in MODES:
+            with LOCK:
+                CAPTURED[self.path] = "".join(f"{k}: {v}\n" for k, v in self.headers.items()).encode()
         if mode in ("404", "403", "401") or (mode == "416" and not head):
             return self.status_only(int(mode))
         if mode == "always-503" or (mode == "503-then-ok" and seen <= 2):
@@ -91,9 +104,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         match = re.fullmatch(r"bytes=(\d+)-(\d+)", self.headers.get("Range", ""))
         if mode == "ignore-range" or not match:
             self.send_response(200)
-            self.send_header("Content-Length", str(len(self.data)))
+            self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(self.data)
+            self.wfile.write(data)
             return
         first, last = int(match.group(1)), min(int(match.group(2)), len(data) - 1)
         body = data[first:last + 1]

@@ -22,6 +22,7 @@
 #include "halio/drivers.h"
 #include "halio/loader.h"
 #include "halio/params.h"
+#include "http_ranges.h"
 #include "testing/device_buffers.h"
 #include "testing/matrix.h"
 #include "testing/status_matchers.h"
@@ -351,6 +352,52 @@ TEST_F(Faults, CancelAbortsRequestsAlreadySent) {
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(5));
   // Later reads run normally.
   EXPECT_THAT(ReadRemote(*file, 3, 2), IsOkAndHolds(LocalBytes("pattern.bin", 3, 2)));
+}
+
+// The headers the fault server recorded for the last request to `path`.
+std::string CapturedHeaders(const std::string& server, const std::string& path) {
+  Result<std::shared_ptr<RemoteFile>> captured = OpenRemote(server + "/captured" + path);
+  if (!captured.ok()) return captured.status().ToString();
+  Result<std::vector<std::byte>> bytes = ReadRemote(**captured, 0, (*captured)->length());
+  if (!bytes.ok()) return bytes.status().ToString();
+  return std::string(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+}
+
+TEST_F(Faults, ExtraHeadersAreSentAndRangeIsAHeader) {
+  RemoteFileOptions options = Quick();
+  options.headers = {"Authorization: Bearer hub-token-123"};
+  HALIO_ASSERT_OK_AND_ASSIGN(auto file, OpenRemote(url_ + "/hub/model.bin", options));
+  EXPECT_THAT(ReadRemote(*file, 7, 3), IsOkAndHolds(LocalBytes("pattern.bin", 7, 3)));
+  EXPECT_THAT(CapturedHeaders(url_, "/hub/model.bin"),
+              AllOf(HasSubstr("Authorization: Bearer hub-token-123"), HasSubstr("Range: bytes=7-9")));
+}
+
+// SigV4 as curl signs it, with halio's x-amz-content-sha256 and Range
+// headers, against the example in AWS's S3 documentation ("Signature
+// Calculations for the Authorization Header: Transferring Payload in a
+// Single Chunk", GET Object): its key, date, host and range give its
+// signature.
+TEST_F(Faults, SigV4SignatureMatchesAwsPublishedExample) {
+  HttpTarget target;
+  target.url = url_ + "/test.txt";
+  target.description = "the AWS GET Object example";
+  target.sigv4_region = "us-east-1";
+  target.access_key_id = "AKIAIOSFODNN7EXAMPLE";
+  target.secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+  RemoteFileOptions options = Quick();
+  options.headers = {"Host: examplebucket.s3.amazonaws.com", "x-amz-date: 20130524T000000Z"};
+  HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<HttpRangeClient> client,
+                             CreateHttpRangeClient(target, options));
+  std::vector<std::byte> bytes(10);
+  HALIO_ASSERT_OK(client->ReadRange(0, bytes));
+  EXPECT_EQ(bytes, LocalBytes("pattern.bin", 0, 10));
+  const std::string headers = CapturedHeaders(url_, "/test.txt");
+  EXPECT_THAT(headers,
+              AllOf(HasSubstr("Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request"),
+                    HasSubstr("SignedHeaders=host;range;x-amz-content-sha256;x-amz-date"),
+                    HasSubstr("Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"),
+                    HasSubstr("x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+                    Not(HasSubstr("wJalrXUtnFEMI"))));
 }
 
 // --- s3rver: S3 addressing, HEAD, ranges, 404 -------------------------------------

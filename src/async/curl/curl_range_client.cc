@@ -138,6 +138,9 @@ struct Request {
   Clock::time_point not_before;
   uint64_t total = 0;  // kHead / kProbe: the resource's length
   CURL* easy = nullptr;
+  // The attempt's request headers: the client's own plus Range, as a
+  // header rather than CURLOPT_RANGE so that SigV4 signs it.
+  curl_slist* headers = nullptr;
 
   void Reset() {
     received = 0;
@@ -182,6 +185,7 @@ class CurlRangeClient final : public HttpRangeClient {
   void AbortOlderThan(uint64_t epoch, bool everything);
   void StartReady(Clock::time_point now);
   Status Configure(Request& request, Clock::time_point now);
+  Status SetHeaders(Request& request);
   void OnDone(Request& request, CURLcode result);
   Status Outcome(Request& request, CURLcode result, bool* retryable);
   Status HttpError(const Request& request, long code) const;
@@ -226,16 +230,33 @@ CurlRangeClient::~CurlRangeClient() {
   curl_slist_free_all(headers_);
 }
 
+// Appends `line` to `*list`; false (the list freed) when out of memory.
+bool AppendHeader(curl_slist** list, const char* line) {
+  curl_slist* grown = curl_slist_append(*list, line);
+  if (grown == nullptr) {
+    curl_slist_free_all(*list);
+    *list = nullptr;
+    return false;
+  }
+  *list = grown;
+  return true;
+}
+
 Status CurlRangeClient::Start() {
+  bool appended = true;
+  for (const std::string& line : options_.headers) {
+    appended = appended && AppendHeader(&headers_, line.c_str());
+  }
   if (!target_.access_key_id.empty()) {
-    headers_ = curl_slist_append(headers_, kEmptyPayloadSha256);
+    appended = appended && AppendHeader(&headers_, kEmptyPayloadSha256);
     if (!target_.session_token.empty()) {
       const std::string token = "x-amz-security-token: " + target_.session_token;
-      curl_slist* grown = curl_slist_append(headers_, token.c_str());
-      if (grown == nullptr) curl_slist_free_all(headers_);
-      headers_ = grown;
+      appended = appended && AppendHeader(&headers_, token.c_str());
     }
-    if (headers_ == nullptr) return ResourceExhaustedError("out of memory for S3 headers");
+  }
+  if (!appended) {
+    return ResourceExhaustedError("out of memory for the request headers of " +
+                                  target_.description);
   }
   // Connections per host as requests in flight: each request keeps one.
   curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS,
@@ -461,12 +482,8 @@ Status CurlRangeClient::Configure(Request& request, Clock::time_point now) {
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &request);
   if (request.kind == Request::Kind::kHead) {
     curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
-  } else {
-    const std::string range = std::to_string(request.offset) + "-" +
-                              std::to_string(request.offset + request.length - 1);
-    curl_easy_setopt(easy, CURLOPT_RANGE, range.c_str());  // curl copies it
   }
-  if (headers_ != nullptr) curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers_);
+  HALIO_RETURN_IF_ERROR(SetHeaders(request));
   if (!target_.access_key_id.empty()) {
     const std::string sigv4 = "aws:amz:" + target_.sigv4_region + ":s3";
     curl_easy_setopt(easy, CURLOPT_AWS_SIGV4, sigv4.c_str());
@@ -474,11 +491,29 @@ Status CurlRangeClient::Configure(Request& request, Clock::time_point now) {
     curl_easy_setopt(easy, CURLOPT_PASSWORD, target_.secret_access_key.c_str());
   }
   if (curl_multi_add_handle(multi_, easy) != CURLM_OK) {
-    idle_easy_.push_back(easy);
-    request.easy = nullptr;
+    ReleaseEasy(request);
     return ResourceExhaustedError("libcurl could not start a transfer for " +
                                   target_.description);
   }
+  return Status();
+}
+
+Status CurlRangeClient::SetHeaders(Request& request) {
+  bool appended = true;
+  for (const curl_slist* line = headers_; line != nullptr; line = line->next) {
+    appended = appended && AppendHeader(&request.headers, line->data);
+  }
+  if (request.is_range()) {
+    const std::string range = "Range: bytes=" + std::to_string(request.offset) + "-" +
+                              std::to_string(request.offset + request.length - 1);
+    appended = appended && AppendHeader(&request.headers, range.c_str());
+  }
+  if (!appended) {
+    ReleaseEasy(request);
+    return ResourceExhaustedError("out of memory for the request headers of " +
+                                  target_.description);
+  }
+  curl_easy_setopt(request.easy, CURLOPT_HTTPHEADER, request.headers);
   return Status();
 }
 
@@ -702,6 +737,8 @@ void CurlRangeClient::Complete(Request& request, Status status) {
 }
 
 void CurlRangeClient::ReleaseEasy(Request& request) {
+  curl_slist_free_all(request.headers);  // after the transfer: curl reads it until then
+  request.headers = nullptr;
   if (request.easy == nullptr) return;
   curl_multi_remove_handle(multi_, request.easy);
   idle_easy_.push_back(request.easy);
