@@ -390,32 +390,28 @@ void CurlRangeClient::Loop() {
   }
 }
 
+// Removes the requests `aborts` picks from `requests`, then hands each to
+// `abort` (which may complete it: the container no longer holds it).
+template <typename Container, typename Picks, typename Abort>
+void TakeOut(Container& requests, Picks aborts, Abort abort) {
+  std::vector<Request*> taken;
+  for (Request* request : requests) {
+    if (aborts(request)) taken.push_back(request);
+  }
+  std::erase_if(requests, aborts);
+  for (Request* request : taken) abort(*request);
+}
+
 void CurlRangeClient::AbortOlderThan(uint64_t epoch, bool everything) {
   auto aborts = [&](const Request* request) { return everything || request->epoch < epoch; };
   const std::string why = everything ? "the remote file was closed" : "cancelled";
   auto cancel = [&](Request& request) {
+    ReleaseEasy(request);  // a no-op for one not started
     Complete(request, CancelledError(target_.description + ": " + request.what() +
                                      " aborted: " + why));
   };
-  for (auto it = active_.begin(); it != active_.end();) {
-    if (!aborts(*it)) {
-      ++it;
-      continue;
-    }
-    Request& request = **it;
-    it = active_.erase(it);
-    ReleaseEasy(request);
-    cancel(request);
-  }
-  for (auto it = waiting_.begin(); it != waiting_.end();) {
-    if (!aborts(*it)) {
-      ++it;
-      continue;
-    }
-    Request& request = **it;
-    it = waiting_.erase(it);
-    cancel(request);
-  }
+  TakeOut(active_, aborts, cancel);
+  TakeOut(waiting_, aborts, cancel);
 }
 
 void CurlRangeClient::StartReady(Clock::time_point now) {
