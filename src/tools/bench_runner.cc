@@ -68,8 +68,10 @@ Status BenchRunner::Run(const BenchConfig& config, BenchRow* result, std::ostrea
   OpenMode mode = options_.write ? OpenMode::kReadWrite : OpenMode::kRead;
   if (options_.direct) mode = mode | OpenMode::kDirect;
   if (RemoteFile::IsRemoteUrl(path_)) {
-    // As many range requests in flight as the bench queues reads.
+    // The block size is the size of one range request, and as many are in
+    // flight as the bench queues reads.
     RemoteFileOptions remote;
+    remote.request_bytes = config.block_size;
     remote.max_in_flight = std::max<uint32_t>(1, config.queue_depth);
     HALIO_ASSIGN_OR_RETURN(file_, RemoteFile::Open(path_, remote));
   } else {
