@@ -99,10 +99,10 @@ case "$command" in
       -Dcpp_args=-Wno-tsan
     # Every suite with threads: semaphores (hal), engines (async), devices,
     # the conformance suite over every device x backend, the stress tests and
-    # the fault tests.
+    # the fault tests, remote files (their transfer thread).
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     run_tests build-tsan --suite hal --suite async --suite drivers --suite cts --suite stress \
-      --suite faults
+      --suite faults --suite remote
     ;;
   report)
     install_missing

@@ -4,10 +4,11 @@
     fault_server.py PORT FILE MODEL
 
 Serves FILE's bytes under every path (MODEL's under /slow-tensors/); the first path segment picks the
-behaviour (the rest only names a counter, so each test gets fresh counts):
+behaviour (the rest only names a counter, so each test gets fresh counts; HEADs and
+GETs are counted apart):
 
     /ok/...            byte ranges answered properly (206, Content-Range)
-    /503-then-ok/...   the first two requests of each path get 503
+    /503-then-ok/...   the first two HEADs and GETs of each path get 503
     /always-503/...    every request gets 503
     /reset-once/...    the first GET of each path sends half its body, then resets
     /reset-always/...  every GET sends half its body, then resets
@@ -41,10 +42,11 @@ MODES = {"ok", "503-then-ok", "always-503", "reset-once", "reset-always", "trick
 LOCK = threading.Lock()
 
 
-def count(path):
+def count(method, path):
     with LOCK:
-        COUNTS[path] = COUNTS.get(path, 0) + 1
-        return COUNTS[path]
+        key = (method, path)
+        COUNTS[key] = COUNTS.get(key, 0) + 1
+        return COUNTS[key]
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -81,7 +83,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def respond(self, head):
         mode = self.mode()
-        seen = count(self.path)
+        seen = count(self.command, self.path)
         data = self.model if mode == "slow-tensors" else self.data
         if mode == "captured":
             with LOCK:

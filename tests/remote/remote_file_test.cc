@@ -243,10 +243,16 @@ class Faults : public ::testing::Test {
   uint64_t size_ = 0;
 };
 
+// The server answers the first two HEADs and the first two GETs of a path
+// with 503: two retries get through, one does not.
 TEST_F(Faults, ServiceUnavailableThenOkIsRetried) {
   HALIO_ASSERT_OK_AND_ASSIGN(auto file, OpenRemote(Url("503-then-ok")));
   EXPECT_EQ(file->length(), size_);
   EXPECT_THAT(ReadRemote(*file, 5, 5000), IsOkAndHolds(LocalBytes("pattern.bin", 5, 5000)));
+  RemoteFileOptions one_retry = Quick();
+  one_retry.max_retries = 1;
+  EXPECT_THAT(RemoteFile::Open(Url("503-then-ok") + "-one-retry", one_retry),
+              StatusIs(StatusCode::kUnavailable, HasSubstr("after 2 attempts")));
 }
 
 TEST_F(Faults, AlwaysUnavailableGivesUpAfterTheRetryCount) {
@@ -261,6 +267,13 @@ TEST_F(Faults, ResetMidBodyIsRetried) {
   HALIO_ASSERT_OK_AND_ASSIGN(auto file, OpenRemote(Url("reset-once")));
   EXPECT_THAT(ReadRemote(*file, 1000, 300000),
               IsOkAndHolds(LocalBytes("pattern.bin", 1000, 300000)));
+  // Without retries the same fault fails the read: the reset really came.
+  RemoteFileOptions no_retry = Quick();
+  no_retry.max_retries = 0;
+  HALIO_ASSERT_OK_AND_ASSIGN(auto once, OpenRemote(Url("reset-once") + "-no-retry", no_retry));
+  std::vector<std::byte> bytes(300000);
+  EXPECT_THAT(std::string(once->ReadBytes(1000, bytes).message()),
+              AllOf(HasSubstr("bytes [1000, 301000)"), HasSubstr("after 1 attempt")));
 }
 
 TEST_F(Faults, ResetEveryTimeFailsNamingTheRange) {
