@@ -17,7 +17,7 @@ cd "$(dirname "$0")"
 
 PACKAGES=(g++ meson ninja-build pkg-config liburing-dev libasio-dev libgtest-dev
           libgmock-dev libbenchmark-dev libcli11-dev libsimdjson-dev libxxhash-dev
-          xxhash libfuse3-dev fuse3 libcurl4-openssl-dev nginx npm)
+          xxhash libfuse3-dev fuse3 python3-matplotlib libcurl4-openssl-dev nginx npm)
 
 install_missing() {
   local missing=()
