@@ -34,21 +34,32 @@ struct HttpTarget {
   std::string session_token;
 };
 
+// File bytes at `offset` for `destination`.
+struct HttpRange {
+  uint64_t offset = 0;
+  std::span<std::byte> destination;
+};
+
 class HttpRangeClient {
  public:
   virtual ~HttpRangeClient() = default;
 
   // The resource's length: HEAD, or where HEAD is refused or says no
   // length, the total of a one-byte ranged GET's Content-Range. Errors: as
-  // ReadRange, naming the request.
+  // ReadRanges, naming the request.
   virtual Result<uint64_t> FetchLength() = 0;
-  // Fills `destination` with the bytes at `offset`, in requests of the
-  // options' request_bytes, up to max_in_flight at once; blocks until all
-  // arrived or the first failed (the others are then still waited for, so
-  // nothing writes into `destination` after this returns). Errors: as
-  // listed in remote_file.h.
-  virtual Status ReadRange(uint64_t offset, std::span<std::byte> destination) = 0;
-  // Aborts the requests submitted before this call; their ReadRange and
+  // Fills each range's destination with the bytes at its offset, in
+  // requests of the options' request_bytes, up to max_in_flight at once
+  // (the requests of all the ranges together); blocks until all arrived or
+  // the first failed (those in flight are then still waited for, so nothing
+  // writes into a destination after this returns). Errors: as listed in
+  // remote_file.h.
+  virtual Status ReadRanges(std::span<const HttpRange> ranges) = 0;
+  Status ReadRange(uint64_t offset, std::span<std::byte> destination) {
+    const HttpRange range{offset, destination};
+    return ReadRanges(std::span(&range, 1));
+  }
+  // Aborts the requests submitted before this call; their ReadRanges and
   // FetchLength calls return CANCELLED.
   virtual void CancelInFlight() = 0;
 };

@@ -114,6 +114,51 @@ std::string RangeText(uint64_t offset, uint64_t length) {
   return "[" + std::to_string(offset) + ", " + std::to_string(offset + length) + ")";
 }
 
+// Staging buffers one device-memory read fills at once, at most.
+constexpr size_t kMaxStagingRound = 16;
+
+// Memory the host cannot map: as many staging buffers as the pool spares (at
+// least one) fill at once, all their range requests in flight together, then
+// the copy engine moves each to the device. The network, not the copy, is
+// what a remote read waits for, so the copies are not overlapped with it.
+Status ReadToDeviceMemory(HttpRangeClient& client, const std::string& description,
+                          DeviceMemory& memory, uint64_t file_offset, std::byte* address,
+                          uint64_t length) {
+  StagingPool& pool = memory.staging();
+  const uint64_t chunk = pool.buffer_bytes();
+  const uint64_t wanted = std::min<uint64_t>((length + chunk - 1) / chunk, kMaxStagingRound);
+  std::byte* staging[kMaxStagingRound];
+  size_t held = 0;
+  HALIO_ASSIGN_OR_RETURN(staging[held++], pool.Acquire());
+  for (std::byte* more; held < wanted && (more = pool.TryAcquire()) != nullptr;) {
+    staging[held++] = more;
+  }
+  Status status;
+  HttpRange ranges[kMaxStagingRound];
+  for (uint64_t done = 0; done < length && status.ok();) {
+    size_t count = 0;
+    uint64_t round = 0;
+    for (; count < held && done + round < length; ++count) {
+      const size_t bytes = static_cast<size_t>(std::min(chunk, length - done - round));
+      ranges[count] = {file_offset + done + round, std::span(staging[count], bytes)};
+      round += bytes;
+    }
+    status = client.ReadRanges(std::span(ranges, count));
+    for (size_t i = 0; i < count && status.ok(); ++i) {
+      const HttpRange& range = ranges[i];
+      status = CopyAndWait(memory, DeviceCopy::Kind::kToDevice, range.destination.data(),
+                           address + (range.offset - file_offset), range.destination.size());
+      if (!status.ok()) {
+        status.Annotate("copying to " + memory.description() + " the bytes of " + description +
+                        " " + RangeText(range.offset, range.destination.size()));
+      }
+    }
+    done += round;
+  }
+  for (size_t i = 0; i < held; ++i) pool.Release(staging[i]);
+  return status;
+}
+
 }  // namespace
 
 bool RemoteFile::IsRemoteUrl(std::string_view path) {
@@ -168,27 +213,7 @@ Status RemoteFile::Read(uint64_t file_offset, Buffer& buffer, uint64_t buffer_of
   }
   std::byte* address = BufferInternals::ValidatedData(buffer, buffer_offset);
   if (address == nullptr) return BufferInternals::FreedError(buffer);
-  // Memory the host cannot map: each staging buffer's worth arrives in the
-  // staging buffer (all its range requests in flight together), then the
-  // copy engine moves it. One buffer at a time: the network, not the copy,
-  // is what a remote read waits for.
-  StagingPool& pool = memory->staging();
-  HALIO_ASSIGN_OR_RETURN(std::byte* staging, pool.Acquire());
-  Status status;
-  for (uint64_t done = 0; done < length && status.ok();) {
-    const size_t chunk = static_cast<size_t>(std::min<uint64_t>(pool.buffer_bytes(), length - done));
-    status = client_->ReadRange(file_offset + done, std::span(staging, chunk));
-    if (status.ok()) {
-      status = CopyAndWait(*memory, DeviceCopy::Kind::kToDevice, staging, address + done, chunk);
-      if (!status.ok()) {
-        status.Annotate("copying to " + memory->description() + " the bytes of " +
-                        description_ + " " + RangeText(file_offset + done, chunk));
-      }
-    }
-    done += chunk;
-  }
-  pool.Release(staging);
-  return status;
+  return ReadToDeviceMemory(*client_, description_, *memory, file_offset, address, length);
 }
 
 Status RemoteFile::Write(uint64_t file_offset, Buffer&, uint64_t, uint64_t length) {

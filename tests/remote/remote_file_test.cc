@@ -479,11 +479,19 @@ TEST_F(S3, EndpointAndRegionComeFromTheEnvironment) {
 
 class OnDevice : public ::testing::TestWithParam<std::string> {};
 
+// On local_discrete through 1 MiB staging buffers, 3 at a time: several
+// rounds of staged ranges.
 TEST_P(OnDevice, QueueReadLandsTheRangeInDeviceMemory) {
   REQUIRE_SERVER(nginx, "NGINX");
-  HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Device> device, CreateDevice(GetParam()));
-  HALIO_ASSERT_OK_AND_ASSIGN(auto file, OpenRemote(nginx + "/pattern.bin"));
-  const uint64_t offset = 12345, length = (3 << 20) + 77;
+  DeviceOptions device_options;
+  device_options.staging_buffer_size = 1 << 20;
+  device_options.staging_buffer_count = 3;
+  HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Device> device,
+                             CreateDevice(GetParam(), device_options));
+  RemoteFileOptions options = Quick();
+  options.request_bytes = 256 << 10;
+  HALIO_ASSERT_OK_AND_ASSIGN(auto file, OpenRemote(nginx + "/pattern.bin", options));
+  const uint64_t offset = 12345, length = (7 << 20) + 77;
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, testing::AllocateDeviceBuffer(*device, length));
   HALIO_ASSERT_OK(testing::RunRead(*device, file, offset, buffer, length));
   EXPECT_THAT(testing::ReadBufferBytes(*device, buffer),

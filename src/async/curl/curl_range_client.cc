@@ -157,7 +157,7 @@ struct Request {
   }
 };
 
-// The requests of one ReadRange / FetchLength call.
+// The requests of one ReadRanges / FetchLength call.
 struct Batch {
   size_t outstanding = 0;
   Status first_error;
@@ -172,7 +172,7 @@ class CurlRangeClient final : public HttpRangeClient {
 
   Status Start();
   Result<uint64_t> FetchLength() override;
-  Status ReadRange(uint64_t offset, std::span<std::byte> destination) override;
+  Status ReadRanges(std::span<const HttpRange> ranges) override;
   void CancelInFlight() override;
 
  private:
@@ -316,30 +316,32 @@ Result<uint64_t> CurlRangeClient::FetchLength() {
   }
 }
 
-Status CurlRangeClient::ReadRange(uint64_t offset, std::span<std::byte> destination) {
-  if (destination.empty()) return Status();
+Status CurlRangeClient::ReadRanges(std::span<const HttpRange> ranges) {
   const uint64_t piece = options_.request_bytes;
   // Requests end at multiples of request_bytes, so reads of neighbouring
   // ranges ask for the same pieces a server or cache has seen.
   std::vector<Request> requests;
   try {
-    requests.reserve(static_cast<size_t>(destination.size() / piece + 2));
-    uint64_t done = 0;
-    while (done < destination.size()) {
-      const uint64_t position = offset + done;
-      const uint64_t length =
-          std::min<uint64_t>(piece - position % piece, destination.size() - done);
-      Request& request = requests.emplace_back();
-      request.offset = position;
-      request.data = destination.data() + done;
-      request.length = static_cast<size_t>(length);
-      done += length;
+    size_t count = 0;
+    for (const HttpRange& range : ranges) count += range.destination.size() / piece + 2;
+    requests.reserve(count);
+    for (const HttpRange& range : ranges) {
+      for (uint64_t done = 0; done < range.destination.size();) {
+        const uint64_t position = range.offset + done;
+        const uint64_t length =
+            std::min<uint64_t>(piece - position % piece, range.destination.size() - done);
+        Request& request = requests.emplace_back();
+        request.offset = position;
+        request.data = range.destination.data() + done;
+        request.length = static_cast<size_t>(length);
+        done += length;
+      }
     }
   } catch (const std::bad_alloc&) {
     return ResourceExhaustedError("out of host memory for the requests of reading " +
-                                  target_.description + " " +
-                                  RangeText(offset, destination.size()));
+                                  target_.description);
   }
+  if (requests.empty()) return Status();
   Batch batch;
   return RunBatch(batch, requests);
 }
