@@ -18,7 +18,8 @@
 //   read-only), OUT_OF_RANGE (416, or a range outside the file),
 //   DATA_LOSS (a body shorter or longer than the range, after retries),
 //   FAILED_PRECONDITION (a server that ignores Range and answers 200 with
-//   the whole body: never taken as the range's bytes), UNAVAILABLE (HTTP
+//   the whole body: never taken as the range's bytes; a TLS peer that fails
+//   verification), UNAVAILABLE (HTTP
 //   429/5xx or connection failures after retries), DEADLINE_EXCEEDED,
 //   CANCELLED (CancelInFlight, or the file being destroyed).
 //
@@ -59,8 +60,11 @@ struct RemoteFileOptions {
   std::chrono::milliseconds deadline{120000};
   // Establishing one connection (TCP and TLS).
   std::chrono::milliseconds connect_timeout{10000};
-  // Verify the TLS peer and host name (https:// and s3:// over https).
+  // Verify the TLS peer and host name (https:// and s3:// over https),
+  // against the system's certificate authorities or, when set, those in the
+  // PEM file `ca_file`.
   bool verify_tls = true;
+  std::string ca_file;
   // Extra request headers, "Name: value" each (say "Authorization: Bearer
   // TOKEN" for a model hub). They may carry credentials: never in messages.
   std::vector<std::string> headers;

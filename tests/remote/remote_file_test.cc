@@ -213,6 +213,21 @@ TEST(Nginx, MissingFileIsNotFoundAndCredentialsStayOutOfMessages) {
                                      Not(HasSubstr("someone")), Not(HasSubstr("deadbeef")))));
 }
 
+TEST(NginxTls, VerifiedAgainstTheGivenAuthorityRefusedWithoutIt) {
+  REQUIRE_SERVER(https, "NGINX_TLS");
+  RemoteFileOptions options = Quick();
+  options.ca_file = Env("HALIO_TEST_TLS_CA");
+  HALIO_ASSERT_OK_AND_ASSIGN(auto file, OpenRemote(https + "/pattern.bin", options));
+  EXPECT_THAT(ReadRemote(*file, 99, 777777), IsOkAndHolds(LocalBytes("pattern.bin", 99, 777777)));
+  EXPECT_THAT(RemoteFile::Open(https + "/pattern.bin", Quick()),
+              StatusIs(StatusCode::kFailedPrecondition, AllOf(HasSubstr("TLS"),
+                                                              HasSubstr("ca_file"))));
+  RemoteFileOptions unverified = Quick();
+  unverified.verify_tls = false;
+  HALIO_ASSERT_OK_AND_ASSIGN(auto trusting, OpenRemote(https + "/pattern.bin", unverified));
+  EXPECT_THAT(ReadRemote(*trusting, 0, 10), IsOkAndHolds(LocalBytes("pattern.bin", 0, 10)));
+}
+
 // --- a server that ignores Range --------------------------------------------------
 
 TEST(IgnoresRange, PythonHttpServerFailsClearlyAndWritesNothing) {

@@ -17,7 +17,8 @@ TESTDATA, the io fixtures), then starts on
 
 COMMAND sees HALIO_TEST_WWW and, per server, HALIO_TEST_<NAME>_URL or, when
 the server cannot be had (binary or npm missing), HALIO_TEST_<NAME>_SKIP with
-the reason; NAME is NGINX, PYHTTP, FAULT, S3. A server that is present but
+the reason; NAME is NGINX, NGINX_TLS (https, certificate in HALIO_TEST_TLS_CA),
+PYHTTP, FAULT, S3. A server that is present but
 fails to start fails the run. Exits with COMMAND's status.
 """
 import fcntl
@@ -116,6 +117,7 @@ def start_nginx(servers, www):
     port = free_port()
     prefix = servers.root / "nginx"
     prefix.mkdir()
+    tls = tls_server_block(servers, prefix, www)
     # master_process off: one process as the current user, which can read
     # the temp dir (a root master would hand requests to user nobody).
     (prefix / "nginx.conf").write_text(f"""
@@ -138,10 +140,36 @@ http {{
     listen 127.0.0.1:{port};
     root {www};
   }}
+  {tls}
 }}
 """)
     servers.start("NGINX", [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
                             "-e", str(prefix / "error.log")], port)
+
+
+def tls_server_block(servers, prefix, www):
+    """An https server block for nginx with a fresh self-signed certificate for
+    127.0.0.1 (HALIO_TEST_NGINX_TLS_URL, the certificate HALIO_TEST_TLS_CA), or
+    "" with HALIO_TEST_NGINX_TLS_SKIP when openssl is missing."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        servers.skip("NGINX_TLS", "openssl not installed, needed for a test certificate")
+        return ""
+    cert, key = prefix / "cert.pem", prefix / "key.pem"
+    made = subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                           "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                           "-keyout", str(key), "-out", str(cert)], capture_output=True, text=True)
+    if made.returncode != 0:
+        sys.exit("run_with_servers: openssl could not make a test certificate:\n" + made.stderr)
+    port = free_port()
+    servers.env["HALIO_TEST_NGINX_TLS_URL"] = f"https://127.0.0.1:{port}"
+    servers.env["HALIO_TEST_TLS_CA"] = str(cert)
+    return f"""server {{
+    listen 127.0.0.1:{port} ssl;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    root {www};
+  }}"""
 
 
 def start_s3rver(servers, www, cache):

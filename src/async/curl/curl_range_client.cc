@@ -472,6 +472,7 @@ Status CurlRangeClient::Configure(Request& request, Clock::time_point now) {
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<int64_t>(1, left.count())));
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
+  if (!options_.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_file.c_str());
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, kReceiveBufferBytes);
   curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &CurlRangeClient::OnHeader);
@@ -631,6 +632,12 @@ Status CurlRangeClient::Outcome(Request& request, CURLcode result, bool* retryab
       *retryable = true;
       return UnavailableError(url + ": " + request.what() + ": " + request.curl_error + " (" +
                               arrived + ")");
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+      return FailedPreconditionError(
+          url + ": TLS: " + (request.curl_error[0] ? request.curl_error : curl_easy_strerror(result)) +
+          "; give the server's certificate authority (RemoteFileOptions::ca_file) or, for a "
+          "test server only, turn verification off (verify_tls = false)");
     case CURLE_WRITE_ERROR:
       if (code == 200 && request.is_range()) break;  // named below
       [[fallthrough]];
