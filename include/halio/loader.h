@@ -35,6 +35,7 @@
 #include "halio/file.h"
 #include "halio/hal/device.h"
 #include "halio/params.h"
+#include "halio/remote_file.h"
 #include "halio/status.h"
 
 namespace halio {
@@ -58,6 +59,9 @@ struct LoadOptions {
   uint64_t max_read_bytes = uint64_t{64} << 20;
   // How files are opened: backend, sync_on_close, log.
   FdFileOptions file_options;
+  // How files the index names by URL are opened (halio/remote_file.h):
+  // requests in flight, retries, deadline, credentials.
+  RemoteFileOptions remote_options;
   // Open files with O_DIRECT (falls back where the filesystem refuses).
   bool direct = false;
   // Called after each completed read, and once at the end.

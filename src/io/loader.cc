@@ -181,7 +181,8 @@ Result<Files> OpenFiles(const ParameterIndex& index, const LoadOptions& options,
   for (const ParameterFile& file : index.files()) {
     // An index opened from a URL names its files by URL (remote_file.h).
     HALIO_ASSIGN_OR_RETURN(FileRef opened, RemoteFile::IsRemoteUrl(file.path)
-                                               ? RemoteFile::Open(file.path)
+                                               ? RemoteFile::Open(file.path,
+                                                                  options.remote_options)
                                                : FdFile::Open(file.path, mode, file_options));
     files.push_back(std::move(opened));
   }

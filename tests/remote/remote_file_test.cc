@@ -571,6 +571,24 @@ TEST_P(OnDevice, LoadCancelAbortsRequestsAlreadySent) {
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(5));
 }
 
+// LoadOptions::remote_options reach the files the loader opens: a deadline
+// far shorter than the trickle fails the load with DEADLINE_EXCEEDED.
+TEST_P(OnDevice, LoadOpensUrlsWithTheRemoteOptions) {
+  const std::string fault = Env("HALIO_TEST_FAULT_URL");
+  if (fault.empty()) GTEST_SKIP() << "run through tests/remote/run_with_servers.py";
+  HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Device> device, CreateDevice(GetParam()));
+  HALIO_ASSERT_OK_AND_ASSIGN(
+      ParameterIndex index,
+      OpenParameterIndex(fault + "/slow-tensors/options-" + GetParam() + "/slow.safetensors"));
+  LoadOptions options;
+  options.remote_options.deadline = std::chrono::milliseconds(300);
+  const auto start = Clock::now();
+  EXPECT_THAT(LoadParameters(*device, index, options),
+              StatusIs(StatusCode::kDeadlineExceeded,
+                       AllOf(HasSubstr("tensor 'slow'"), HasSubstr("300 ms"))));
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(5));
+}
+
 INSTANTIATE_TEST_SUITE_P(Devices, OnDevice,
                          ::testing::Values("local_sync", "local_async", "local_discrete"),
                          [](const auto& param_info) { return param_info.param; });
