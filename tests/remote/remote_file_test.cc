@@ -363,6 +363,21 @@ TEST_F(Faults, HttpStatusesMapToCodes) {
                                                       HasSubstr("bytes [32, 48)"))));
 }
 
+// An S3 endpoint that refuses: the message names the bucket/key, the
+// endpoint and the signing region, never the secret.
+TEST_F(Faults, S3PermissionDeniedNamesRegionAndEndpoint) {
+  RemoteFileOptions options = Quick();
+  options.s3_endpoint = url_ + "/403";
+  options.s3_region = "sa-east-1";
+  options.access_key_id = "AKIDVISIBLE";
+  options.secret_access_key = "secret-never-shown";
+  EXPECT_THAT(RemoteFile::Open("s3://bucket/some/key.bin", options),
+              StatusIs(StatusCode::kPermissionDenied,
+                       AllOf(HasSubstr("s3://bucket/some/key.bin"), HasSubstr("region sa-east-1"),
+                             HasSubstr("endpoint " + url_ + "/403"), HasSubstr("signing region"),
+                             Not(HasSubstr("secret-never-shown")))));
+}
+
 TEST_F(Faults, CancelAbortsRequestsAlreadySent) {
   RemoteFileOptions options = Quick();
   options.deadline = std::chrono::seconds(60);

@@ -113,7 +113,9 @@ def start_nginx(servers, www):
     nginx = shutil.which("nginx") or next(
         (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.path.exists(p)), None)
     if nginx is None:
-        return servers.skip("NGINX", "nginx not installed (Debian: apt-get install nginx)")
+        for name in ("NGINX", "NGINX_TLS"):
+            servers.skip(name, "nginx not installed (Debian: apt-get install nginx)")
+        return
     port = free_port()
     prefix = servers.root / "nginx"
     prefix.mkdir()
