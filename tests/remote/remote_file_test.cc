@@ -565,6 +565,12 @@ TEST_P(OnDevice, LoadsAShardedIndexFromS3) {
   ::unsetenv("AWS_ENDPOINT_URL");
 }
 
+// The fault server's slow-tensors model (its header at once, its one 1 MiB
+// tensor at 10 bytes/s), under a path of the test's own.
+Result<ParameterIndex> OpenSlowModel(const std::string& fault, const std::string& name) {
+  return OpenParameterIndex(fault + "/slow-tensors/" + name + "/slow.safetensors");
+}
+
 // The tensor trickles in at 10 bytes/s: only aborting the requests already
 // sent ends the load within seconds.
 TEST_P(OnDevice, LoadCancelAbortsRequestsAlreadySent) {
@@ -574,9 +580,7 @@ TEST_P(OnDevice, LoadCancelAbortsRequestsAlreadySent) {
   const std::string fault = Env("HALIO_TEST_FAULT_URL");
   if (fault.empty()) GTEST_SKIP() << "run through tests/remote/run_with_servers.py";
   HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Device> device, CreateDevice(GetParam()));
-  HALIO_ASSERT_OK_AND_ASSIGN(
-      ParameterIndex index,
-      OpenParameterIndex(fault + "/slow-tensors/" + GetParam() + "/slow.safetensors"));
+  HALIO_ASSERT_OK_AND_ASSIGN(ParameterIndex index, OpenSlowModel(fault, GetParam()));
   ASSERT_EQ(index.entries().size(), 1u);
   const auto start = Clock::now();
   LoadOptions options;
@@ -592,9 +596,7 @@ TEST_P(OnDevice, LoadOpensUrlsWithTheRemoteOptions) {
   const std::string fault = Env("HALIO_TEST_FAULT_URL");
   if (fault.empty()) GTEST_SKIP() << "run through tests/remote/run_with_servers.py";
   HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Device> device, CreateDevice(GetParam()));
-  HALIO_ASSERT_OK_AND_ASSIGN(
-      ParameterIndex index,
-      OpenParameterIndex(fault + "/slow-tensors/options-" + GetParam() + "/slow.safetensors"));
+  HALIO_ASSERT_OK_AND_ASSIGN(ParameterIndex index, OpenSlowModel(fault, "options-" + GetParam()));
   LoadOptions options;
   options.remote_options.deadline = std::chrono::milliseconds(300);
   const auto start = Clock::now();
