@@ -18,7 +18,7 @@ cd "$(dirname "$0")"
 
 PACKAGES=(g++ meson ninja-build pkg-config liburing-dev libasio-dev libgtest-dev
           libgmock-dev libbenchmark-dev libcli11-dev libsimdjson-dev libxxhash-dev
-          xxhash libfuse3-dev fuse3 python3-matplotlib cmake)
+          xxhash libfuse3-dev fuse3 python3-matplotlib cmake libcurl4-openssl-dev nginx npm)
 
 install_missing() {
   local missing=()
@@ -103,10 +103,11 @@ case "$command" in
       -Dcpp_args=-Wno-tsan
     # Every suite with threads: semaphores (hal), engines (async), devices,
     # the conformance suite over every device x backend, the stress tests,
-    # the fault tests and the C ABI (asynchronous file I/O, the foreign driver).
+    # the fault tests, the C ABI (asynchronous file I/O, the foreign driver)
+    # and remote files (their transfer thread).
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     run_tests build-tsan --suite hal --suite async --suite drivers --suite cts --suite stress \
-      --suite faults --suite capi
+      --suite faults --suite capi --suite remote
     ;;
   report)
     install_missing

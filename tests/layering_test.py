@@ -11,7 +11,7 @@ error when the layer it resolves to is not one the including layer may use,
 when it resolves to nothing (a repository-root path such as
 "src/hal/buffer_storage.h" no longer works), or when two layers have a header
 of that name (the order of -I flags would decide). Also checked: public
-headers include only <...> and "halio/...", and liburing/asio headers appear
+headers include only <...> and "halio/...", and liburing/asio/curl headers appear
 only in their engine's folder.
 
     layering_test.py SOURCE_ROOT     check the tree, print every violation
@@ -50,6 +50,7 @@ ALLOWED = {
 PRIVATE_SYSTEM_HEADERS = {
     "liburing": "src/async/uring",
     "asio": "src/async/asio",
+    "curl": "src/async/curl",  # libcurl: remote files' transfer engine
     # The CUDA toolkit's: only the cuda device's folder may need its headers.
     "cuda": "src/drivers/cuda",
     "cuda_runtime": "src/drivers/cuda",
@@ -143,9 +144,11 @@ def self_test():
         "src/hal/buffer.cc": '#include "src/hal/buffer_storage.h"\n',  # root-relative path
         "include/halio/file.h": '#include "fd_io.h"\n',                # public -> internal
         "src/drivers/registry.cc": "#include <liburing.h>\n",          # liburing outside
+        "src/hal/remote_file.cc": "#include <curl/curl.h>\n",         # libcurl outside
     }
     expected = ["base includes hal", "formats includes platform", "resolves to no header",
-                "a public header may include only", "liburing headers belong"]
+                "a public header may include only", "liburing headers belong",
+                "curl headers belong"]
     with tempfile.TemporaryDirectory() as scratch:
         copy = pathlib.Path(scratch) / "halio"
         for top in ["include", "src", "platform"]:

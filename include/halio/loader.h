@@ -35,6 +35,7 @@
 #include "halio/file.h"
 #include "halio/hal/device.h"
 #include "halio/params.h"
+#include "halio/remote_file.h"
 #include "halio/status.h"
 
 namespace halio {
@@ -58,6 +59,9 @@ struct LoadOptions {
   uint64_t max_read_bytes = uint64_t{64} << 20;
   // How files are opened: backend, sync_on_close, log.
   FdFileOptions file_options;
+  // How files the index names by URL are opened (halio/remote_file.h):
+  // requests in flight, retries, deadline, credentials.
+  RemoteFileOptions remote_options;
   // Open files with O_DIRECT (falls back where the filesystem refuses).
   bool direct = false;
   // Called after each completed read, and once at the end.
@@ -66,7 +70,11 @@ struct LoadOptions {
   // true the load queues no more reads, waits for those in flight (none may
   // outlive the load) and fails with CANCELLED, saying how far it got. A
   // load with every read queued already finishes them first: the latency of
-  // a cancel is at most max_inflight_bytes of reads.
+  // a cancel is at most max_inflight_bytes of reads. With remote files
+  // (remote_file.h) it is also asked every 10 ms while a read is waited for,
+  // and a cancel aborts the requests those files have sent (CancelInFlight:
+  // other reads of the same RemoteFile too), except on local_sync, whose
+  // reads run inside the queue call.
   std::function<bool()> cancel;
   // Map the files instead of reading them, where the arena would be host
   // memory (memory_type kHost, or kDeviceLocal on a host device): each

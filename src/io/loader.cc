@@ -1,11 +1,13 @@
 #include "halio/loader.h"
 
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <new>
 #include <set>
 #include <string>
 
+#include "halio/remote_file.h"
 #include "fd_transfer.h"
 #include "file_mapping.h"
 #include "host_new.h"
@@ -177,7 +179,11 @@ Result<Files> OpenFiles(const ParameterIndex& index, const LoadOptions& options,
   FdFileOptions file_options = options.file_options;
   if (file_options.host_allocator == nullptr) file_options.host_allocator = &host;
   for (const ParameterFile& file : index.files()) {
-    HALIO_ASSIGN_OR_RETURN(FileRef opened, FdFile::Open(file.path, mode, file_options));
+    // An index opened from a URL names its files by URL (remote_file.h).
+    HALIO_ASSIGN_OR_RETURN(FileRef opened, RemoteFile::IsRemoteUrl(file.path)
+                                               ? RemoteFile::Open(file.path,
+                                                                  options.remote_options)
+                                               : FdFile::Open(file.path, mode, file_options));
     files.push_back(std::move(opened));
   }
   return files;
@@ -236,9 +242,9 @@ class Reader {
       while (!inflight_.empty() && inflight_bytes_ + group.length > options_.max_inflight_bytes) {
         RetireOldest();
       }
-      if (!first_error_.ok()) break;
+      if (!first_error_.ok() || !cancelled_.ok()) break;
       if (options_.cancel && options_.cancel()) {
-        first_error_ = Cancelled();
+        NoteCancel();
         break;
       }
       Status queued = Queue(group);
@@ -248,7 +254,7 @@ class Reader {
       }
     }
     while (!inflight_.empty()) RetireOldest();
-    return first_error_;
+    return cancelled_.ok() ? first_error_ : cancelled_;
   }
 
  private:
@@ -258,6 +264,36 @@ class Reader {
   };
 
   HostAllocator& host() const { return device_.allocator().host_allocator(); }
+
+  // How often a load with remote files asks LoadOptions::cancel while it
+  // waits for a read: a remote read can take seconds.
+  static constexpr std::chrono::milliseconds kCancelPoll{10};
+
+  bool HasRemoteFile() const {
+    return std::any_of(files_.begin(), files_.end(), [](const FileRef& file) {
+      return dynamic_cast<const RemoteFile*>(file.get()) != nullptr;
+    });
+  }
+
+  // LoadOptions::cancel said so. Remote files abort the requests they have
+  // sent, so their reads fail at once instead of running to the end.
+  void NoteCancel() {
+    cancelled_ = Cancelled();
+    for (const FileRef& file : files_) {
+      if (auto* remote = dynamic_cast<RemoteFile*>(file.get())) remote->CancelInFlight();
+    }
+  }
+
+  // WaitForOp, asking LoadOptions::cancel meanwhile when the load has
+  // remote files.
+  Status WaitForRead(Semaphore& done) {
+    while (has_remote_file_ && options_.cancel && cancelled_.ok()) {
+      const Status waited = done.Wait(1, Timeout::After(kCancelPoll));
+      if (waited.code() != StatusCode::kDeadlineExceeded) break;
+      if (options_.cancel()) NoteCancel();
+    }
+    return WaitForOp(done);
+  }
 
   // The reads in flight are still waited for (none may outlive the load), so
   // the count of bytes done is only a lower bound of what landed.
@@ -325,8 +361,9 @@ class Reader {
     InFlight oldest = std::move(inflight_.front());
     inflight_.pop_front();
     inflight_bytes_ -= oldest.group->length;
-    Status status = WaitForOp(*oldest.done);
+    Status status = WaitForRead(*oldest.done);
     if (!status.ok()) {
+      if (!cancelled_.ok()) return;  // the cancel's own error is the load's
       if (first_error_.ok()) first_error_ = Pinpoint(*oldest.group, std::move(status));
       return;
     }
@@ -343,6 +380,8 @@ class Reader {
   std::deque<InFlight, HostAllocatorAdapter<InFlight>> inflight_;
   uint64_t inflight_bytes_ = 0;
   Status first_error_;
+  const bool has_remote_file_ = HasRemoteFile();
+  Status cancelled_;  // CANCELLED once LoadOptions::cancel said so
 };
 
 Result<BufferRef> AllocateArena(Device& device, MemoryType type, const Plan& plan,

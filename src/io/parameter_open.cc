@@ -1,6 +1,7 @@
 // OpenParameterIndex: reads parameter-file headers through FdFile (with
-// synchronous I/O: a few small header reads do not need an async engine)
-// and indexes them.
+// synchronous I/O: a few small header reads do not need an async engine),
+// or RemoteFile for an http(s):// or s3:// URL, and indexes them. A sharded
+// index's shard names resolve relative to the index's path or URL.
 //
 // Which format a file is, decided before any format's own checks so that a
 // file of neither is told so rather than given one parser's complaint:
@@ -24,6 +25,7 @@
 
 #include "halio/file.h"
 #include "halio/params.h"
+#include "halio/remote_file.h"
 #include "fd_transfer.h"
 #include "little_endian.h"
 #include "safetensors/safetensors_index.h"
@@ -40,13 +42,19 @@ bool EndsWith(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
 }
 
+// A parameter file's header bytes: through FdFile for a path, through
+// RemoteFile (a few ranged GETs) for an http(s):// or s3:// URL.
 class HeaderFile {
  public:
   static Result<HeaderFile> Open(const std::string& path) {
+    if (RemoteFile::IsRemoteUrl(path)) {
+      HALIO_ASSIGN_OR_RETURN(FileRef file, RemoteFile::Open(path));
+      return HeaderFile(std::move(file));
+    }
     FdFileOptions options;
     options.backend = IoBackend::kSync;
     HALIO_ASSIGN_OR_RETURN(FileRef file, FdFile::Open(path, OpenMode::kRead, options));
-    return HeaderFile(std::static_pointer_cast<FdFile>(std::move(file)));
+    return HeaderFile(std::move(file));
   }
 
   uint64_t length() const { return file_->length(); }
@@ -56,12 +64,16 @@ class HeaderFile {
     const uint64_t have = bytes.size();
     if (size <= have) return Status::Ok();
     bytes.resize(size);
-    return FdTransfer::ReadBytes(*file_, have, std::span(bytes).subspan(have));
+    const std::span<std::byte> wanted = std::span(bytes).subspan(have);
+    if (FdFile* fd_file = FdTransfer::Of(*file_)) {
+      return FdTransfer::ReadBytes(*fd_file, have, wanted);
+    }
+    return static_cast<RemoteFile&>(*file_).ReadBytes(have, wanted);
   }
 
  private:
-  explicit HeaderFile(std::shared_ptr<FdFile> file) : file_(std::move(file)) {}
-  std::shared_ptr<FdFile> file_;
+  explicit HeaderFile(FileRef file) : file_(std::move(file)) {}
+  FileRef file_;  // an FdFile or a RemoteFile
 };
 
 // `bytes`: what was already read from the start of the file (ReadPrefix

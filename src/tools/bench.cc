@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "halio/drivers.h"
+#include "halio/remote_file.h"
 #include "system_info.h"
 #include "bench_fio.h"
 #include "bench_iops.h"
@@ -138,6 +139,26 @@ bool ParseByteSize(const std::string& text, uint64_t* bytes) {
   return true;
 }
 
+// --file http(s)://... or s3://...: read benchmarks of a remote file (its
+// length from the server; no page cache to drop, no fio to compare with).
+static int PrepareRemoteBenchFile(const BenchOptions& options, std::ostream& err, BenchFile* file) {
+  if (options.direct || options.vs_fio) {
+    err << "halio bench: --direct and --vs-fio need a local file, not " << file->path << "\n";
+    return 2;
+  }
+  Result<FileRef> opened = RemoteFile::Open(file->path);
+  if (!opened.ok()) {
+    err << "halio bench: " << opened.status().message() << "\n";
+    return 1;
+  }
+  file->length = (*opened)->length();
+  if (file->length == 0) {
+    err << "halio bench: cannot use " << (*opened)->description() << ": it is empty\n";
+    return 1;
+  }
+  return 0;
+}
+
 int PrepareBenchFile(const BenchOptions& options, std::ostream& err, BenchFile* file) {
   file->path = options.file;
   const bool writes = options.write || (options.read_percent >= 0 && options.read_percent < 100);
@@ -157,6 +178,7 @@ int PrepareBenchFile(const BenchOptions& options, std::ostream& err, BenchFile* 
     file->scratch = std::move(*created);
     file->path = file->scratch->path();
   }
+  if (RemoteFile::IsRemoteUrl(file->path)) return PrepareRemoteBenchFile(options, err, file);
   std::error_code size_error;
   file->length = std::filesystem::file_size(file->path, size_error);
   if (size_error || file->length == 0) {

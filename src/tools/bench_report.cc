@@ -8,6 +8,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "halio/remote_file.h"
 #include "json_writer.h"
 #include "scripts.h"
 #include "shell_quote.h"
@@ -40,8 +41,9 @@ std::string HumanBytes(uint64_t bytes) {
 void PrintHeading(const BenchOptions& options, const std::string& path, uint64_t length,
                   std::ostream& out) {
   const std::string cache =
-      options.direct ? " (O_DIRECT" + std::string(options.write ? ")" : ", cold)")
-                     : std::string(options.write ? " (buffered)" : " (page cache, hot)");
+      RemoteFile::IsRemoteUrl(path) ? std::string(" (remote: range GETs of block size)")
+      : options.direct ? " (O_DIRECT" + std::string(options.write ? ")" : ", cold)")
+                       : std::string(options.write ? " (buffered)" : " (page cache, hot)");
   out << (options.write ? "write" : "read") << " of " << HumanBytes(length) << " "
       << (options.file.empty() ? "scratch file" : path) << cache << ", into "
       << (options.whole_buffer ? "one file-size buffer" : "a ring of block-size buffers")

@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include "halio/remote_file.h"
 #include "fd_io.h"
 #include "system_info.h"
 
@@ -66,7 +67,16 @@ Status BenchRunner::Run(const BenchConfig& config, BenchRow* result, std::ostrea
   file_options.backend = config.backend;
   OpenMode mode = options_.write ? OpenMode::kReadWrite : OpenMode::kRead;
   if (options_.direct) mode = mode | OpenMode::kDirect;
-  HALIO_ASSIGN_OR_RETURN(file_, FdFile::Open(path_, mode, file_options));
+  if (RemoteFile::IsRemoteUrl(path_)) {
+    // The block size is the size of one range request, and as many are in
+    // flight as the bench queues reads.
+    RemoteFileOptions remote;
+    remote.request_bytes = config.block_size;
+    remote.max_in_flight = std::max<uint32_t>(1, config.queue_depth);
+    HALIO_ASSIGN_OR_RETURN(file_, RemoteFile::Open(path_, remote));
+  } else {
+    HALIO_ASSIGN_OR_RETURN(file_, FdFile::Open(path_, mode, file_options));
+  }
   // The device's own memory (device memory on local_discrete), as a loader
   // uses. Pre-faulted (the allocator zero-fills), page-aligned; the offset
   // lets a user see the kernel's slow copy into buffers 1..31 bytes past a

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "halio/remote_file.h"
 #include "halio_config.h"
 #include "bench.h"
 #include "device_names.h"
@@ -28,6 +29,15 @@ std::string CheckDevice(const std::string& name) {
   halio::Status known = halio::tools::CheckDeviceName("", name);
   return known.ok() ? std::string() : std::string(known.message());
 }
+
+// An existing file, or a URL halio reads as a remote file
+// (halio/remote_file.h), which only opening it can check.
+std::string CheckFileOrUrl(const std::string& text) {
+  if (halio::RemoteFile::IsRemoteUrl(text)) return std::string();
+  std::string path = text;
+  return CLI::ExistingFile(path);
+}
+const CLI::Validator kExistingFileOrUrl(CheckFileOrUrl, "FILE|URL");
 
 uint64_t ByteSize(const std::string& text) {
   uint64_t bytes = 0;
@@ -61,8 +71,9 @@ int main(int argc, char** argv) {
       "bench", "Measure read (or write) throughput of every backend x device, optionally "
                "beside fio");
   bench_cmd->add_option("--file", bench.file,
-                        "Read this existing file (never modified) instead of a scratch file")
-      ->check(CLI::ExistingFile);
+                        "Read this existing file (never modified; or an http(s):// or s3:// "
+                        "URL) instead of a scratch file")
+      ->check(kExistingFileOrUrl);
   bench_cmd->add_option("--size", size_text, "Scratch file size (default 1G)")
       ->check(CLI::Validator(CheckByteSize, "SIZE"));
   bench_cmd->add_option("--dir", bench.directory,
@@ -140,14 +151,17 @@ int main(int argc, char** argv) {
   CLI::App* info_cmd = app.add_subcommand(
       "info", "List a parameter file's format, metadata and tensors (safetensors, "
               "*.safetensors.index.json, GGUF)");
-  info_cmd->add_option("FILE", info.path, "Parameter file")->required()->check(CLI::ExistingFile);
+  info_cmd->add_option("FILE", info.path, "Parameter file (a path or an http(s):// or s3:// URL)")
+      ->required()
+      ->check(kExistingFileOrUrl);
   info_cmd->add_flag("--json", info.json, "One JSON object");
 
   halio::tools::LoadCliOptions load;
   CLI::App* load_cmd = app.add_subcommand(
       "load", "Load parameter files into device buffers and report throughput");
-  load_cmd->add_option("PATH", load.paths, "Parameter files")->required()->check(
-      CLI::ExistingFile);
+  load_cmd->add_option("PATH", load.paths, "Parameter files (paths or http(s):// or s3:// URLs)")
+      ->required()
+      ->check(kExistingFileOrUrl);
   load_cmd
       ->add_option("--device", load.device,
                    "Device to load into: " + halio::tools::KnownDevicesText() +
