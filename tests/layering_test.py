@@ -33,6 +33,7 @@ LAYERS = {
     "formats": "src/io/formats",
     "io": "src/io",
     "tools": "src/tools",
+    "python": "python",  # the extension module: public headers only
 }
 ALLOWED = {
     "base": {"base"},
@@ -43,6 +44,7 @@ ALLOWED = {
     "formats": {"base", "formats"},
     "io": {"base", "platform", "async", "hal", "drivers", "formats", "io"},
     "tools": {"base", "platform", "async", "hal", "drivers", "formats", "io", "tools"},
+    "python": {"python"},
 }
 # Third-party headers that must stay inside one folder.
 PRIVATE_SYSTEM_HEADERS = {
