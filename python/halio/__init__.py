@@ -24,6 +24,7 @@ Errors are ``halio.Error`` subclasses carrying the C++ status (see
 
 import os
 import sys
+import time
 import warnings
 
 import numpy as _np
@@ -169,23 +170,34 @@ def _paths(paths):
     return paths
 
 
+def _size(count):
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return ""
+
+
 class _ProgressBar:
-    """progress=True: a bar on stderr, redrawn as reads complete."""
+    """progress=True: a bar on stderr, redrawn at most 10 times a second and at the end."""
 
     def __init__(self, stream=None):
         self.stream = stream or sys.stderr
-        self.drawn = False
+        self.drawn_at = None
 
     def __call__(self, done, total):
+        now = time.monotonic()
+        if done < total and self.drawn_at is not None and now - self.drawn_at < 0.1:
+            return
+        self.drawn_at = now
         fraction = done / total if total else 1.0
         filled = int(fraction * 30)
-        self.stream.write(f"\r[{'#' * filled}{' ' * (30 - filled)}] "
-                          f"{done >> 20}/{total >> 20} MiB")
+        self.stream.write(f"\r[{'#' * filled}{' ' * (30 - filled)}] {fraction:4.0%} "
+                          f"{_size(done)} of {_size(total)}")
         self.stream.flush()
-        self.drawn = True
 
     def close(self):
-        if self.drawn:
+        if self.drawn_at is not None:
             self.stream.write("\n")
             self.stream.flush()
 
