@@ -62,6 +62,22 @@ struct LoadOptions {
   bool direct = false;
   // Called after each completed read, and once at the end.
   std::function<void(const LoadProgress&)> progress;
+  // Asked on the calling thread before each read is queued; once it returns
+  // true the load queues no more reads, waits for those in flight (none may
+  // outlive the load) and fails with CANCELLED, saying how far it got. A
+  // load with every read queued already finishes them first: the latency of
+  // a cancel is at most max_inflight_bytes of reads.
+  std::function<bool()> cancel;
+  // Map the files instead of reading them, where the arena would be host
+  // memory (memory_type kHost, or kDeviceLocal on a host device): each
+  // tensor is then a read-only view (MemoryAccess::kRead) of a private,
+  // read-only mapping of its fd file, no copy, pages read on first touch,
+  // as llama.cpp and safetensors' CPU path do. The mapping lives as long as
+  // any tensor buffer of it. Where the arena is device memory the files are
+  // read as usual. Tensors must lie inside their file (checked: DATA_LOSS);
+  // a file truncated by someone else while mapped makes touching the lost
+  // pages fault (SIGBUS), as with any mapping. `direct` does not apply.
+  bool map = false;
   // Files already open (same order as index.files()); empty = open by path.
   // A memory file's tensors become views of its storage, without a copy,
   // unless the arena is device memory the host cannot map (see above).
@@ -81,9 +97,13 @@ struct LoadedParameters {
   std::vector<LoadedTensor> tensors;  // in index order
   BufferRef arena;                    // null when every tensor was a view
   uint64_t bytes = 0;                 // tensor bytes loaded
+  bool mapped = false;                // some tensors are views of file mappings (map)
 };
 
 // Errors: NOT_FOUND when a LoadOptions::select glob matches nothing (naming it);
+// CANCELLED when LoadOptions::cancel said so; with map, DATA_LOSS for a tensor
+// past its file's end and the errors of mmap (UNIMPLEMENTED for a file that
+// cannot be mapped);
 // RESOURCE_EXHAUSTED when the arena cannot be allocated (naming its size and
 // the first file); INVALID_ARGUMENT for a memory_type BufferAllocator
 // refuses; the open errors of the files; and any read error, annotated with

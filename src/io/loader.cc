@@ -6,6 +6,8 @@
 #include <set>
 #include <string>
 
+#include "fd_transfer.h"
+#include "file_mapping.h"
 #include "host_new.h"
 
 namespace halio {
@@ -24,6 +26,8 @@ uint64_t AlignUp(uint64_t value, uint64_t alignment) {
 // LoadParameters.
 using Entries = HostVector<const ParameterEntry*>;
 using Files = HostVector<FileRef>;
+// Per file: the buffer its tensors are views of, or null where they are read.
+using ViewSources = HostVector<BufferRef>;
 
 // One read: a run of tensors adjacent in one file.
 struct ReadGroup {
@@ -75,26 +79,72 @@ bool Extends(const ReadGroup& group, const ParameterEntry& entry, uint64_t max_r
          group.length + entry.length <= max_read_bytes;
 }
 
-// A memory file's tensors may be views of its storage only where the arena
-// would be host memory too: on a discrete device the caller asked for device
-// memory, and host views would silently leave the weights on the host.
+// A memory file's tensors may be views of its storage, and a mapped load's
+// of its file mappings, only where the arena would be host memory too: on a
+// discrete device the caller asked for device memory, and host views would
+// silently leave the weights on the host.
 bool ArenaIsHostMemory(Device& device, MemoryType type) {
   return AnySet(type, MemoryType::kHostVisible) || device.allocator().device_memory() == nullptr;
 }
 
-// The memory file storage `entry` is a view of, or null when it is read.
-const BufferRef& ViewStorage(const Files& files, const ParameterEntry& entry, bool views) {
-  static const BufferRef kNone;
-  return views ? files[entry.file_index]->storage_buffer() : kNone;
+void UnmapReleased(void* /*user_data*/, std::span<std::byte> memory) { UnmapFile(memory); }
+
+// `file` mapped whole as a read-only buffer that unmaps when its last view
+// goes. Every selected tensor must lie inside the file: touching a mapping
+// past the end of its file is SIGBUS, not an error a read would return.
+Result<BufferRef> MapAsBuffer(Device& device, const FdFile& file, const Entries& selected,
+                              uint32_t file_index) {
+  for (const ParameterEntry* entry : selected) {
+    if (entry->file_index == file_index && entry->offset + entry->length > file.length()) {
+      return DataLossError("tensor '" + entry->name + "' [" + std::to_string(entry->offset) +
+                           ", " + std::to_string(entry->offset + entry->length) +
+                           ") lies past the end of " + file.description() + " (" +
+                           std::to_string(file.length()) + " bytes): the file is truncated");
+    }
+  }
+  HALIO_ASSIGN_OR_RETURN(std::span<std::byte> mapping,
+                         MapWholeFile(file.fd(), file.length(), file.description()));
+  BufferParams params;
+  params.type = MemoryType::kHost;
+  params.access = MemoryAccess::kRead | MemoryAccess::kUnaligned;
+  Result<BufferRef> buffer =
+      device.allocator().Import(params, mapping, ReleaseCallback{&UnmapReleased, nullptr});
+  if (!buffer.ok()) UnmapFile(mapping);  // a failed Import leaves the memory to us
+  return buffer;
 }
 
-Plan MakePlan(const Entries& selected, const Files& files, uint64_t max_read_bytes, bool views,
+bool HasSelectedTensor(const Entries& selected, uint32_t file_index) {
+  return std::any_of(selected.begin(), selected.end(), [&](const ParameterEntry* entry) {
+    return entry->file_index == file_index;
+  });
+}
+
+// What each file's tensors are views of: a memory file's storage, and with
+// LoadOptions::map an fd file's mapping; none where the arena is device memory.
+Result<ViewSources> FindViewSources(Device& device, const LoadOptions& options,
+                                    const Entries& selected, const Files& files,
+                                    HostAllocator& host) {
+  ViewSources sources(files.size(), BufferRef(), HostAllocatorAdapter<BufferRef>(host));
+  if (!ArenaIsHostMemory(device, options.memory_type)) return sources;
+  for (uint32_t i = 0; i < files.size(); ++i) {
+    sources[i] = files[i]->storage_buffer();
+    const FdFile* fd_file = FdTransfer::Of(*files[i]);
+    if (sources[i] || !options.map || fd_file == nullptr || files[i]->length() == 0 ||
+        !HasSelectedTensor(selected, i)) {
+      continue;
+    }
+    HALIO_ASSIGN_OR_RETURN(sources[i], MapAsBuffer(device, *fd_file, selected, i));
+  }
+  return sources;
+}
+
+Plan MakePlan(const Entries& selected, const ViewSources& sources, uint64_t max_read_bytes,
               HostAllocator& host) {
   Plan plan(host);
   plan.arena_offsets.resize(selected.size());
   for (size_t i = 0; i < selected.size(); ++i) {
     const ParameterEntry& entry = *selected[i];
-    if (ViewStorage(files, entry, views)) continue;  // a view, no read
+    if (sources[entry.file_index]) continue;  // a view, no read
     if (plan.groups.empty() || !Extends(plan.groups.back(), entry, max_read_bytes)) {
       plan.groups.push_back({entry.file_index, entry.offset, 0,
                              AlignUp(plan.arena_bytes, kTensorAlignment),
@@ -187,6 +237,10 @@ class Reader {
         RetireOldest();
       }
       if (!first_error_.ok()) break;
+      if (options_.cancel && options_.cancel()) {
+        first_error_ = Cancelled();
+        break;
+      }
       Status queued = Queue(group);
       if (!queued.ok()) {
         first_error_ = Pinpoint(group, std::move(queued));  // local_sync reads inline
@@ -204,6 +258,16 @@ class Reader {
   };
 
   HostAllocator& host() const { return device_.allocator().host_allocator(); }
+
+  // The reads in flight are still waited for (none may outlive the load), so
+  // the count of bytes done is only a lower bound of what landed.
+  Status Cancelled() const {
+    return CancelledError("load cancelled (LoadOptions::cancel) after " +
+                          std::to_string(progress_->bytes_done) + " of " +
+                          std::to_string(progress_->bytes_total) + " bytes; " +
+                          std::to_string(inflight_.size()) +
+                          " reads in flight were waited for and dropped");
+  }
 
   // Errors that describe the file's bytes, not the load's circumstances.
   static bool IsAboutTheData(const Status& status) {
@@ -305,9 +369,9 @@ Result<LoadedParameters> Load(Device& device, const ParameterIndex& index,
   HostAllocator& host = device.allocator().host_allocator();
   HALIO_ASSIGN_OR_RETURN(Entries selected, Select(index, options.select, host));
   HALIO_ASSIGN_OR_RETURN(Files files, OpenFiles(index, options, host));
-  const bool views = ArenaIsHostMemory(device, options.memory_type);
-  Plan plan =
-      MakePlan(selected, files, std::max<uint64_t>(options.max_read_bytes, 1), views, host);
+  HALIO_ASSIGN_OR_RETURN(ViewSources sources,
+                         FindViewSources(device, options, selected, files, host));
+  Plan plan = MakePlan(selected, sources, std::max<uint64_t>(options.max_read_bytes, 1), host);
   LoadedParameters loaded;
   loaded.tensors.reserve(selected.size());
   if (plan.arena_bytes > 0 || !plan.groups.empty()) {
@@ -321,10 +385,11 @@ Result<LoadedParameters> Load(Device& device, const ParameterIndex& index,
   HALIO_RETURN_IF_ERROR(reader.Run(plan.groups));
   for (size_t i = 0; i < selected.size(); ++i) {
     const ParameterEntry& entry = *selected[i];
-    const BufferRef& storage = ViewStorage(files, entry, views);
+    const BufferRef& storage = sources[entry.file_index];
     auto view = storage ? storage->Subspan(entry.offset, entry.length)
                         : loaded.arena->Subspan(plan.arena_offsets[i], entry.length);
     if (!view.ok()) return Status(view.status()).Annotate("tensor '" + entry.name + "'");
+    if (storage && !files[entry.file_index]->storage_buffer()) loaded.mapped = true;
     loaded.tensors.push_back({&entry, *std::move(view)});
     loaded.bytes += entry.length;
   }

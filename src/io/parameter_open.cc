@@ -25,6 +25,7 @@
 #include "halio/file.h"
 #include "halio/params.h"
 #include "fd_transfer.h"
+#include "little_endian.h"
 #include "safetensors/safetensors_index.h"
 #include "parameter_index.h"
 
@@ -104,10 +105,7 @@ constexpr uint64_t kSniffBytes = kSafetensorsPrefixSize + 1;
 
 bool StartsLikeSafetensors(std::span<const std::byte> prefix) {
   if (prefix.size() < kSniffBytes) return false;
-  uint64_t header_size = 0;
-  for (size_t i = kSafetensorsPrefixSize; i-- > 0;) {
-    header_size = header_size << 8 | std::to_integer<uint64_t>(prefix[i]);
-  }
+  const uint64_t header_size = LoadLittleEndian(prefix.data(), kSafetensorsPrefixSize);
   return header_size >= 2 && header_size <= kSafetensorsMaxHeaderSize &&
          prefix[kSafetensorsPrefixSize] == std::byte{'{'};
 }

@@ -12,6 +12,7 @@
 #include "halio/drivers.h"
 #include "system_info.h"
 #include "bench_fio.h"
+#include "bench_iops.h"
 #include "bench_report.h"
 #include "bench_runner.h"
 #include "device_names.h"
@@ -71,7 +72,9 @@ Result<std::vector<BenchConfig>> Expand(const BenchOptions& options, std::ostrea
       }
     }
   }
-  if (options.write) {
+  // A --pattern job's writes are timed request by request; a final flush is
+  // the throughput table's question.
+  if (options.write && options.pattern.empty()) {
     std::vector<BenchConfig> with_flush;
     for (BenchConfig config : configs) {
       with_flush.push_back(config);
@@ -81,13 +84,6 @@ Result<std::vector<BenchConfig>> Expand(const BenchOptions& options, std::ostrea
     configs = with_flush;
   }
   return configs;
-}
-
-// "[3/14] io_uring local_async bs=256 KiB qd=1", for progress lines.
-std::string Label(size_t index, size_t count, const BenchConfig& config) {
-  return "[" + std::to_string(index + 1) + "/" + std::to_string(count) + "] " +
-         IoBackendName(config.backend) + " " + config.device +
-         " bs=" + HumanBytes(config.block_size) + " qd=" + std::to_string(config.queue_depth);
 }
 
 // Runs every configuration on `path` (`length` bytes), beside fio with
@@ -103,7 +99,7 @@ std::vector<BenchRow> MeasureAll(const BenchOptions& options,
     const BenchConfig& config = configs[i];
     BenchRow result;
     result.config = config;
-    const std::string label = Label(i, configs.size(), config);
+    const std::string label = ConfigLabel(i, configs.size(), config);
     Status status = runner.Run(config, &result, err, label);
     if (!status.ok()) {
       result.error = status.ToString();
@@ -144,7 +140,8 @@ bool ParseByteSize(const std::string& text, uint64_t* bytes) {
 
 int PrepareBenchFile(const BenchOptions& options, std::ostream& err, BenchFile* file) {
   file->path = options.file;
-  if (file->path.empty() || options.write) {
+  const bool writes = options.write || (options.read_percent >= 0 && options.read_percent < 100);
+  if (file->path.empty() || writes) {
     if (!options.file.empty()) {
       err << "halio bench: --write uses a scratch file; --file is for read benchmarks\n";
       return 2;
@@ -173,6 +170,10 @@ int PrepareBenchFile(const BenchOptions& options, std::ostream& err, BenchFile* 
 int RunBench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
   if (!options.load_file.empty()) return RunLoadBench(options, out, err);
   if (options.staged) return RunStagedBench(options, out, err);
+  if (Status checked = CheckIopsOptions(options); !checked.ok()) {
+    err << "halio bench: " << checked.message() << "\n";
+    return 2;
+  }
   auto configs = Expand(options, err);
   if (!configs.ok()) {
     err << "halio bench: " << configs.status().message() << "\n";
@@ -184,6 +185,7 @@ int RunBench(const BenchOptions& options, std::ostream& out, std::ostream& err) 
   }
   BenchFile file;
   if (int rc = PrepareBenchFile(options, err, &file); rc != 0) return rc;
+  if (!options.pattern.empty()) return RunIopsBench(options, *configs, file, out, err);
   const std::string& path = file.path;
   const uint64_t length = file.length;
   int failures = 0;
@@ -193,13 +195,8 @@ int RunBench(const BenchOptions& options, std::ostream& out, std::ostream& err) 
     PrintHeading(options, path, length, out);
     PrintTable(options, results, out);
   }
-  if (!options.plot.empty()) {
-    Status plotted = Plot(options, results, length);
-    if (!plotted.ok()) {
-      err << "halio bench: " << plotted.message() << "\n";
-      return 1;
-    }
-    err << "halio bench: wrote " << options.plot << "\n";
+  if (!options.plot.empty() && ReportPlot(options, Plot(options, results, length), err) != 0) {
+    return 1;
   }
   return failures ? 1 : 0;
 }

@@ -41,6 +41,14 @@ struct BenchOptions {
   // staging buffer counts, and its copy engine runs at this many bytes per
   // second (0: memcpy speed) plus copy_latency_us per copy.
   bool staged = false;
+  // `--pattern seq|rand`: instead of the throughput table, a job of
+  // block-size requests at the given queue depth, fio style, with each
+  // request's latency (bench/README.md, "Random access, IOPS and latency").
+  std::string pattern;
+  int read_percent = -1;       // --read-percent: reads in a read/write mix; -1: no mix
+  double runtime_seconds = 0;  // --runtime: seconds per run; 0: io_bytes
+  uint64_t io_bytes = 0;       // --bytes: bytes per run; 0: the file's length
+  uint64_t seed = 1;           // --seed: offsets (and the mix) repeat for a seed
   uint64_t copy_bytes_per_second = uint64_t{4} << 30;
   uint32_t copy_latency_us = 0;
 };

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "bench.h"
+#include "bench_iops.h"
 #include "bench_runner.h"
 
 namespace halio::tools {
@@ -24,6 +25,15 @@ bool FioInstalled();
 // nullopt when no run succeeded.
 std::optional<double> MedianFio(const BenchOptions& options, const BenchConfig& config,
                                 const std::string& path, uint64_t length, std::string* job);
+
+// fio's IOPS and completion-latency percentiles (medians over options.runs
+// runs, after a warm-up run unless options.direct) for the --pattern job
+// equivalent to `config`: the same rw pattern and mix, block size, depth,
+// engine (as MedianFio picks it), direct, runtime or byte count, seed
+// (--randrepeat=1 --randseed) and --iomem_align=4k. For a mix the
+// percentiles are the reads'. nullopt when no run succeeded.
+std::optional<FioIops> MedianFioIops(const BenchOptions& options, const BenchConfig& config,
+                                     const std::string& path, uint64_t length);
 
 }  // namespace halio::tools
 

@@ -112,16 +112,26 @@ void PrintTable(const BenchOptions& options, const std::vector<BenchRow>& result
   }
 }
 
+std::string ConfigLabel(size_t index, size_t count, const BenchConfig& config) {
+  return "[" + std::to_string(index + 1) + "/" + std::to_string(count) + "] " +
+         IoBackendName(config.backend) + " " + config.device +
+         " bs=" + HumanBytes(config.block_size) + " qd=" + std::to_string(config.queue_depth);
+}
+
 Status Plot(const BenchOptions& options, const std::vector<BenchRow>& results,
             uint64_t length) {
-  HALIO_ASSIGN_OR_RETURN(std::string script, FindHalioScript("plot_throughput.py"));
-  std::string data = options.plot + ".json";
-  {
-    std::ofstream json(data);
-    for (const BenchRow& r : results) json << JsonLine(options, r, length) << "\n";
-  }
+  std::string lines;
+  for (const BenchRow& r : results) lines += JsonLine(options, r, length) + "\n";
+  return RunPlotScript("plot_throughput.py", lines, options.plot);
+}
+
+Status RunPlotScript(const std::string& script_name, const std::string& json_lines,
+                     const std::string& png) {
+  HALIO_ASSIGN_OR_RETURN(std::string script, FindHalioScript(script_name));
+  const std::string data = png + ".json";
+  std::ofstream(data) << json_lines;
   std::string command = "/usr/bin/python3 " + ShellQuote(script) + " " + ShellQuote(data) +
-                        " " + ShellQuote(options.plot);
+                        " " + ShellQuote(png);
   int rc = std::system(command.c_str());
   std::filesystem::remove(data);
   if (rc != 0) {
@@ -129,6 +139,15 @@ Status Plot(const BenchOptions& options, const std::vector<BenchRow>& results,
                             "python3-matplotlib)");
   }
   return Status();
+}
+
+int ReportPlot(const BenchOptions& options, const Status& plotted, std::ostream& err) {
+  if (!plotted.ok()) {
+    err << "halio bench: " << plotted.message() << "\n";
+    return 1;
+  }
+  err << "halio bench: wrote " << options.plot << "\n";
+  return 0;
 }
 
 }  // namespace halio::tools

@@ -34,10 +34,23 @@ void PrintTable(const BenchOptions& options, const std::vector<BenchRow>& result
 // One row as a JSON object, without a newline.
 std::string JsonLine(const BenchOptions& options, const BenchRow& r, uint64_t length);
 
-// Writes options.plot (a PNG) through plot_throughput.py. Errors: NOT_FOUND
-// when the script is missing; UNAVAILABLE when it fails (matplotlib).
+// "[3/14] io_uring local_async bs=256 KiB qd=1", for progress lines.
+std::string ConfigLabel(size_t index, size_t count, const BenchConfig& config);
+
+// Writes options.plot (a PNG) through plot_throughput.py. Errors: as
+// RunPlotScript.
 Status Plot(const BenchOptions& options, const std::vector<BenchRow>& results,
             uint64_t length);
+
+// Runs halio's script `script_name` (scripts.h) with Debian's Python on
+// `json_lines` (in a file beside `png`, removed after) to write `png`.
+// Errors: NOT_FOUND when the script is missing; UNAVAILABLE when it fails
+// (matplotlib missing).
+Status RunPlotScript(const std::string& script_name, const std::string& json_lines,
+                     const std::string& png);
+
+// Prints what --plot did ("wrote ...", or why not); 1 when it failed, else 0.
+int ReportPlot(const BenchOptions& options, const Status& plotted, std::ostream& err);
 
 }  // namespace halio::tools
 

@@ -112,6 +112,25 @@ int main(int argc, char** argv) {
       ->check(CLI::Validator(CheckByteSize, "SIZE"));
   bench_cmd->add_option("--copy-latency", bench.copy_latency_us,
                         "--staged: microseconds added to every copy (default 0)");
+  bench_cmd
+      ->add_option("--pattern", bench.pattern,
+                   "seq or rand: a fio-style job of block-size requests at each queue depth "
+                   "(block-aligned offsets, seeded), reporting IOPS and latency percentiles "
+                   "instead of the throughput table")
+      ->check(CLI::IsMember({"seq", "rand"}));
+  bench_cmd->add_option("--read-percent", bench.read_percent,
+                        "--pattern: reads in a read/write mix, 0-100 (on a scratch file)")
+      ->check(CLI::Range(0, 100));
+  bench_cmd->add_option("--runtime", bench.runtime_seconds,
+                        "--pattern: seconds per run (default: --bytes)")
+      ->check(CLI::PositiveNumber);
+  std::string io_bytes_text = "0";
+  bench_cmd->add_option("--bytes", io_bytes_text,
+                        "--pattern: bytes per run (default: the file's length)")
+      ->check(CLI::Validator(CheckByteSize, "SIZE"));
+  bench_cmd->add_option("--seed", bench.seed,
+                        "--pattern: seed of the offsets and the mix (default 1); a seed "
+                        "repeats its requests exactly");
   bench_cmd->add_option("--load", bench.load_file,
                         "Load this parameter file with halio (on --device, default "
                         "local_async), numpy.fromfile and mmap+memcpy and compare")
@@ -137,6 +156,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Validator(CheckDevice, "DEVICE"));
   load_cmd->add_option("--backend", load.backend, "auto (default), io_uring, asio or sync");
   load_cmd->add_flag("--direct", load.direct, "Read with O_DIRECT");
+  load_cmd->add_flag("--map", load.map,
+                     "Map the files instead of reading them where the device's memory is host "
+                     "memory: read-only views, no copy, pages read on first touch");
   load_cmd->add_option("--select", load.select, "Load only tensors matching this glob")
       ->allow_extra_args(false);
   load_cmd->add_flag("--json", load.json, "One JSON object per file");
@@ -169,6 +191,11 @@ int main(int argc, char** argv) {
     for (const std::string& text : block_texts) bench.block_sizes.push_back(ByteSize(text));
     bench.progress = !no_progress;
     bench.copy_bytes_per_second = ByteSize(copy_rate_text);
+    bench.io_bytes = ByteSize(io_bytes_text);
+    // fio's randread default block: 4 KiB random requests unless told.
+    if (!bench.pattern.empty() && bench_cmd->count("--block-size") == 0) {
+      bench.block_sizes = {4 << 10};
+    }
     if (bench.staged && bench_cmd->count("--block-size") == 0) {
       bench.block_sizes = {1 << 20, 2 << 20, 4 << 20, 8 << 20, 16 << 20};
     }

@@ -151,6 +151,7 @@ Status LoadOne(const LoadCliOptions& options, const std::string& path, std::ostr
   LoadOptions load;
   load.select = options.select;
   load.direct = options.direct;
+  load.map = options.map;
   load.file_options.backend = backend;
   ProgressBar bar(err, options.progress);
   load.progress = [&](const LoadProgress& progress) { bar.Update(progress); };
@@ -180,6 +181,7 @@ Status LoadOne(const LoadCliOptions& options, const std::string& path, std::ostr
                .String("device", options.device)
                .String("backend", options.backend)
                .Bool("direct", options.direct)
+               .Bool("mapped", loaded.mapped)
                .Number("tensors", loaded.tensors.size())
                .Number("bytes", loaded.bytes)
                .Double("seconds", seconds)
@@ -191,7 +193,8 @@ Status LoadOne(const LoadCliOptions& options, const std::string& path, std::ostr
     return Status();
   }
   out << std::fixed << std::setprecision(3) << path << ": " << loaded.tensors.size()
-      << " tensors, " << loaded.bytes << " bytes in " << seconds << " s ("
+      << " tensors, " << loaded.bytes << " bytes " << (loaded.mapped ? "mapped" : "loaded")
+      << " in " << seconds << " s ("
       << std::setprecision(2) << gbps << " GB/s), peak RSS " << peak / (1 << 20) << " MiB\n";
   if (options.checksums) {
     // The xxhsum -H3 format: "<hash>  <name>", one tensor per line.

@@ -19,6 +19,7 @@ struct LoadCliOptions {
   std::string device = "local_async";
   std::string backend = "auto";
   bool direct = false;
+  bool map = false;
   std::vector<std::string> select;
   bool json = false;
   bool checksums = false;

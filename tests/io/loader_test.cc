@@ -151,6 +151,65 @@ TEST_P(LoaderTest, TruncatedFileFailsNamingTheTensorAndReportsNothingLoaded) {
       << "the index was built before the file shrank: open must catch it or the read must";
 }
 
+// With map, a host device's tensors are read-only views of the file's
+// mapping (no arena, no copy); a discrete device reads into device memory as
+// usual. Either way the bytes are the file's.
+TEST_P(LoaderTest, MappedLoadViewsTheFileReadOnlyOnHostDevices) {
+  LoadOptions options = Options();
+  options.map = true;
+  std::vector<LoadProgress> progress;
+  options.progress = [&](const LoadProgress& p) { progress.push_back(p); };
+  HALIO_ASSERT_OK_AND_ASSIGN(LoadedParameters loaded, LoadParameters(*device_, index_, options));
+  ASSERT_EQ(loaded.tensors.size(), tensors_.size());
+  ExpectBytesMatchFile(loaded);
+  ASSERT_FALSE(progress.empty());
+  EXPECT_EQ(progress.back().tensors_done, tensors_.size());
+  const bool host_device = device_->allocator().device_memory() == nullptr;
+  EXPECT_EQ(loaded.mapped, host_device);
+  if (!host_device) return;
+  EXPECT_EQ(loaded.arena, nullptr) << "every tensor is a view of the mapping";
+  const LoadedTensor& layer = loaded.tensors[1];
+  EXPECT_THAT(layer.buffer->Map(MemoryAccess::kWrite), StatusIs(StatusCode::kPermissionDenied));
+  // The views keep the mapping alive after the index and the load are gone.
+  std::vector<std::byte> expected(contents_.begin() + layer.entry->offset,
+                                  contents_.begin() + layer.entry->offset + layer.entry->length);
+  BufferRef kept = layer.buffer;
+  loaded = LoadedParameters();
+  index_ = ParameterIndex();
+  auto mapped = kept->Map(MemoryAccess::kRead);
+  ASSERT_THAT(mapped, IsOk());
+  EXPECT_EQ(std::memcmp(mapped->data(), expected.data(), expected.size()), 0);
+}
+
+TEST_P(LoaderTest, MappedLoadOfATruncatedFileIsDataLossNotAFault) {
+  if (device_->allocator().device_memory() != nullptr) GTEST_SKIP() << "reads, not maps";
+  std::filesystem::resize_file(file_.path(), contents_.size() - 100);
+  LoadOptions options = Options();
+  options.map = true;
+  EXPECT_THAT(LoadParameters(*device_, index_, options),
+              StatusIs(StatusCode::kDataLoss,
+                       AllOf(HasSubstr("tensor 'layer.1.w'"), HasSubstr(file_.path()),
+                             HasSubstr("truncated"))));
+}
+
+// Cancel between reads: the load fails with CANCELLED, says how far it got,
+// and every read it queued has finished by the time it returns.
+TEST_P(LoaderTest, CancelStopsTheLoadBetweenReads) {
+  LoadOptions options = Options();
+  options.max_read_bytes = 4096;  // many reads, so the cancel lands mid-load
+  options.max_inflight_bytes = 8192;
+  int asked = 0;
+  options.cancel = [&] { return ++asked == 3; };
+  EXPECT_THAT(LoadParameters(*device_, index_, options),
+              StatusIs(StatusCode::kCancelled,
+                       AllOf(HasSubstr("LoadOptions::cancel"), HasSubstr("bytes"))));
+  EXPECT_EQ(asked, 3) << "asked before each read until it said yes, then never again";
+  // A cancel that never says yes changes nothing.
+  options.cancel = [] { return false; };
+  HALIO_ASSERT_OK_AND_ASSIGN(LoadedParameters loaded, LoadParameters(*device_, index_, options));
+  ExpectBytesMatchFile(loaded);
+}
+
 std::vector<LoaderParam> AllLoaderParams() {
   std::vector<LoaderParam> params;
   for (const std::string& device : AvailableDevices()) {

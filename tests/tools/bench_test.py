@@ -116,6 +116,81 @@ with tempfile.TemporaryDirectory() as scratch:
     refused("--load", model, "--device", "tpu", needles=("unknown device 'tpu'", *devices))
     refused("--load", model, "--device", "local_sync,local_discrete", needles=("one device",))
 
+# --pattern jobs: IOPS and latency rows on every device, a seed that repeats
+# its requests exactly, mixes on the scratch file, and bad combinations.
+IOPS_KEYS = ("backend", "device", "operation", "pattern", "read_percent", "direct",
+             "block_size", "queue_depth", "workers", "seed", "runtime_s", "bytes_per_run",
+             "runs", "iops_median", "iops_min", "iops_max", "gbps_median", "cpu_percent",
+             "requests", "lat_ns_p50", "lat_ns_p90", "lat_ns_p99", "lat_ns_p999", "lat_ns_max",
+             "requests_hash")
+
+
+def iops_rows(*args):
+    rows = bench_rows("--size", "4M", *args)
+    for row in rows:
+        for key in IOPS_KEYS:
+            assert key in row, f"missing {key}: {row}"
+        assert row["iops_median"] > 0 and row["iops_min"] <= row["iops_max"], row
+        latencies = [row[k] for k in ("lat_ns_p50", "lat_ns_p90", "lat_ns_p99", "lat_ns_p999",
+                                      "lat_ns_max")]
+        assert 0 < latencies[0] and latencies == sorted(latencies), row
+    return rows
+
+
+rand = iops_rows("--pattern", "rand", "--device", ",".join(devices), "--queue-depth", "1,8",
+                 "--bytes", "1M", "--seed", "7")
+assert {row["device"] for row in rand} == set(devices), rand
+for row in rand:
+    assert row["pattern"] == "rand" and row["operation"] == "read" and row["block_size"] == 4096
+    # 2 runs of 1 MiB in 4 KiB requests, every one timed.
+    assert row["requests"] == 2 * 256, row
+again = iops_rows("--pattern", "rand", "--backend", "sync", "--device", "local_sync",
+                  "--bytes", "1M", "--seed", "7")
+other = iops_rows("--pattern", "rand", "--backend", "sync", "--device", "local_sync",
+                  "--bytes", "1M", "--seed", "8")
+first = [r for r in rand if r["device"] == "local_sync" and r["backend"] == "sync"][0]
+assert again[0]["requests_hash"] == first["requests_hash"], (again, first)
+assert other[0]["requests_hash"] != first["requests_hash"], (other, first)
+seq = iops_rows("--pattern", "seq", "--backend", "sync", "--device", "local_async",
+                "--block-size", "64K", "--queue-depth", "4", "--bytes", "2M")
+assert seq[0]["requests"] == 2 * 32 and seq[0]["requests_hash"] != first["requests_hash"], seq
+mix = iops_rows("--pattern", "rand", "--read-percent", "70", "--backend", "sync",
+                "--device", "local_async", "--queue-depth", "4", "--runtime", "0.2")
+assert mix[0]["operation"] == "mix" and mix[0]["read_percent"] == 70, mix
+assert mix[0]["runtime_s"] == 0.2, mix
+table = subprocess.run([halio, "bench", "--pattern", "rand", "--no-progress", "--runs", "1",
+                        "--size", "4M", "--backend", "sync", "--bytes", "1M"],
+                       capture_output=True, text=True)
+assert table.returncode == 0, table.stderr
+assert "IOPS median" in table.stdout and "p99.9" in table.stdout, table.stdout
+for args, needle in ((("--read-percent", "50"), "--pattern"),
+                     (("--runtime", "1"), "--pattern"),
+                     (("--pattern", "rand", "--block-size", "1000"), "4K to 16M"),
+                     (("--pattern", "rand", "--queue-depth", "300"), "1 to 256"),
+                     (("--pattern", "rand", "--whole-buffer"), "--whole-buffer"),
+                     (("--pattern", "rand", "--read-percent", "50", "--write"), "--write"),
+                     (("--pattern", "rand", "--bytes", "1K"), "less than one block"),
+                     (("--pattern", "zigzag"), "zigzag")):
+    refused("--size", "1M", *args, needles=(needle,))
+with tempfile.NamedTemporaryFile() as existing:
+    existing.write(os.urandom(1 << 20))
+    existing.flush()
+    refused("--file", existing.name, "--pattern", "rand", "--read-percent", "50",
+            needles=("--file",))
+# halio plots with Debian's Python (/usr/bin/python3), not this one.
+have_matplotlib = subprocess.run(["/usr/bin/python3", "-c", "import matplotlib"],
+                                 capture_output=True).returncode == 0
+if have_matplotlib:
+    with tempfile.TemporaryDirectory() as scratch:
+        png = os.path.join(scratch, "latency.png")
+        plotted = subprocess.run([halio, "bench", "--pattern", "rand", "--no-progress", "--runs",
+                                  "1", "--size", "4M", "--backend", "sync", "--bytes", "1M",
+                                  "--plot", png], capture_output=True, text=True)
+        assert plotted.returncode == 0, plotted.stderr
+        assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n", "not a PNG"
+else:
+    print("note: matplotlib missing; --plot not checked")
+
 bad = subprocess.run([halio, "bench", "--backend", "fastest", "--size", "1M"],
                      capture_output=True, text=True)
 assert bad.returncode != 0 and bad.stderr.startswith("halio"), bad

@@ -50,10 +50,14 @@ def check_info_and_load(path):
         assert [t["name"] for t in info["tensors"]] == ["tensor0", "tensor1", "tensor2"], info
         assert [t["bytes"] for t in info["tensors"]] == [16, 8, 48], info
     for device in DEVICES:
-        for backend, direct in (("auto", ()), ("sync", ()), ("auto", ("--direct",))):
-            loaded = json.loads(run("load", "--json", "--checksums", "--no-progress", *direct,
+        for backend, flags in (("auto", ()), ("sync", ()), ("auto", ("--direct",)),
+                               ("auto", ("--map",))):
+            loaded = json.loads(run("load", "--json", "--checksums", "--no-progress", *flags,
                                     "--device", device, "--backend", backend, path).stdout)
             assert loaded["device"] == device, loaded
+            # --map views the files where the device's memory is host memory;
+            # local_discrete's is not, so it reads there.
+            assert loaded["mapped"] == ("--map" in flags and device != "local_discrete"), loaded
             assert loaded["tensors"] == len(info["tensors"]), loaded
             assert loaded["bytes"] == sum(t["bytes"] for t in info["tensors"]), loaded
             if shutil.which("xxhsum"):

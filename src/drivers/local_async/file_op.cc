@@ -29,9 +29,7 @@ void FileOp::Execute() {
   const uint64_t chunk = device_->chunk_size();
   const size_t slot_count = static_cast<size_t>(
       std::min<uint64_t>(device_->queue_depth(), (length_ + chunk - 1) / chunk));
-  try {
-    slots_.resize(slot_count);
-  } catch (const std::bad_alloc&) {
+  if (!slots_.Resize(slot_count, host())) {
     return Finish(ResourceExhaustedError(
         "out of host memory for the " + std::to_string(slot_count) + " request slots of " +
         (io_ == IoOp::kRead ? "reading " : "writing ") + file_->description() + " [" +

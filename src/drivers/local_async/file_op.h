@@ -6,7 +6,7 @@
 // Memory files and files without an fd go in one piece. Internal.
 //
 // Ownership: as Op; the op retains the file and the buffer, and its request
-// slots come from the device's HostAllocator.
+// slots beyond the first come from the device's HostAllocator.
 // Thread-safety: chunk completions may run on engine and worker threads at
 // once; mutex_ guards the hand-out of chunks and the first error.
 #ifndef HALIO_SRC_DRIVERS_LOCAL_ASYNC_FILE_OP_H_
@@ -20,6 +20,7 @@
 #include "fd_transfer.h"
 #include "host_new.h"
 #include "local_async/op.h"
+#include "small_array.h"
 
 namespace halio::local_async {
 
@@ -64,7 +65,9 @@ class FileOp final : public Op {
   const uint64_t length_;
   std::byte* data_ = nullptr;
   FdFile* fd_file_ = nullptr;
-  HostVector<Slot> slots_{HostAllocatorAdapter<Slot>(host())};
+  // A read or write of one chunk (most of them) keeps its slot inline: no
+  // allocation per op.
+  SmallArray<Slot, 1> slots_;
   std::mutex mutex_;
   uint64_t next_ = 0;      // bytes handed out
   size_t in_flight_ = 0;   // slots submitted and not completed

@@ -23,14 +23,9 @@
 #include <utility>
 
 #include "halio/status.h"
+#include "little_endian.h"
 
 namespace halio::gguf {
-
-inline uint64_t LoadLittleEndian(const std::byte* bytes, size_t width) {
-  uint64_t value = 0;
-  for (size_t i = width; i > 0; --i) value = (value << 8) | static_cast<uint8_t>(bytes[i - 1]);
-  return value;
-}
 
 // Reads little-endian fields from `bytes`, the first bytes of a file of
 // `file_length` bytes, checking every read against the file first (a

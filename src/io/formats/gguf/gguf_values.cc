@@ -11,7 +11,6 @@ namespace halio {
 namespace {
 
 using gguf::HeaderReader;
-using gguf::LoadLittleEndian;
 using gguf::ReadValue;
 using gguf::ReadValueType;
 

@@ -4,6 +4,7 @@
 #include <array>
 
 #include "json_document.h"
+#include "little_endian.h"
 #include "tensor_ranges.h"
 
 namespace halio {
@@ -230,12 +231,6 @@ Result<SafetensorsHeader> ParseHeaderObject(simdjson::dom::object root,
   return header;
 }
 
-uint64_t LoadLittleEndian64(std::span<const std::byte> bytes) {
-  uint64_t value = 0;
-  for (int i = 7; i >= 0; --i) value = (value << 8) | static_cast<uint8_t>(bytes[i]);
-  return value;
-}
-
 }  // namespace
 
 std::string_view SafetensorsDtypeName(SafetensorsDtype dtype) {
@@ -267,7 +262,7 @@ Result<uint64_t> ReadSafetensorsHeaderSize(std::span<const std::byte> prefix,
     return OutOfRangeError(file + ": read the first 8 bytes (the header size) first; got " +
                            std::to_string(prefix.size()));
   }
-  const uint64_t header_size = LoadLittleEndian64(prefix);
+  const uint64_t header_size = LoadLittleEndian(prefix.data(), kSafetensorsPrefixSize);
   if (header_size > kSafetensorsMaxHeaderSize) {
     return InvalidArgumentError(file + ": header size " + std::to_string(header_size) +
                                 " bytes exceeds the 100 MB (100,000,000 bytes) limit "
