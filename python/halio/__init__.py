@@ -277,8 +277,9 @@ def _glob_escape(name):
 
 class TensorSlice:
     """A tensor not yet read (``safe_open.get_slice``): ``get_shape()``,
-    ``get_dtype()``, and indexing (``slice[0:2, :]``), which reads the tensor
-    and returns the selected part as a new array."""
+    ``get_dtype()``, and indexing (``slice[0:2, :]``, numpy's rules), which
+    returns the selected part as a new array. The tensor is a view of a file
+    mapping meanwhile, so only the pages of the selected part are read."""
 
     def __init__(self, reader, name):
         self._reader = reader
@@ -297,7 +298,7 @@ class TensorSlice:
         return self._entry[5][0] if self._entry[5] else 0
 
     def __getitem__(self, index):
-        whole = self._reader._read(self._name, numpy_only=True)
+        whole = self._reader._read(self._name, numpy_only=True, mapped=True)
         part = _np.array(whole[index], copy=True)
         return self._reader._convert.array(part, self._entry[4], part.shape)
 
@@ -374,9 +375,9 @@ class safe_open:  # noqa: N801: the name safetensors gives it
                                 f"({len(self._entries)} tensors; keys() lists them)")
         return entry
 
-    def _read(self, name, numpy_only):
+    def _read(self, name, numpy_only, mapped=False):
         entry = self._entry(name)
-        loaded = self._session.load([_glob_escape(name)], False, True, None)
+        loaded = self._session.load([_glob_escape(name)], mapped, True, None)
         (_, memory), = loaded.tensors()
         array = _numpy_array(memory, entry[4], entry[5])
         return array if numpy_only else self._convert.array(array, entry[4], entry[5])

@@ -209,11 +209,16 @@ class PythonCallbacks {
     return pending_.has_value();
   }
 
-  // With the GIL held: re-raises what stopped the load, if anything did.
-  void RaisePending() {
+  // With the GIL held: re-raises what stopped the load, if anything did,
+  // with the load's own status (CANCELLED after N of M bytes) as a note.
+  void RaisePending(const Status& load_status) {
     if (!pending_) return;
     py::error_already_set error = std::move(*pending_);
     pending_.reset();
+    py::object value = error.value();
+    if (!load_status.ok() && py::hasattr(value, "add_note")) {
+      value.attr("add_note")("halio: " + load_status.ToString());
+    }
     throw error;
   }
 
@@ -238,15 +243,13 @@ std::shared_ptr<LoadState> Load(std::shared_ptr<Session> session, const LoadRequ
   options.files.assign(state->session->files.begin(), state->session->files.end());
   if (request.host_memory) options.memory_type = MemoryType::kHost;
   options.progress = [&callbacks](const LoadProgress& progress) { callbacks.Progress(progress); };
-#ifdef HALIO_LOADER_CANCEL_AND_MAP  // TEMPORARY until main's loader.h is merged
   options.cancel = [&callbacks] { return callbacks.Cancel(); };
   options.map = request.map;
-#endif
   Result<LoadedParameters> loaded = [&] {
     py::gil_scoped_release release;
     return LoadParameters(*state->session->device, *state->session->index, options);
   }();
-  callbacks.RaisePending();
+  callbacks.RaisePending(loaded.status());
   state->loaded = ValueOrThrow(std::move(loaded));
   return state;
 }
@@ -314,10 +317,7 @@ void DefineModule(py::module_& m) {
       .def("tensors", &Tensors)
       .def("arena", &Arena)
       .def_property_readonly("bytes", [](const LoadState& state) { return state.loaded.bytes; })
-#ifdef HALIO_LOADER_CANCEL_AND_MAP
-      .def_property_readonly("mapped", [](const LoadState& state) { return state.loaded.mapped; })
-#endif
-      ;
+      .def_property_readonly("mapped", [](const LoadState& state) { return state.loaded.mapped; });
 
   py::class_<Session, std::shared_ptr<Session>>(m, "Session")
       .def(py::init([](std::shared_ptr<ParameterIndex> index, std::string device,
