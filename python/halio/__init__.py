@@ -248,9 +248,10 @@ def load(paths, select=None, device="cpu", backend=None, direct=False, progress=
     KeyboardInterrupt. Errors: halio.Error subclasses with the C++ code and
     message.
     """
-    convert = _Converter(framework, device)
     index = _halio.open_index(_paths(paths))
+    # The device first: device="cuda" where it cannot run says why (UNAVAILABLE).
     session = _halio.Session(index, _halio_device(device), backend, direct)
+    convert = _Converter(framework, device)
     bar = _ProgressBar() if progress is True else None
     try:
         loaded = session.load(list(select or []), mmap, device == "cuda",

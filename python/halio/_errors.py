@@ -47,10 +47,13 @@ CODE_NAMES = {
 class Error(Exception):
     """An error halio reported: ``code``, ``code_name`` and ``message``."""
 
-    def __init__(self, message, code=2, code_name=None):
+    default_code = 2  # UNKNOWN; each subclass has its own
+
+    def __init__(self, message, code=None, code_name=None):
         # One positional argument only: OSError subclasses read two as
         # (errno, strerror).
         super().__init__(message)
+        code = self.default_code if code is None else code
         self.code = code
         self.code_name = code_name or CODE_NAMES.get(code, "UNKNOWN_CODE")
         self.message = message
@@ -64,60 +67,43 @@ class Error(Exception):
 
 class NotFoundError(Error, FileNotFoundError, KeyError):
     """NOT_FOUND: a missing file, tensor name, or a select glob matching nothing."""
-
-    def __init__(self, message, code=5, code_name=None):
-        super().__init__(message, code, code_name)
+    default_code = 5
 
 
 class PermissionDeniedError(Error, PermissionError):
     """PERMISSION_DENIED: a file the process may not open, or memory it may not write."""
-
-    def __init__(self, message, code=7, code_name=None):
-        super().__init__(message, code, code_name)
+    default_code = 7
 
 
 class InvalidArgumentError(Error, ValueError):
     """INVALID_ARGUMENT: a malformed parameter file or a bad argument."""
-
-    def __init__(self, message, code=3, code_name=None):
-        super().__init__(message, code, code_name)
+    default_code = 3
 
 
 class OutOfRangeError(Error, ValueError):
     """OUT_OF_RANGE: a tensor or range past the end of its file."""
-
-    def __init__(self, message, code=11, code_name=None):
-        super().__init__(message, code, code_name)
+    default_code = 11
 
 
 class ResourceExhaustedError(Error, MemoryError):
     """RESOURCE_EXHAUSTED: memory (host or device) could not be had."""
-
-    def __init__(self, message, code=8, code_name=None):
-        super().__init__(message, code, code_name)
+    default_code = 8
 
 
 class UnavailableError(Error, RuntimeError):
     """UNAVAILABLE: a device or I/O backend that cannot run here; the message says why."""
-
-    def __init__(self, message, code=14, code_name=None):
-        super().__init__(message, code, code_name)
+    default_code = 14
 
 
 class CancelledError(Error):
     """CANCELLED: the operation was cancelled."""
-
-    def __init__(self, message, code=1, code_name=None):
-        super().__init__(message, code, code_name)
+    default_code = 1
 
 
-_BY_CODE = {5: NotFoundError, 7: PermissionDeniedError, 3: InvalidArgumentError,
-            11: OutOfRangeError, 8: ResourceExhaustedError, 14: UnavailableError,
-            1: CancelledError}
-
-
-for _cls in (Error, NotFoundError, PermissionDeniedError, InvalidArgumentError, OutOfRangeError,
-             ResourceExhaustedError, UnavailableError, CancelledError):
+_CLASSES = (NotFoundError, PermissionDeniedError, InvalidArgumentError, OutOfRangeError,
+            ResourceExhaustedError, UnavailableError, CancelledError)
+_BY_CODE = {cls.default_code: cls for cls in _CLASSES}
+for _cls in (Error,) + _CLASSES:
     _cls.__module__ = "halio"  # as users name them: halio.NotFoundError
 
 

@@ -222,13 +222,9 @@ def test_unknown_device_lists_the_known_ones():
 def test_cuda_without_a_gpu_says_why():
     if "cuda" in halio.available_devices():
         pytest.skip("a cuda device is usable here (test_torch.py covers it)")
-    with pytest.raises(halio.InvalidArgumentError, match="framework=.torch"):
-        halio.load(ALL_DTYPES, device="cuda")
-    torch = pytest.importorskip("torch", reason="torch does not import")
-    del torch
     with pytest.raises(halio.UnavailableError) as raised:
         halio.load(ALL_DTYPES, device="cuda", framework="torch")
-    assert raised.value.code_name == "UNAVAILABLE" and raised.value.message
+    assert raised.value.code_name == "UNAVAILABLE" and "cuda" in raised.value.message
 
 
 def test_missing_and_unreadable_files_map_to_os_errors(tmp_path):
