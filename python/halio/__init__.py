@@ -240,7 +240,9 @@ def load(paths, select=None, device="cpu", backend=None, direct=False, progress=
         sharing the same memory (torch.from_numpy, no copy).
     mmap: tensors are read-only views of private file mappings (no copy; pages
         are read on first touch), as safetensors' and llama.cpp's CPU paths
-        do. Devices whose memory is not host memory read as usual.
+        do. Devices whose memory is not host memory read as usual. numpy
+        refuses writes (ValueError); torch cannot mark a tensor read-only, so
+        writing to one is a segmentation fault: copy (``.clone()``) first.
 
     Arrays are zero-copy views of halio's arena, writable (read-only with
     mmap=True), and keep the arena alive after this call returns. Ctrl-C
@@ -326,8 +328,10 @@ class safe_open:  # noqa: N801: the name safetensors gives it
         self._index = _halio.open_index([self._path])
         self._files = self._index.files()
         self._entries = {entry[0]: entry for entry in self._index.tensors()}
-        # local_sync: each read runs on this thread, no worker to start.
-        self._session = _halio.Session(self._index, "local_sync", backend, False)
+        # local_async (device="cpu"): its workers fill fresh memory faster than
+        # local_sync's reads on this thread. device="cuda" reads into host
+        # memory the same way; torch moves each tensor.
+        self._session = _halio.Session(self._index, "local_async", backend, False)
 
     def __enter__(self):
         return self
