@@ -19,6 +19,7 @@
 #include <pybind11/stl.h>
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -94,11 +95,14 @@ std::shared_ptr<ParameterIndex> OpenIndex(const std::vector<std::string>& paths)
 }
 
 // A device and an index's files opened once, for any number of loads
-// (safe_open makes one per file; halio.load one per call).
+// (safe_open makes one per file; halio.load one per call). Loads through one
+// session take turns (load_mutex, locked without the GIL): LoadParameters
+// promises concurrency only across distinct devices or indexes.
 struct Session {
   std::unique_ptr<Device> device;  // destroyed last
   std::shared_ptr<ParameterIndex> index;
   std::vector<FileRef> files;      // index.files() order
+  std::mutex load_mutex;
 };
 
 struct SessionOptions {
@@ -247,6 +251,7 @@ std::shared_ptr<LoadState> Load(std::shared_ptr<Session> session, const LoadRequ
   options.map = request.map;
   Result<LoadedParameters> loaded = [&] {
     py::gil_scoped_release release;
+    std::lock_guard<std::mutex> one_load_at_a_time(state->session->load_mutex);
     return LoadParameters(*state->session->device, *state->session->index, options);
   }();
   callbacks.RaisePending(loaded.status());

@@ -168,3 +168,13 @@ def test_bad_files_fail_with_the_cli_message(name):
     result = subprocess.run([cli, "info", fixture(name)], capture_output=True, text=True)
     assert result.returncode != 0
     assert result.stderr == f"halio: {error}\n"
+
+
+def test_threads_may_share_one_file():
+    import concurrent.futures
+    _, tensors = parse_safetensors(fixture("st_all_dtypes.safetensors"))
+    with halio.safe_open(fixture("st_all_dtypes.safetensors")) as f:
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            names = list(tensors) * 8
+            got = list(pool.map(lambda name: f.get_tensor(name).tobytes(), names))
+    assert got == [tensors[name][2] for name in names]
