@@ -184,12 +184,14 @@ class _ProgressBar:
     def __init__(self, stream=None):
         self.stream = stream or sys.stderr
         self.drawn_at = None
+        self.drawn_done = None
 
     def __call__(self, done, total):
         now = time.monotonic()
-        if done < total and self.drawn_at is not None and now - self.drawn_at < 0.1:
+        if done == self.drawn_done or (done < total and self.drawn_at is not None and
+                                       now - self.drawn_at < 0.1):
             return
-        self.drawn_at = now
+        self.drawn_at, self.drawn_done = now, done
         fraction = done / total if total else 1.0
         filled = int(fraction * 30)
         self.stream.write(f"\r[{'#' * filled}{' ' * (30 - filled)}] {fraction:4.0%} "
