@@ -3,7 +3,8 @@
 #
 #   ./dev.sh main   install what is missing, build, run the main job (halio probe,
 #                   then halio bench on a 1 GiB scratch file)
-#   ./dev.sh test   install what is missing, build, run every test
+#   ./dev.sh test   install what is missing, build, run every test, then the
+#                   install check (C, C++ and CMake consumers of an installed halio)
 #   ./dev.sh asan   the same tests in an ASan+UBSan build (build-asan/)
 #   ./dev.sh tsan   the threaded suites in a ThreadSanitizer build (build-tsan/)
 #   ./dev.sh fuzz [SECONDS]  the parser fuzzers (clang libFuzzer), 60 s each
@@ -17,7 +18,7 @@ cd "$(dirname "$0")"
 
 PACKAGES=(g++ meson ninja-build pkg-config liburing-dev libasio-dev libgtest-dev
           libgmock-dev libbenchmark-dev libcli11-dev libsimdjson-dev libxxhash-dev
-          xxhash libfuse3-dev fuse3 python3-matplotlib python3-dev python3-numpy
+          xxhash libfuse3-dev fuse3 python3-matplotlib cmake python3-dev python3-numpy
           python3-pybind11 python3-pytest python3-mesonpy python3-pip)
 
 install_missing() {
@@ -84,7 +85,10 @@ case "$command" in
   test)
     install_missing
     configure build
-    run_tests build
+    status=0
+    run_tests build || status=$?
+    tests/install/check.sh build
+    exit $status
     ;;
   asan)
     install_missing
@@ -99,11 +103,11 @@ case "$command" in
     configure build-tsan -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug \
       -Dcpp_args=-Wno-tsan
     # Every suite with threads: semaphores (hal), engines (async), devices,
-    # the conformance suite over every device x backend, the stress tests and
-    # the fault tests.
+    # the conformance suite over every device x backend, the stress tests,
+    # the fault tests and the C ABI (asynchronous file I/O, the foreign driver).
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     run_tests build-tsan --suite hal --suite async --suite drivers --suite cts --suite stress \
-      --suite faults
+      --suite faults --suite capi
     ;;
   report)
     install_missing

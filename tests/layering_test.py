@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fails on any include that points up halio's layer order (src/README.md).
 
-    base -> platform -> async -> hal -> drivers -> io -> tools
+    base -> platform -> async -> hal -> drivers -> io -> capi -> tools
     formats (src/io/formats) depends on base only.
 
 Each library sees include/ and its own folder, plus the folders of the layers
@@ -32,6 +32,7 @@ LAYERS = {
     "drivers": "src/drivers",
     "formats": "src/io/formats",
     "io": "src/io",
+    "capi": "src/capi",
     "tools": "src/tools",
     "python": "python",  # the extension module: public headers only
 }
@@ -43,7 +44,8 @@ ALLOWED = {
     "drivers": {"base", "platform", "async", "hal", "drivers"},
     "formats": {"base", "formats"},
     "io": {"base", "platform", "async", "hal", "drivers", "formats", "io"},
-    "tools": {"base", "platform", "async", "hal", "drivers", "formats", "io", "tools"},
+    "capi": {"base", "platform", "async", "hal", "drivers", "formats", "io", "capi"},
+    "tools": {"base", "platform", "async", "hal", "drivers", "formats", "io", "capi", "tools"},
     "python": {"python"},
 }
 # Third-party headers that must stay inside one folder.
@@ -178,7 +180,7 @@ def main(argv):
         print(error)
     if errors:
         print(f"layering: {len(errors)} include(s) break the layer order "
-              "base -> platform -> async -> hal -> drivers -> io -> tools (src/README.md)")
+              "base -> platform -> async -> hal -> drivers -> io -> capi -> tools (src/README.md)")
         return 1
     print(f"layering: {checked} files, every include points down the layer order")
     return 0

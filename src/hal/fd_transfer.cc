@@ -28,7 +28,7 @@ EngineFile* FdTransfer::async_file(const File& file) {
 
 bool FdTransfer::SubmitsIoOnly(const File& file) {
   const FdFile* fd_file = Of(file);
-  return fd_file != nullptr && fd_file->async_file_ != nullptr && !fd_file->direct();
+  return fd_file != nullptr && fd_file->async_file_ != nullptr;
 }
 
 void FdTransfer::PrepareRequest(const FdFile& file, IoOp op, AsyncRequest* request) {

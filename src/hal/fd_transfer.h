@@ -56,8 +56,10 @@ class FdTransfer {
 
   // True when queueing a request on `file` only submits chunks (to the
   // engine or a worker queue) and never blocks or copies on the calling
-  // thread, so a device may start it on an engine thread: an FdFile
-  // imported into an async engine, without O_DIRECT.
+  // thread, so a device may start it on an engine thread or in the queue
+  // call: an FdFile imported into an async engine (O_DIRECT pieces that are
+  // not aligned, and cache-first copies, go to a worker's queue, never run
+  // on the submitting thread).
   static bool SubmitsIoOnly(const File& file);
 
   // Fills what every chunk request of `op` on `file` shares: the handle,

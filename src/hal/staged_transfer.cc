@@ -26,7 +26,7 @@ StagingPool::StagingPool(DeviceMemory& memory, size_t buffer_bytes, uint32_t cou
     : memory_(memory),
       buffer_bytes_((std::max<size_t>(buffer_bytes, 1) + kStagingAlignment - 1) /
                     kStagingAlignment * kStagingAlignment),
-      count_(std::clamp<uint32_t>(count, 1, kMaxBuffers)) {}
+      count_(std::clamp<uint32_t>(count, 1, kMaxCount)) {}
 
 StagingPool::~StagingPool() {
   for (uint32_t i = 0; i < allocated_; ++i) memory_.FreeStaging(all_[i], buffer_bytes_);
@@ -34,12 +34,12 @@ StagingPool::~StagingPool() {
 
 Status StagingPool::Preallocate() {
   std::lock_guard<std::mutex> lock(mutex_);
-  while (allocated_ < count_) {
+  while (allocated_ < buffers()) {
     Result<std::byte*> made = memory_.AllocateStaging(buffer_bytes_);
     if (!made.ok()) {
       return Status(made.status())
           .Annotate("allocating staging buffer " + std::to_string(allocated_ + 1) + " of " +
-                    std::to_string(count_) + " (" + std::to_string(buffer_bytes_) +
+                    std::to_string(buffers()) + " (" + std::to_string(buffer_bytes_) +
                     " bytes each) for " + memory_.description());
     }
     all_[allocated_++] = *made;
@@ -50,7 +50,7 @@ Status StagingPool::Preallocate() {
 
 std::byte* StagingPool::TakeLocked(Status* allocation_error) {
   if (free_count_ > 0) return free_[--free_count_];
-  if (allocated_ == count_) return nullptr;
+  if (allocated_ == buffers()) return nullptr;
   Result<std::byte*> made = memory_.AllocateStaging(buffer_bytes_);
   if (!made.ok()) {
     *allocation_error = made.status();
@@ -117,13 +117,18 @@ class StagedTransfer {
     uint64_t offset = 0;  // of the chunk, from the start of the transfer
     size_t length = 0;
     Next next = Next::kChunk;
-    Slot* ready_next = nullptr;
+    Slot* ready_next = nullptr;  // in the ready list, or in the parked list
     AsyncRequest request;
     DeviceCopy copy;
   };
 
   Status AcquireSlots(const StagedTransferOptions& options);
   void Drive();
+  // Starts the slot's file call when fewer than io_limit_ are in flight;
+  // otherwise parks it until one completes (FileIoDone).
+  void StartFileIoInTurn(Slot* slot, bool on_transfer_thread);
+  // Counts a file call done and starts a parked slot's in its place.
+  void FileIoDone();
   void Handle(Slot* slot);
   // Takes the slot's next chunk; false when the transfer is over for it.
   bool AssignChunk(Slot* slot);
@@ -154,6 +159,11 @@ class StagedTransfer {
   Slot* ready_head_ = nullptr;
   Slot* ready_tail_ = nullptr;
   uint32_t active_ = 0;  // slots not yet retired
+  uint32_t io_limit_ = 1;     // file calls in flight at most (the queue depth)
+  uint32_t io_in_flight_ = 0;
+  // Slots with a chunk, waiting for a file call's turn, oldest first.
+  Slot* parked_head_ = nullptr;
+  Slot* parked_tail_ = nullptr;
   uint64_t next_ = 0;    // bytes handed out
   Status first_error_;
 };
@@ -163,7 +173,10 @@ Status StagedTransfer::AcquireSlots(const StagedTransferOptions& options) {
   const uint64_t size = pool.buffer_bytes();
   const uint64_t chunks = (file_offset_ % size + length_ + size - 1) / size;  // AssignChunk's
   const uint32_t depth = options.queue_depth != 0 ? options.queue_depth : pool.count();
-  const size_t wanted = static_cast<size_t>(std::min<uint64_t>(depth, chunks));
+  io_limit_ = depth;
+  // One buffer beyond the depth: the chunk on its way to (or from) the
+  // device does not take a file request's place.
+  const size_t wanted = static_cast<size_t>(std::min<uint64_t>(uint64_t{depth} + 1, chunks));
   try {
     slots_.reserve(wanted);
   } catch (const std::bad_alloc&) {
@@ -218,8 +231,41 @@ void StagedTransfer::Handle(Slot* slot) {
   if (!AssignChunk(slot)) return;
   // A read fills the staging buffer from the file first; a write fills it
   // from the device first.
-  if (io_ == IoOp::kRead) return StartFileIo(slot, /*on_transfer_thread=*/true);
+  if (io_ == IoOp::kRead) return StartFileIoInTurn(slot, /*on_transfer_thread=*/true);
   StartCopy(slot);
+}
+
+void StagedTransfer::StartFileIoInTurn(Slot* slot, bool on_transfer_thread) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (io_in_flight_ >= io_limit_) {
+      slot->ready_next = nullptr;
+      (parked_tail_ ? parked_tail_->ready_next : parked_head_) = slot;
+      parked_tail_ = slot;
+      return;
+    }
+    ++io_in_flight_;
+  }
+  StartFileIo(slot, on_transfer_thread);
+}
+
+void StagedTransfer::FileIoDone() {
+  Slot* parked;
+  bool failed;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    --io_in_flight_;
+    parked = parked_head_;
+    if (parked == nullptr) return;
+    parked_head_ = parked->ready_next;
+    if (parked_head_ == nullptr) parked_tail_ = nullptr;
+    failed = !first_error_.ok();
+    if (!failed) ++io_in_flight_;
+  }
+  // After an error the parked chunk is not moved: back to the transfer's
+  // thread, whose AssignChunk retires the slot.
+  if (failed) return Ready(parked, Next::kChunk);
+  StartFileIo(parked, /*on_transfer_thread=*/false);
 }
 
 void StagedTransfer::Continue(Slot* slot) {
@@ -227,7 +273,7 @@ void StagedTransfer::Continue(Slot* slot) {
   // transfer's thread per chunk would leave the disk (or the link) idle
   // for a wake-up each time.
   if (!AssignChunk(slot)) return;
-  if (io_ == IoOp::kRead) return StartFileIo(slot, /*on_transfer_thread=*/false);
+  if (io_ == IoOp::kRead) return StartFileIoInTurn(slot, /*on_transfer_thread=*/false);
   StartCopy(slot);
 }
 
@@ -316,10 +362,10 @@ void StagedTransfer::OnCopyDone(DeviceCopy* copy, Status status) {
 }
 
 void StagedTransfer::FileDone(Slot* slot, Status status) {
-  if (!status.ok()) {
-    NoteError(std::move(status));
-    return Ready(slot, Next::kChunk);
-  }
+  const bool failed = !status.ok();
+  if (failed) NoteError(std::move(status));  // before FileIoDone: a parked slot then retires
+  FileIoDone();
+  if (failed) return Ready(slot, Next::kChunk);
   // A read's staging buffer is full: on to the device (submitting does not
   // block, so an engine thread may do it). A write's chunk is done.
   if (io_ == IoOp::kRead) return StartCopy(slot);
@@ -337,7 +383,7 @@ void StagedTransfer::CopyDone(Slot* slot, Status status) {
   // A read's chunk is done; a write's staging buffer holds the device's
   // bytes, for the file.
   if (io_ == IoOp::kRead) return Continue(slot);
-  StartFileIo(slot, /*on_transfer_thread=*/false);
+  StartFileIoInTurn(slot, /*on_transfer_thread=*/false);
 }
 
 void StagedTransfer::Ready(Slot* slot, Next next) {

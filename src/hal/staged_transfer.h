@@ -6,16 +6,18 @@
 // buffer cycles: the file's own path fills it (the async engine for an
 // FdFile imported into one: io_uring or asio, buffered or O_DIRECT; on the
 // calling thread, pread or the O_DIRECT bounce for what no engine can take),
-// then the copy engine moves it to the device; as many chunks are in flight
-// as the transfer holds buffers, so file reads overlap device copies (with
-// the sync backend the file calls run one at a time, each overlapped with
-// the device copies of the others). A write runs the other way: device ->
+// then the copy engine moves it to the device. A transfer keeps up to
+// `queue_depth` file requests in flight and holds one buffer more, so the
+// chunk being copied to the device never costs a file request: the disk
+// sees the same depth as a read into host memory would (with the sync
+// backend the file calls run one at a time, each overlapped with the device
+// copies of the others). A write runs the other way: device ->
 // staging, then the file's write path. Memory files need no staging: their
 // bytes are host memory (transfer.cc copies them directly).
 //
 // Backpressure, not failure: a transfer blocks until the pool has a buffer
-// for it, then takes up to `queue_depth` (more only as they are free), and
-// gives them back when it ends. The first error stops new chunks; the
+// for it, then takes up to `queue_depth` + 1 (more only as they are free),
+// and gives them back when it ends. The first error stops new chunks; the
 // transfer waits for those in flight and returns that error, naming the
 // file and range. A cancelled DeviceMemory (device shutdown) stops it at the
 // next chunk with CANCELLED.
@@ -39,7 +41,8 @@
 
 namespace halio {
 
-// Staging buffers of one size, at most `count` of them, allocated from the
+// Staging buffers of one size, `count` + 1 of them (`count` file requests
+// in flight and one buffer for the copy under way), allocated from the
 // DeviceMemory (all at once by Preallocate, which a device calls when it is
 // created, so that no transfer allocates; otherwise on first use) and kept
 // until the pool is destroyed.
@@ -50,7 +53,7 @@ class StagingPool {
  public:
   // `memory` provides the staging memory and must outlive the pool (a
   // DeviceMemory owns its pool). `buffer_bytes` is rounded up to 4 KiB;
-  // `count` is clamped to [1, 64].
+  // `count` (the file requests in flight) is clamped to [1, 64].
   StagingPool(DeviceMemory& memory, size_t buffer_bytes, uint32_t count);
   ~StagingPool();
   StagingPool(const StagingPool&) = delete;
@@ -62,7 +65,9 @@ class StagingPool {
   Status Preallocate();
 
   size_t buffer_bytes() const { return buffer_bytes_; }
+  // File requests in flight per transfer; the pool has one buffer more.
   uint32_t count() const { return count_; }
+  uint32_t buffers() const { return count_ + 1; }
 
   // Blocks until a buffer is free (or can be allocated). Errors:
   // RESOURCE_EXHAUSTED when no buffer exists yet and none can be
@@ -78,11 +83,12 @@ class StagingPool {
 
   // More would only hold memory: 64 x 4 MiB in flight is far past what a
   // disk or a PCIe link needs.
-  static constexpr uint32_t kMaxBuffers = 64;
+  static constexpr uint32_t kMaxCount = 64;
+  static constexpr uint32_t kMaxBuffers = kMaxCount + 1;
 
   DeviceMemory& memory_;
   const size_t buffer_bytes_;
-  const uint32_t count_;  // at most kMaxBuffers
+  const uint32_t count_;  // at most kMaxCount
   std::mutex mutex_;
   std::condition_variable released_;
   // Free buffers (a stack: the most recently used first, warm in cache).
@@ -93,8 +99,8 @@ class StagingPool {
 };
 
 struct StagedTransferOptions {
-  // Staging buffers one transfer may hold at once (its chunks in flight);
-  // 0 means as many as the pool has.
+  // File requests one transfer keeps in flight (it holds one staging buffer
+  // more, for the copy under way); 0 means the pool's count().
   uint32_t queue_depth = 0;
   // Where the transfer's bookkeeping comes from.
   HostAllocator* host = &HostAllocator::System();

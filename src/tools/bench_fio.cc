@@ -84,7 +84,10 @@ std::string FioIopsArguments(const BenchOptions& options, const BenchConfig& con
   *job = shape.Describe();
   std::ostringstream args;
   args << CommonArguments(options, config, path, shape) << " --rw=" << FioRw(options)
-       << " --randrepeat=1 --randseed=" << options.seed << " --norandommap";
+       << " --randrepeat=1 --randseed=" << options.seed << " --norandommap"
+       // halio times a request from its queue call: fio's total latency
+       // (submission + completion), not clat alone, is the same span.
+       << " --lat_percentiles=1";
   if (options.runtime_seconds > 0) {
     args << " --time_based --runtime=" << FormatFixed(options.runtime_seconds, 3) << "s";
   } else {
@@ -106,8 +109,9 @@ std::optional<std::string> FioOutput(const std::string& command) {
   return output;
 }
 
-// One fio run's IOPS (reads + writes) and the completion latency
-// percentiles of its reads (its writes' for a write-only job).
+// One fio run's IOPS (reads + writes) and the total latency (lat_ns:
+// submission + completion) percentiles of its reads (its writes' for a
+// write-only job).
 std::optional<FioIops> ParseFioIops(const std::string& output, bool reads) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
@@ -124,7 +128,7 @@ std::optional<FioIops> ParseFioIops(const std::string& output, bool reads) {
     if (!job[side]["iops"].get(iops)) result.iops += iops;
   }
   simdjson::dom::element clat;
-  if (job[reads ? "read" : "write"]["clat_ns"].get(clat)) return std::nullopt;
+  if (job[reads ? "read" : "write"]["lat_ns"].get(clat)) return std::nullopt;
   auto percentile = [&](const char* key) {
     double value = 0;
     return clat["percentile"][key].get(value) ? 0.0 : value;

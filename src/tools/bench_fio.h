@@ -26,7 +26,7 @@ bool FioInstalled();
 std::optional<double> MedianFio(const BenchOptions& options, const BenchConfig& config,
                                 const std::string& path, uint64_t length, std::string* job);
 
-// fio's IOPS and completion-latency percentiles (medians over options.runs
+// fio's IOPS and total-latency (submission + completion) percentiles (medians over options.runs
 // runs, after a warm-up run unless options.direct) for the --pattern job
 // equivalent to `config`: the same rw pattern and mix, block size, depth,
 // engine (as MedianFio picks it), direct, runtime or byte count, seed

@@ -306,7 +306,7 @@ std::string JsonIopsLine(const BenchOptions& options, const IopsRow& r) {
 void PrintIopsTable(const BenchOptions& options, const std::vector<IopsRow>& rows,
                     std::ostream& out) {
   out << std::left << std::setw(9) << "backend" << std::setw(15) << "device" << std::setw(9)
-      << "block" << std::setw(5) << "qd" << std::setw(24) << "IOPS median (min-max)"
+      << "block" << std::setw(5) << "qd" << std::setw(27) << "IOPS median (min-max)"
       << std::setw(7) << "GB/s" << std::setw(44)
       << "latency us: p50 / p90 / p99 / p99.9 / max" << std::setw(6) << "CPU%";
   if (options.vs_fio) out << std::setw(11) << "fio IOPS" << std::setw(7) << "ratio"
@@ -329,7 +329,7 @@ void PrintIopsTable(const BenchOptions& options, const std::vector<IopsRow>& row
     latency << std::fixed << std::setprecision(1) << Microseconds(h.Percentile(50)) << " / "
             << Microseconds(h.Percentile(90)) << " / " << Microseconds(h.Percentile(99))
             << " / " << Microseconds(h.Percentile(99.9)) << " / " << Microseconds(h.max());
-    out << std::setw(24) << iops.str() << std::setw(7) << std::fixed << std::setprecision(2)
+    out << std::setw(27) << iops.str() << std::setw(7) << std::fixed << std::setprecision(2)
         << Median(r.gbps) << std::setw(44) << latency.str() << std::setw(6)
         << std::setprecision(0) << Median(r.cpu_percent);
     if (options.vs_fio && r.fio) {

@@ -2,8 +2,8 @@
 // a queue depth, sequential or random (block-aligned offsets from a seeded
 // generator), reads, writes or a mix, for a byte count or a runtime, with
 // each request's latency from its queue call to the moment the submitting
-// thread sees its semaphore signalled (as fio measures completion latency:
-// when it reaps the completion). Reported as IOPS, GB/s and latency
+// thread sees its semaphore signalled (as fio's total latency: from before
+// submission to when it reaps the completion). Reported as IOPS, GB/s and latency
 // percentiles, beside fio's equivalent job with --vs-fio.
 //
 // Ownership: the runner owns the device, file, buffer and semaphores of the

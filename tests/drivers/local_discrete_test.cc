@@ -15,6 +15,8 @@
 #include "halio/drivers.h"
 #include "halio/hal/command_buffer.h"
 #include "halio/hal/executable.h"
+#include "local_discrete/discrete_memory.h"
+#include "staged_transfer.h"
 #include "testing/device_buffers.h"
 #include "testing/matrix.h"
 #include "testing/param_names.h"
@@ -302,6 +304,26 @@ TEST(LocalDiscreteTest, ReadsBeyondTheStagingPoolWaitForBuffersInsteadOfFailing)
     HALIO_ASSERT_OK(done[i]->Wait(1, Timeout::After(kDeadline))) << "read " << i;
     EXPECT_TRUE(DeviceBytes(*device, buffers[i]) == contents) << "read " << i;
   }
+}
+
+// The pool holds one buffer beyond staging_buffer_count: a transfer keeps
+// that many file requests in flight while the chunk it copies to the device
+// sits in the extra one. Every buffer is there from creation on.
+TEST(LocalDiscreteTest, TheStagingPoolHoldsOneBufferMoreThanTheFileRequestsInFlight) {
+  DeviceOptions options = SmallStaging(16 * 1024, 3);
+  options.host_allocator = &HostAllocator::System();
+  HALIO_ASSERT_OK_AND_ASSIGN(auto memory, local_discrete::DiscreteMemory::Create(options));
+  StagingPool& pool = memory->staging();
+  EXPECT_EQ(pool.count(), 3u);
+  EXPECT_EQ(pool.buffers(), 4u);
+  std::vector<std::byte*> held;
+  for (uint32_t i = 0; i < pool.buffers(); ++i) {
+    std::byte* buffer = pool.TryAcquire();
+    ASSERT_NE(buffer, nullptr) << "buffer " << i;
+    held.push_back(buffer);
+  }
+  EXPECT_EQ(pool.TryAcquire(), nullptr) << "no fifth buffer";
+  for (std::byte* buffer : held) pool.Release(buffer);
 }
 
 // Destroying the device while a long staged read runs on a slow copy

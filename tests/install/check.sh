@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs BUILD_DIR into a scratch prefix and builds tests/install/consumer.cc
-# against it with pkg-config only, then runs it.
+# Installs BUILD_DIR into a scratch prefix and builds against it, then runs:
+# tests/install/consumer.cc (C++) and consumer.c (C, the README's example)
+# with pkg-config only, and consumer.c again with CMake (find_package(halio)).
 set -euo pipefail
 build_dir=${1:-build}
 root=$(mktemp -d)
@@ -14,6 +15,24 @@ libdir=$(pkg-config --variable=libdir halio)
 c++ -std=c++20 "$(dirname "$0")/consumer.cc" $(pkg-config --cflags --libs halio) \
   -Wl,-rpath,"$libdir" -o "$root/consumer"
 "$root/consumer"
+
+# The C ABI from C, against the installed halio.h: the README's example as
+# written there (its first ```c block), then consumer.c (the same program) through CMake.
+model=$(cd "$(dirname "$0")/../io/testdata" && pwd)/st_all_dtypes.safetensors
+awk '/^```c$/ {inside = 1; next} /^```$/ && inside {exit} inside' \
+  "$(dirname "$0")/../../README.md" > "$root/readme_example.c"
+grep -q "halio_load(" "$root/readme_example.c"
+cc -std=c11 -Wall -Wextra -Werror -pedantic "$root/readme_example.c" \
+  $(pkg-config --cflags --libs halio) -Wl,-rpath,"$libdir" -o "$root/c_consumer"
+"$root/c_consumer" "$model" > "$root/c_consumer.txt"
+grep -q "^t_f32: 24 bytes$" "$root/c_consumer.txt"
+
+# CMake: find_package(halio CONFIG REQUIRED) and halio::halio from the prefix.
+cmake -S "$(dirname "$0")/cmake" -B "$root/cmake_build" -DCMAKE_PREFIX_PATH="$root$prefix" \
+  -DCMAKE_BUILD_TYPE=Release > "$root/cmake.log" 2>&1 || { cat "$root/cmake.log" >&2; exit 1; }
+cmake --build "$root/cmake_build" > "$root/cmake_build.log" 2>&1 ||
+  { cat "$root/cmake_build.log" >&2; exit 1; }
+"$root/cmake_build/consumer" "$model" | cmp - "$root/c_consumer.txt"
 
 # The installed CLI must run without the source or build tree: its library
 # through its rpath, its scripts from share/halio (bench --load's numpy

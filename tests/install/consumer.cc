@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "halio/drivers.h"
+#include "halio/halio.h"  // the C ABI's header compiles as C++ too
 
 int main() {
   auto device = halio::CreateDevice("local_sync");
@@ -19,6 +20,7 @@ int main() {
   if (!status.ok() || !(*done)->Wait(1).ok()) return 1;
   auto mapped = (*buffer)->Map(halio::MemoryAccess::kRead);
   bool same = mapped.ok() && std::memcmp(mapped->data(), memory.data(), memory.size()) == 0;
-  std::printf("installed halio read %zu bytes: %s\n", memory.size(), same ? "ok" : "MISMATCH");
+  std::printf("installed halio read %zu bytes: %s (%s)\n", memory.size(), same ? "ok" : "MISMATCH",
+              halio_status_code_name(HALIO_STATUS_OK));
   return same ? 0 : 1;
 }

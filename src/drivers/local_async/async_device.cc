@@ -75,6 +75,7 @@ Status AsyncScheduler::StartLocked(Op* op, SemaphoreList wait, SemaphoreList sig
   lock.unlock();
   if (previous != nullptr) OpPool::Free(previous);
   if (predecessor != nullptr && !attached) op->WaitUnchained();
+  IoStartScope queue_call;
   op->Start();
   return Status();
 }
@@ -193,10 +194,9 @@ Status AsyncScheduler::Schedule(SemaphoreList wait, SemaphoreList signal,
 }
 
 void AsyncScheduler::BecomeReady(Op* op) {
-  // A chain of reads (each waiting on the one before) would otherwise pay a
-  // hop to a worker and back per read; an op that only submits I/O starts
-  // it on the engine thread whose completion made it ready.
-  const bool run_here = InIoCompletion() && op->SubmitsIoOnly();
+  // An op that only submits I/O starts it on the engine thread whose
+  // completion made it ready, or in the queue call that made it (MayStartIoHere).
+  const bool run_here = MayStartIoHere() && op->SubmitsIoOnly();
   // The op is live until it runs, so the device outlives this call.
   if (run_here) {
     op->RunNow();

@@ -70,11 +70,19 @@ bool FileOp::NextChunkLocked(Slot* slot) {
 
 void FileOp::SubmitSlot(Slot* slot) {
   // The file decides where each chunk goes (src/hal/fd_transfer.h).
-  if (FdTransfer::Route(*fd_file_, slot->request) == ChunkRoute::kEngine) {
-    FdTransfer::SubmitToEngine(*fd_file_, &slot->request);
-  } else {
-    device_->Enqueue(&slot->task);
+  const ChunkRoute route = FdTransfer::Route(*fd_file_, slot->request);
+  if (route == ChunkRoute::kEngine) return FdTransfer::SubmitToEngine(*fd_file_, &slot->request);
+  // A small read the page cache may hold is copied right here where this
+  // thread may start I/O (a queue call, an engine completion): io_uring's
+  // own submission copies cached pages inline the same way, and waking a
+  // worker costs far more than a 4 KiB copy (hot 4 KiB random reads, qd 1:
+  // 25k IOPS through a worker against fio's 950k). The copy never waits for
+  // the disk (RWF_NOWAIT); what is not cached goes on to the engine.
+  if (route == ChunkRoute::kCacheFirst && slot->request.length <= kInlineCachedReadBytes &&
+      MayStartIoHere()) {
+    return RunSyncChunk(&slot->task);
   }
+  device_->Enqueue(&slot->task);
 }
 
 void FileOp::RunSyncChunk(Task* task) {
@@ -89,7 +97,7 @@ void FileOp::OnChunkDone(AsyncRequest* request, Status status) {
   Slot* slot = static_cast<Slot*>(request->user_data);
   // Ops this completion makes ready may start their I/O right here, on the
   // engine's thread, instead of hopping to a worker (see BecomeReady).
-  IoCompletionScope in_completion;
+  IoStartScope in_completion;
   slot->op->ChunkDone(slot, std::move(status));
 }
 

@@ -48,6 +48,9 @@ class FileOp final : public Op {
     Task task;
     FileOp* op;
   };
+  // The largest cache-first chunk copied on the thread that starts it
+  // (SubmitSlot); larger ones are copied on workers, in parallel.
+  static constexpr size_t kInlineCachedReadBytes = 64 << 10;
   static void OnChunkDone(AsyncRequest* request, Status status);
   static void RunSyncChunk(Task* task);
   // Fills `slot` with the next chunk; false when none is left.

@@ -10,7 +10,7 @@
 namespace halio::local_async {
 namespace {
 
-thread_local bool t_in_io_completion = false;
+thread_local bool t_may_start_io = false;
 
 // A reference to `semaphore`, or null if no shared_ptr owns it. One
 // reference-count increment: weak_from_this().lock() costs three (copying
@@ -26,13 +26,11 @@ SemaphoreRef Retain(Semaphore* semaphore) {
 
 }  // namespace
 
-bool InIoCompletion() { return t_in_io_completion; }
+bool MayStartIoHere() { return t_may_start_io; }
 
-IoCompletionScope::IoCompletionScope() : was_in_completion_(t_in_io_completion) {
-  t_in_io_completion = true;
-}
+IoStartScope::IoStartScope() : could_before_(t_may_start_io) { t_may_start_io = true; }
 
-IoCompletionScope::~IoCompletionScope() { t_in_io_completion = was_in_completion_; }
+IoStartScope::~IoStartScope() { t_may_start_io = could_before_; }
 
 // --- OpPool -------------------------------------------------------------------
 

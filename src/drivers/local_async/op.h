@@ -40,19 +40,23 @@ namespace halio::local_async {
 
 class AsyncScheduler;
 
-// True while an I/O engine thread runs a completion of a local_async op: ops
-// it makes ready that only submit I/O may start right there (BecomeReady).
-bool InIoCompletion();
-// Marks the current thread as running an engine completion for its lifetime.
-class IoCompletionScope {
+// True while this thread may start ops that only submit I/O itself
+// (BecomeReady) instead of handing them to a worker: an I/O engine thread
+// running a completion of a local_async op (a chain of reads then pays no
+// hop to a worker and back per read), and a queue call whose op is ready at
+// once (a request then reaches the engine without waking a worker, as fio's
+// submission does). Submitting never blocks, so neither thread is held up.
+bool MayStartIoHere();
+// Marks the current thread as one that may, for its lifetime.
+class IoStartScope {
  public:
-  IoCompletionScope();
-  ~IoCompletionScope();
-  IoCompletionScope(const IoCompletionScope&) = delete;
-  IoCompletionScope& operator=(const IoCompletionScope&) = delete;
+  IoStartScope();
+  ~IoStartScope();
+  IoStartScope(const IoStartScope&) = delete;
+  IoStartScope& operator=(const IoStartScope&) = delete;
 
  private:
-  bool was_in_completion_;
+  bool could_before_;
 };
 
 // Recycles op blocks, per size class from 256 B to 64 KiB, so a
