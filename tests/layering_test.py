@@ -34,6 +34,7 @@ LAYERS = {
     "io": "src/io",
     "capi": "src/capi",
     "tools": "src/tools",
+    "python": "python",  # the extension module: public headers only
 }
 ALLOWED = {
     "base": {"base"},
@@ -45,6 +46,7 @@ ALLOWED = {
     "io": {"base", "platform", "async", "hal", "drivers", "formats", "io"},
     "capi": {"base", "platform", "async", "hal", "drivers", "formats", "io", "capi"},
     "tools": {"base", "platform", "async", "hal", "drivers", "formats", "io", "capi", "tools"},
+    "python": {"python"},
 }
 # Third-party headers that must stay inside one folder.
 PRIVATE_SYSTEM_HEADERS = {
