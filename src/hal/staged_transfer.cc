@@ -400,13 +400,11 @@ void StagedTransfer::CopyDone(Slot* slot, Status status) {
                               RangeText(file_offset_ + slot->offset, slot->length)));
     return Ready(slot, Next::kChunk);
   }
-  // A read's chunk is done: the slot's next file read is started by the
-  // transfer's thread, not here, where it would hold up the copy engine's
-  // next copy for as long as submitting takes (an O_DIRECT submit pins the
-  // chunk's pages: 1 MiB chunks ran at half the copy engine's speed). The
-  // hop costs the disk nothing: the other slots' reads are in flight. A
-  // write's staging buffer holds the device's bytes, for the file.
-  if (io_ == IoOp::kRead) return Ready(slot, Next::kChunk);
+  // A read's chunk is done: on to its next one from here (a hop through the
+  // transfer's thread measured 0.74-0.90 against 0.83-0.98 of the read
+  // alone, 1-2 MiB chunks at depth 2-4, A B A B); a write's staging buffer
+  // holds the device's bytes, for the file.
+  if (io_ == IoOp::kRead) return Continue(slot);
   StartFileIoInTurn(slot, /*on_transfer_thread=*/false);
 }
 
