@@ -33,12 +33,14 @@ struct DeviceOptions {
   uint64_t chunk_size = uint64_t{1} << 20;
 
   // Discrete devices (local_discrete, cuda): file reads and writes of device
-  // memory go through a pool of this many host staging buffers of this
-  // size (page-locked where the platform allows; all allocated when the
-  // device is created), shared by the device's transfers; one transfer
-  // holds up to staging_buffer_count of them, so
-  // its file reads overlap its copies to the device. 0 means the default
-  // (bench/README.md, "Staged transfers", has the measurements).
+  // memory go through a pool of host staging buffers of this size
+  // (page-locked where the platform allows; all allocated, in one block,
+  // when the device is created), shared by the device's transfers. One
+  // transfer keeps up to staging_buffer_count file requests in flight and
+  // the pool holds one buffer more (staging_buffer_count + 1 in all), for
+  // the chunk being copied to or from the device, so file I/O overlaps the
+  // copies at the full depth. 0 means the default (bench/README.md, "Staged
+  // transfers", has the measurements).
   uint64_t staging_buffer_size = 0;
   uint32_t staging_buffer_count = 0;
 

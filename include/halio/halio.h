@@ -407,8 +407,9 @@ typedef struct halio_device_options_s {
   uint32_t queue_depth;
   /* Bytes per file request (default 1 MiB). */
   uint64_t chunk_size;
-  /* Discrete devices: staging buffers for file <-> device memory; 0 = the
-   * default. */
+  /* Discrete devices: staging buffers for file <-> device memory, their
+   * size and the file requests in flight per transfer (the pool holds one
+   * buffer more, for the chunk being copied); 0 = the default. */
   uint64_t staging_buffer_size;
   uint32_t staging_buffer_count;
   /* cuda: the GPU ordinal. */
