@@ -88,6 +88,18 @@ bool FdTransfer::RunOnWorker(FdFile& file, AsyncRequest* request, Status* status
   return false;
 }
 
+Result<bool> FdTransfer::ReadIfCached(FdFile& file, uint64_t offset, std::span<std::byte> bytes) {
+  AsyncRequest request;
+  PrepareRequest(file, IoOp::kRead, &request);
+  request.offset = offset;
+  request.data = bytes.data();
+  request.length = bytes.size();
+  if (Route(file, request) != ChunkRoute::kCacheFirst) return false;
+  HALIO_ASSIGN_OR_RETURN(size_t cached,
+                         platform::ReadCachedPrefix(file.fd_, offset, bytes, file.description_));
+  return cached == bytes.size();
+}
+
 Status FdTransfer::ReadBytes(FdFile& file, uint64_t file_offset, std::span<std::byte> bytes) {
   // The system's table itself when there is no interceptor: no extra cost.
   const platform::IoSyscalls sys = InterceptedSyscalls(file.interceptor_.get());

@@ -76,6 +76,13 @@ class FdTransfer {
   // data and length now describe that rest); false when the chunk is over,
   // with *status set. Errors as ReadBytes/WriteBytes.
   static bool RunOnWorker(FdFile& file, AsyncRequest* request, Status* status);
+  // For a read whose chunks would start with a page-cache copy (Route() ==
+  // kCacheFirst): copies file bytes at `offset` into `bytes` if the page
+  // cache holds all of them, never waiting for the device. True when every
+  // byte was copied; false when the read would not start that way or some
+  // bytes are not cached (what was copied is to be read again). Errors: the
+  // mapped errno of the read.
+  static Result<bool> ReadIfCached(FdFile& file, uint64_t offset, std::span<std::byte> bytes);
 
   // Unchecked synchronous transfers of raw bytes (the caller validated the
   // range): what FdFile::Read/Write use, direct-aware. Errors as

@@ -169,6 +169,35 @@ TEST(LocalAsyncTest, UpdateWithReachedWaitsReportsErrorsThroughItsSignals) {
   EXPECT_EQ(Bytes(buffer)[16], std::byte{0});
 }
 
+// A small read whose waits are reached and whose bytes the page cache holds
+// is copied by the call itself: signalled before it returns, as local_sync
+// would. Behind an unreached wait it is queued as usual.
+TEST(LocalAsyncTest, HotSmallReadWithReachedWaitsLandsBeforeTheCallReturns) {
+  auto device = MakeDevice();
+  const auto contents = testing::PatternBytes(8192, 9);
+  testing::TempFile file(contents);
+  HALIO_ASSERT_OK_AND_ASSIGN(FileRef opened, FdFile::Open(file.path(), OpenMode::kRead));
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, device->allocator().Allocate({}, 8192));
+  HALIO_ASSERT_OK(opened->Read(0, *buffer, 0, 8192));  // in the page cache now
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef target, device->allocator().Allocate({}, 4096));
+  auto ready = *Semaphore::Create(1);
+  auto done = *Semaphore::Create(0);
+  SemaphorePoint reached[] = {{ready.get(), 1}};
+  SemaphorePoint first[] = {{done.get(), 1}};
+  HALIO_ASSERT_OK(device->QueueRead(reached, first, opened, 4096, target, 0, 4096));
+  EXPECT_EQ(*done->Query(), 1u) << "hot, small and reached: done in the call";
+  EXPECT_EQ(Bytes(target), std::vector<std::byte>(contents.begin() + 4096, contents.end()));
+
+  auto gate = *Semaphore::Create(0);
+  SemaphorePoint unreached[] = {{gate.get(), 1}};
+  SemaphorePoint second[] = {{done.get(), 2}};
+  HALIO_ASSERT_OK(device->QueueRead(unreached, second, opened, 0, target, 0, 4096));
+  EXPECT_EQ(*done->Query(), 1u);
+  HALIO_ASSERT_OK(gate->Signal(1));
+  HALIO_ASSERT_OK(done->Wait(2, Timeout::After(std::chrono::seconds(30))));
+  EXPECT_EQ(Bytes(target), std::vector<std::byte>(contents.begin(), contents.begin() + 4096));
+}
+
 class LocalAsyncBackendTest : public ::testing::TestWithParam<IoBackend> {
  protected:
   void SetUp() override {

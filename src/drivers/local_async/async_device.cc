@@ -135,10 +135,9 @@ Status AsyncScheduler::Schedule(SemaphoreList wait, SemaphoreList signal,
   // writes it. One hold of the lock covers the check and the queueing.
   std::unique_lock<std::mutex> lock(tracking_mutex_);
   Op* predecessor = ChainPredecessorLocked(wait);
-  const bool behind_live_op = predecessor != nullptr && !predecessor->Finished();
-  if (!behind_live_op && body.target->host_visible() && AllReached(wait)) {
+  if (body.target->host_visible() && ReachedLocked(wait, predecessor)) {
     lock.unlock();
-    return RunReachedUpdate(signal, body);
+    return EndInline(signal, body.Run());
   }
   UpdateOp* op = nullptr;
   try {
@@ -149,7 +148,8 @@ Status AsyncScheduler::Schedule(SemaphoreList wait, SemaphoreList signal,
   return StartLocked(op, wait, signal, std::move(lock), predecessor);
 }
 
-bool AsyncScheduler::AllReached(SemaphoreList wait) {
+bool AsyncScheduler::ReachedLocked(SemaphoreList wait, Op* predecessor) {
+  if (predecessor != nullptr && !predecessor->Finished()) return false;
   for (const SemaphorePoint& point : wait) {
     Result<uint64_t> value = point.semaphore->Query();
     if (!value.ok() || *value < point.value) return false;  // a failure: the op path reports it
@@ -157,11 +157,10 @@ bool AsyncScheduler::AllReached(SemaphoreList wait) {
   return true;
 }
 
-Status AsyncScheduler::RunReachedUpdate(SemaphoreList signal, const UpdateBody& body) {
+Status AsyncScheduler::EndInline(SemaphoreList signal, Status status) {
   // As a worker ends an op (Op::Finish): an error fails the signal list and
   // the call still returns OK, so what a caller sees does not depend on
   // whether the waits happened to be reached.
-  Status status = body.Run();
   if (status.ok()) [[likely]] status = SignalSemaphores(signal);
   if (!status.ok()) [[unlikely]] FailSemaphores(signal, status);
   return Status();
@@ -169,8 +168,33 @@ Status AsyncScheduler::RunReachedUpdate(SemaphoreList signal, const UpdateBody& 
 
 Status AsyncScheduler::Schedule(SemaphoreList wait, SemaphoreList signal,
                                 const ReadBody& body) {
+  // A small read whose waits are reached and whose bytes the page cache
+  // holds is copied by the call itself, as a started op would copy it here
+  // anyway (FileOp::SubmitSlot): without the op, a stream of hot reads costs
+  // what local_sync's does. Anything else (not cached, not an fd file,
+  // device memory, O_DIRECT) goes the op's way.
+  FdFile* fd_file = FdTransfer::Of(*body.file);
+  if (fd_file != nullptr && body.length <= FileOp::kInlineCachedReadBytes &&
+      body.buffer->host_visible()) {
+    std::unique_lock<std::mutex> lock(tracking_mutex_);
+    if (ReachedLocked(wait, ChainPredecessorLocked(wait))) {
+      lock.unlock();
+      if (std::optional<Status> done = ReadCachedNow(*fd_file, body)) {
+        return EndInline(signal, *std::move(done));
+      }
+    }
+  }
   return Launch<FileOp>(ReadBody::kName, 0, wait, signal, IoOp::kRead, body.file,
                         body.file_offset, body.buffer, body.buffer_offset, body.length);
+}
+
+std::optional<Status> AsyncScheduler::ReadCachedNow(FdFile& file, const ReadBody& body) {
+  auto mapped = body.buffer->MapUnretained(MemoryAccess::kWrite, body.buffer_offset, body.length);
+  if (!mapped.ok()) return std::nullopt;  // the op path reports it
+  Result<bool> copied = FdTransfer::ReadIfCached(file, body.file_offset, *mapped);
+  if (!copied.ok()) return copied.status();
+  if (!*copied) return std::nullopt;
+  return Status();
 }
 
 Status AsyncScheduler::Schedule(SemaphoreList wait, SemaphoreList signal,

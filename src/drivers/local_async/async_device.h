@@ -31,6 +31,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -96,10 +97,16 @@ class AsyncScheduler {
     return Start(op, wait, signal);
   }
   static Status OutOfMemoryFor(const char* name);
-  // True when every point of `wait` is reached (none failed).
-  static bool AllReached(SemaphoreList wait);
-  // An update whose waits are reached, run on the calling thread.
-  static Status RunReachedUpdate(SemaphoreList signal, const UpdateBody& body);
+  // True when every point of `wait` is reached (none failed). `predecessor`
+  // (ChainPredecessorLocked's) unfinished means not: `wait` is what it
+  // signals. Under tracking_mutex_.
+  static bool ReachedLocked(SemaphoreList wait, Op* predecessor);
+  // Ends an op run by the queue call: signals, or fails the list with
+  // `status`; returns OK either way, as a queued op's call does.
+  static Status EndInline(SemaphoreList signal, Status status);
+  // A read copied now from the page cache: its status, or nullopt when it
+  // must go the op's way (not all cached, not a cache-first read).
+  static std::optional<Status> ReadCachedNow(FdFile& file, const ReadBody& body);
   // Captures the lists and starts `op` (deleted on failure), attached to
   // the op queued before it when it waits for exactly what that one signals
   // (Op::AttachTo explains why).

@@ -36,6 +36,11 @@ class FileOp final : public Op {
         buffer_offset_(buffer_offset),
         length_(length) {}
 
+  // The largest cache-first chunk copied on the thread that starts it
+  // (SubmitSlot, and AsyncScheduler's reads with their waits reached);
+  // larger ones are copied on workers, in parallel.
+  static constexpr size_t kInlineCachedReadBytes = 64 << 10;
+
   void Execute() override;
   // Not for device memory: its staged transfer blocks the thread it runs on.
   bool SubmitsIoOnly() const override {
@@ -48,9 +53,6 @@ class FileOp final : public Op {
     Task task;
     FileOp* op;
   };
-  // The largest cache-first chunk copied on the thread that starts it
-  // (SubmitSlot); larger ones are copied on workers, in parallel.
-  static constexpr size_t kInlineCachedReadBytes = 64 << 10;
   static void OnChunkDone(AsyncRequest* request, Status status);
   static void RunSyncChunk(Task* task);
   // Fills `slot` with the next chunk; false when none is left.
