@@ -21,9 +21,15 @@ PACKAGES=(g++ meson ninja-build pkg-config liburing-dev libasio-dev libgtest-dev
           xxhash libfuse3-dev fuse3 python3-matplotlib cmake libcurl4-openssl-dev nginx npm
           python3-dev python3-numpy python3-pybind11 python3-pytest python3-mesonpy python3-pip)
 
+# Packages whose command may come from elsewhere: NodeSource's nodejs bundles
+# npm and conflicts with Debian's npm package, so a working `npm` counts.
+declare -A PACKAGE_COMMANDS=([npm]=npm)
+
 install_missing() {
   local missing=()
   for package in "${PACKAGES[@]}"; do
+    local command=${PACKAGE_COMMANDS[$package]:-}
+    [ -n "$command" ] && command -v "$command" >/dev/null 2>&1 && continue
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
       missing+=("$package")
   done
