@@ -72,10 +72,11 @@ Result<std::unique_ptr<Device>> CreateDevice(std::string_view name,
 // bytes into the buffer and signals before returning (it must copy them
 // before returning anyway); its errors still go to the signal list and the
 // call returns OK, as for an update run later. Likewise a read of at most
-// 64 KiB whose bytes are all in the page cache is copied by the queue call
-// (as io_uring's own submission does; nothing waits for the disk), and a
-// read or write ready when queued is submitted to the engine by the call,
-// without waking a worker. Destroying the device
+// 64 KiB whose bytes are all in the page cache is copied by the call that
+// starts it (as io_uring's own submission does; nothing waits for the
+// disk): with its waits reached when queued, by the queue call itself,
+// which then signals; and a read or write ready when queued is submitted
+// to the engine by the call, without waking a worker. Destroying the device
 // cancels ops still waiting (their signal semaphores fail with CANCELLED) and
 // waits for running ones. Memory: the blocks of finished ops are kept for
 // reuse, up to the most ops that were in flight at once, and handed back to
