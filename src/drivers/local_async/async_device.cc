@@ -149,7 +149,7 @@ Status AsyncScheduler::Schedule(SemaphoreList wait, SemaphoreList signal,
 }
 
 bool AsyncScheduler::ReachedLocked(SemaphoreList wait, Op* predecessor) {
-  if (predecessor != nullptr && !predecessor->Finished()) return false;
+  if (predecessor != nullptr && !Op::Finished(predecessor)) return false;
   for (const SemaphorePoint& point : wait) {
     Result<uint64_t> value = point.semaphore->Query();
     if (!value.ok() || *value < point.value) return false;  // a failure: the op path reports it

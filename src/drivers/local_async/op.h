@@ -224,11 +224,12 @@ class Op {
   // Signals (or fails) the signal list, then deletes the op.
   void Finish(Status status);
 
-  // True once the op has signalled (or failed) its list and handed off its
-  // successor. Only for an op that is held (OpPool::Hold), whose block
-  // outlives it.
-  bool Finished() const {
-    return OpPool::Link(const_cast<Op*>(this)).load(std::memory_order_acquire) == ClosedLink();
+  // True once `op` has signalled (or failed) its list and handed off its
+  // successor. Only for an op that is held (OpPool::Hold): its block
+  // outlives it, so this reads the block's header, never the object, which
+  // may be destroyed already (hence static, not a member call).
+  static bool Finished(const Op* op) {
+    return OpPool::Link(const_cast<Op*>(op)).load(std::memory_order_acquire) == ClosedLink();
   }
   Task* task() { return &task_; }
   // The device's allocator, for what the op allocates.
