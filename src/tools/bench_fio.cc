@@ -168,18 +168,19 @@ std::optional<double> MedianFio(const BenchOptions& options, const BenchConfig& 
   return Median(samples);
 }
 
-std::optional<FioIops> MedianFioIops(const BenchOptions& options, const BenchConfig& config,
-                                     const std::string& path, uint64_t length) {
+std::optional<FioIops> FioIopsRun(const BenchOptions& options, const BenchConfig& config,
+                                  const std::string& path, uint64_t length) {
   std::string job;
   const std::string command = FioIopsArguments(options, config, path, length, &job);
   const bool reads = options.read_percent != 0 && !(options.read_percent < 0 && options.write);
-  if (!options.direct) FioOutput(command);  // warm up like halio does
-  std::vector<FioIops> runs;
-  for (int run = 0; run < options.runs; ++run) {
-    std::optional<std::string> output = FioOutput(command);
-    if (!output) continue;
-    if (std::optional<FioIops> parsed = ParseFioIops(*output, reads)) runs.push_back(*parsed);
-  }
+  std::optional<std::string> output = FioOutput(command);
+  if (!output) return std::nullopt;
+  std::optional<FioIops> parsed = ParseFioIops(*output, reads);
+  if (parsed) parsed->job = job;
+  return parsed;
+}
+
+std::optional<FioIops> MedianFioIops(const std::vector<FioIops>& runs) {
   if (runs.empty()) return std::nullopt;
   auto median = [&](double FioIops::*field) {
     std::vector<double> values;
@@ -187,7 +188,7 @@ std::optional<FioIops> MedianFioIops(const BenchOptions& options, const BenchCon
     return Median(values);
   };
   FioIops result;
-  result.job = job;
+  result.job = runs.front().job;
   result.iops = median(&FioIops::iops);
   result.p50_ns = median(&FioIops::p50_ns);
   result.p90_ns = median(&FioIops::p90_ns);

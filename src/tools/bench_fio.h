@@ -26,14 +26,16 @@ bool FioInstalled();
 std::optional<double> MedianFio(const BenchOptions& options, const BenchConfig& config,
                                 const std::string& path, uint64_t length, std::string* job);
 
-// fio's IOPS and total-latency (submission + completion) percentiles (medians over options.runs
-// runs, after a warm-up run unless options.direct) for the --pattern job
-// equivalent to `config`: the same rw pattern and mix, block size, depth,
-// engine (as MedianFio picks it), direct, runtime or byte count, seed
-// (--randrepeat=1 --randseed) and --iomem_align=4k. For a mix the
-// percentiles are the reads'. nullopt when no run succeeded.
-std::optional<FioIops> MedianFioIops(const BenchOptions& options, const BenchConfig& config,
-                                     const std::string& path, uint64_t length);
+// One run of fio's --pattern job equivalent to `config`: the same rw
+// pattern and mix, block size, depth, engine (as MedianFio picks it),
+// direct, runtime or byte count, seed (--randrepeat=1 --randseed) and
+// --iomem_align=4k; its IOPS and total-latency (submission + completion)
+// percentiles, the reads' for a mix. nullopt when fio failed.
+std::optional<FioIops> FioIopsRun(const BenchOptions& options, const BenchConfig& config,
+                                  const std::string& path, uint64_t length);
+
+// The medians of `runs`, field by field; nullopt when there are none.
+std::optional<FioIops> MedianFioIops(const std::vector<FioIops>& runs);
 
 }  // namespace halio::tools
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <sstream>
 
@@ -85,7 +86,9 @@ class RequestStream {
 class IopsRunner {
  public:
   IopsRunner(const BenchOptions& options, const BenchFile& file) : options_(options), file_(file) {}
-  Status Run(const BenchConfig& config, IopsRow* row);
+  // options.runs runs of `config`, calling `after_run` after each (fio's run
+  // of the same job, so the two alternate: A B A B).
+  Status Run(const BenchConfig& config, IopsRow* row, const std::function<void()>& after_run);
 
  private:
   struct Slot {
@@ -111,7 +114,6 @@ class IopsRunner {
   BufferRef buffer_;
   std::vector<Slot> slots_;
   std::vector<SemaphorePoint> busy_points_;  // reused: no allocation per wait
-  uint64_t bytes_done_ = 0;
 };
 
 bool HasWrites(const BenchOptions& options) {
@@ -153,11 +155,13 @@ Status IopsRunner::WarmPageCache() const {
   return Status();
 }
 
-Status IopsRunner::Run(const BenchConfig& config, IopsRow* row) {
+Status IopsRunner::Run(const BenchConfig& config, IopsRow* row,
+                       const std::function<void()>& after_run) {
   HALIO_RETURN_IF_ERROR(Prepare(config));
   if (!options_.direct) HALIO_RETURN_IF_ERROR(WarmPageCache());
   for (int run = 0; run < options_.runs; ++run) {
     HALIO_RETURN_IF_ERROR(OneRun(config, row, run == 0));
+    if (after_run) after_run();
   }
   fd_file_.reset();
   buffer_.reset();
@@ -449,13 +453,23 @@ int RunIopsBench(const BenchOptions& options, const std::vector<BenchConfig>& co
     }
     const std::string label = ConfigLabel(i, configs.size(), row.config);
     if (options.progress) PrintProgress(err, label);
-    Status status = row.error.empty() ? runner.Run(row.config, &row) : Status();
+    // fio's runs alternate with halio's (A B A B): the disk here drifts
+    // between runs more than the two differ.
+    std::vector<FioIops> fio_runs;
+    std::function<void()> fio_run;
+    if (options.vs_fio) {
+      fio_run = [&] {
+        if (auto run = FioIopsRun(options, row.config, file.path, file.length)) {
+          fio_runs.push_back(*run);
+        }
+      };
+    }
+    Status status = row.error.empty() ? runner.Run(row.config, &row, fio_run) : Status();
     if (!status.ok()) row.error = status.ToString();
     if (!row.error.empty()) {
       ++failures;
     } else if (options.vs_fio) {
-      if (options.progress) PrintProgress(err, label + " fio");
-      row.fio = MedianFioIops(options, row.config, file.path, file.length);
+      row.fio = MedianFioIops(fio_runs);
     }
     if (options.json) out << JsonIopsLine(options, row) << "\n" << std::flush;
     rows.push_back(std::move(row));
