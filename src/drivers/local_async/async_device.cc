@@ -45,12 +45,6 @@ Status AsyncScheduler::OutOfMemoryFor(const char* name) {
                                 " on local_async");
 }
 
-Status AsyncScheduler::Start(Op* op, SemaphoreList wait, SemaphoreList signal) {
-  std::unique_lock<std::mutex> lock(tracking_mutex_);
-  Op* predecessor = ChainPredecessorLocked(wait);
-  return StartLocked(op, wait, signal, std::move(lock), predecessor);
-}
-
 Status AsyncScheduler::StartLocked(Op* op, SemaphoreList wait, SemaphoreList signal,
                                    std::unique_lock<std::mutex> lock, Op* predecessor) {
   Status status = op->CaptureLists(wait, signal, predecessor != nullptr);
@@ -139,13 +133,8 @@ Status AsyncScheduler::Schedule(SemaphoreList wait, SemaphoreList signal,
     lock.unlock();
     return EndInline(signal, body.Run());
   }
-  UpdateOp* op = nullptr;
-  try {
-    op = new (op_pool_, body.source.size()) UpdateOp(this, body);
-  } catch (const std::bad_alloc&) {
-  }
-  if (op == nullptr) return OutOfMemoryFor(UpdateBody::kName);
-  return StartLocked(op, wait, signal, std::move(lock), predecessor);
+  return LaunchLocked<UpdateOp>(UpdateBody::kName, body.source.size(), wait, signal,
+                                std::move(lock), predecessor, body);
 }
 
 bool AsyncScheduler::ReachedLocked(SemaphoreList wait, Op* predecessor) {
@@ -173,15 +162,21 @@ Status AsyncScheduler::Schedule(SemaphoreList wait, SemaphoreList signal,
   // anyway (FileOp::SubmitSlot): without the op, a stream of hot reads costs
   // what local_sync's does. Anything else (not cached, not an fd file,
   // device memory, O_DIRECT) goes the op's way.
+  // Behind an unfinished op (a pipelined stream) the read is queued under
+  // the same hold of the lock that found it so.
   FdFile* fd_file = FdTransfer::Of(*body.file);
   if (fd_file != nullptr && body.length <= FileOp::kInlineCachedReadBytes &&
       body.buffer->host_visible()) {
     std::unique_lock<std::mutex> lock(tracking_mutex_);
-    if (ReachedLocked(wait, ChainPredecessorLocked(wait))) {
-      lock.unlock();
-      if (std::optional<Status> done = ReadCachedNow(*fd_file, body)) {
-        return EndInline(signal, *std::move(done));
-      }
+    Op* predecessor = ChainPredecessorLocked(wait);
+    if (!ReachedLocked(wait, predecessor)) {
+      return LaunchLocked<FileOp>(ReadBody::kName, 0, wait, signal, std::move(lock),
+                                  predecessor, IoOp::kRead, body.file, body.file_offset,
+                                  body.buffer, body.buffer_offset, body.length);
+    }
+    lock.unlock();
+    if (std::optional<Status> done = ReadCachedNow(*fd_file, body)) {
+      return EndInline(signal, *std::move(done));
     }
   }
   return Launch<FileOp>(ReadBody::kName, 0, wait, signal, IoOp::kRead, body.file,

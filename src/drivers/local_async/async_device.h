@@ -88,13 +88,24 @@ class AsyncScheduler {
   template <typename OpType, typename... Args>
   Status Launch(const char* name, size_t trailing, SemaphoreList wait, SemaphoreList signal,
                 Args&&... args) {
+    std::unique_lock<std::mutex> lock(tracking_mutex_);
+    Op* predecessor = ChainPredecessorLocked(wait);
+    return LaunchLocked<OpType>(name, trailing, wait, signal, std::move(lock), predecessor,
+                                std::forward<Args>(args)...);
+  }
+  // Launch, for a caller that holds tracking_mutex_ (`lock`) and has found
+  // the predecessor: one hold of the lock for its check and the queueing.
+  template <typename OpType, typename... Args>
+  Status LaunchLocked(const char* name, size_t trailing, SemaphoreList wait,
+                      SemaphoreList signal, std::unique_lock<std::mutex> lock,
+                      Op* predecessor, Args&&... args) {
     OpType* op = nullptr;
     try {
       op = new (op_pool_, trailing) OpType(this, std::forward<Args>(args)...);
     } catch (const std::bad_alloc&) {
     }
     if (op == nullptr) return OutOfMemoryFor(name);
-    return Start(op, wait, signal);
+    return StartLocked(op, wait, signal, std::move(lock), predecessor);
   }
   static Status OutOfMemoryFor(const char* name);
   // True when every point of `wait` is reached (none failed). `predecessor`
@@ -108,11 +119,9 @@ class AsyncScheduler {
   // must go the op's way (not all cached, not a cache-first read).
   static std::optional<Status> ReadCachedNow(FdFile& file, const ReadBody& body);
   // Captures the lists and starts `op` (deleted on failure), attached to
-  // the op queued before it when it waits for exactly what that one signals
+  // `predecessor` (ChainPredecessorLocked's, found under `lock`, which it
+  // releases) when it waits for exactly what that one signals
   // (Op::AttachTo explains why).
-  Status Start(Op* op, SemaphoreList wait, SemaphoreList signal);
-  // Start, for a caller that holds tracking_mutex_ (`lock`) and has found
-  // the predecessor (ChainPredecessorLocked).
   Status StartLocked(Op* op, SemaphoreList wait, SemaphoreList signal,
                      std::unique_lock<std::mutex> lock, Op* predecessor);
   // The op `wait` can be chained to, or null.
