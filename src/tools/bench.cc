@@ -161,8 +161,7 @@ static int PrepareRemoteBenchFile(const BenchOptions& options, std::ostream& err
 
 int PrepareBenchFile(const BenchOptions& options, std::ostream& err, BenchFile* file) {
   file->path = options.file;
-  const bool writes = options.write || (options.read_percent >= 0 && options.read_percent < 100);
-  if (file->path.empty() || writes) {
+  if (file->path.empty() || WritesOf(options)) {
     if (!options.file.empty()) {
       err << "halio bench: --write uses a scratch file; --file is for read benchmarks\n";
       return 2;

@@ -53,6 +53,14 @@ struct BenchOptions {
   uint32_t copy_latency_us = 0;
 };
 
+// The share of reads, in %, of what `options` measures: --read-percent, else
+// 0 with --write and 100 without.
+inline int ReadPercentOf(const BenchOptions& options) {
+  return options.read_percent >= 0 ? options.read_percent : (options.write ? 0 : 100);
+}
+// Whether it writes, so needs the scratch file.
+inline bool WritesOf(const BenchOptions& options) { return ReadPercentOf(options) < 100; }
+
 // Runs the benchmark, printing the table (or JSON lines) to `out` and
 // progress/errors to `err`. Returns the process exit code.
 int RunBench(const BenchOptions& options, std::ostream& out, std::ostream& err);

@@ -72,7 +72,7 @@ std::string FioArguments(const BenchOptions& options, const BenchConfig& config,
 // fio's rw= for a --pattern job.
 std::string FioRw(const BenchOptions& options) {
   const bool random = options.pattern == "rand";
-  const int reads = options.read_percent >= 0 ? options.read_percent : (options.write ? 0 : 100);
+  const int reads = ReadPercentOf(options);
   if (reads == 100) return random ? "randread" : "read";
   if (reads == 0) return random ? "randwrite" : "write";
   return (random ? "randrw" : "rw") + std::string(" --rwmixread=") + std::to_string(reads);
@@ -172,7 +172,7 @@ std::optional<FioIops> FioIopsRun(const BenchOptions& options, const BenchConfig
                                   const std::string& path, uint64_t length) {
   std::string job;
   const std::string command = FioIopsArguments(options, config, path, length, &job);
-  const bool reads = options.read_percent != 0 && !(options.read_percent < 0 && options.write);
+  const bool reads = ReadPercentOf(options) > 0;
   std::optional<std::string> output = FioOutput(command);
   if (!output) return std::nullopt;
   std::optional<FioIops> parsed = ParseFioIops(*output, reads);

@@ -49,8 +49,7 @@ class RequestStream {
  public:
   RequestStream(const BenchOptions& options, uint64_t blocks, uint64_t block_size)
       : random_(options.pattern == "rand"),
-        read_percent_(options.read_percent >= 0 ? options.read_percent
-                                                : (options.write ? 0 : 100)),
+        read_percent_(ReadPercentOf(options)),
         blocks_(blocks),
         block_size_(block_size),
         offsets_(options.seed),
@@ -116,10 +115,6 @@ class IopsRunner {
   std::vector<SemaphorePoint> busy_points_;  // reused: no allocation per wait
 };
 
-bool HasWrites(const BenchOptions& options) {
-  return options.write || (options.read_percent >= 0 && options.read_percent < 100);
-}
-
 Status IopsRunner::Prepare(const BenchConfig& config) {
   DeviceOptions device_options;
   device_options.queue_depth = config.queue_depth;
@@ -130,7 +125,7 @@ Status IopsRunner::Prepare(const BenchConfig& config) {
   HALIO_ASSIGN_OR_RETURN(device_, CreateDevice(config.device, device_options));
   FdFileOptions file_options;
   file_options.backend = config.backend;
-  OpenMode mode = HasWrites(options_) ? OpenMode::kReadWrite : OpenMode::kRead;
+  OpenMode mode = WritesOf(options_) ? OpenMode::kReadWrite : OpenMode::kRead;
   if (options_.direct) mode = mode | OpenMode::kDirect;
   HALIO_ASSIGN_OR_RETURN(fd_file_, FdFile::Open(file_.path, mode, file_options));
   const uint32_t slots = config.queue_depth;
@@ -245,14 +240,8 @@ Status IopsRunner::OneRun(const BenchConfig& config, IopsRow* row, bool first) {
 }
 
 std::string Operation(const BenchOptions& options) {
-  if (options.read_percent >= 0 && options.read_percent < 100 && options.read_percent > 0) {
-    return "mix";
-  }
-  return HasWrites(options) ? "write" : "read";
-}
-
-int ReadPercent(const BenchOptions& options) {
-  return options.read_percent >= 0 ? options.read_percent : (options.write ? 0 : 100);
+  const int reads = ReadPercentOf(options);
+  return reads == 100 ? "read" : reads == 0 ? "write" : "mix";
 }
 
 double Microseconds(uint64_t ns) { return static_cast<double>(ns) / 1e3; }
@@ -263,7 +252,7 @@ std::string JsonIopsLine(const BenchOptions& options, const IopsRow& r) {
       .String("device", r.config.device)
       .String("operation", Operation(options))
       .String("pattern", options.pattern)
-      .Number("read_percent", static_cast<uint64_t>(ReadPercent(options)))
+      .Number("read_percent", static_cast<uint64_t>(ReadPercentOf(options)))
       .Bool("direct", options.direct)
       .Number("block_size", r.config.block_size)
       .Number("queue_depth", r.config.queue_depth)
@@ -411,7 +400,7 @@ Status CheckIopsOptions(const BenchOptions& options) {
     return InvalidArgumentError("--read-percent sets the mix itself; drop --write (which "
                                 "means --read-percent 0)");
   }
-  if (HasWrites(options) && !options.file.empty()) {
+  if (WritesOf(options) && !options.file.empty()) {
     return InvalidArgumentError("writes go to a scratch file; --file is for read-only jobs");
   }
   if (options.whole_buffer || options.staged || !options.load_file.empty()) {
