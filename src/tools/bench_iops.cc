@@ -116,18 +116,11 @@ class IopsRunner {
 };
 
 Status IopsRunner::Prepare(const BenchConfig& config) {
-  DeviceOptions device_options;
-  device_options.queue_depth = config.queue_depth;
-  device_options.chunk_size = config.block_size;
-  device_options.worker_count = config.workers;
-  device_options.staging_buffer_size = config.block_size;
-  device_options.staging_buffer_count = std::min(config.queue_depth, 64u);
-  HALIO_ASSIGN_OR_RETURN(device_, CreateDevice(config.device, device_options));
+  HALIO_ASSIGN_OR_RETURN(device_, CreateBenchDevice(config));
   FdFileOptions file_options;
   file_options.backend = config.backend;
-  OpenMode mode = WritesOf(options_) ? OpenMode::kReadWrite : OpenMode::kRead;
-  if (options_.direct) mode = mode | OpenMode::kDirect;
-  HALIO_ASSIGN_OR_RETURN(fd_file_, FdFile::Open(file_.path, mode, file_options));
+  HALIO_ASSIGN_OR_RETURN(fd_file_,
+                         FdFile::Open(file_.path, BenchOpenMode(options_), file_options));
   const uint32_t slots = config.queue_depth;
   HALIO_ASSIGN_OR_RETURN(
       buffer_, device_->allocator().Allocate({.type = MemoryType::kDeviceLocal},

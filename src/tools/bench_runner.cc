@@ -52,8 +52,7 @@ Status ScratchFile::Fill(uint64_t size) {
 
 // --- one measurement --------------------------------------------------------------
 
-Status BenchRunner::Run(const BenchConfig& config, BenchRow* result, std::ostream& err,
-                        const std::string& label) {
+Result<std::unique_ptr<Device>> CreateBenchDevice(const BenchConfig& config) {
   DeviceOptions device_options;
   device_options.queue_depth = config.queue_depth;
   device_options.chunk_size = config.block_size;
@@ -62,11 +61,20 @@ Status BenchRunner::Run(const BenchConfig& config, BenchRow* result, std::ostrea
   // size and depth are theirs there (the staged read's chunks in flight).
   device_options.staging_buffer_size = config.block_size;
   device_options.staging_buffer_count = config.queue_depth;
-  HALIO_ASSIGN_OR_RETURN(device_, CreateDevice(config.device, device_options));
+  return CreateDevice(config.device, device_options);
+}
+
+OpenMode BenchOpenMode(const BenchOptions& options) {
+  const OpenMode mode = WritesOf(options) ? OpenMode::kReadWrite : OpenMode::kRead;
+  return options.direct ? mode | OpenMode::kDirect : mode;
+}
+
+Status BenchRunner::Run(const BenchConfig& config, BenchRow* result, std::ostream& err,
+                        const std::string& label) {
+  HALIO_ASSIGN_OR_RETURN(device_, CreateBenchDevice(config));
   FdFileOptions file_options;
   file_options.backend = config.backend;
-  OpenMode mode = options_.write ? OpenMode::kReadWrite : OpenMode::kRead;
-  if (options_.direct) mode = mode | OpenMode::kDirect;
+  const OpenMode mode = BenchOpenMode(options_);
   if (RemoteFile::IsRemoteUrl(path_)) {
     // The block size is the size of one range request, and as many are in
     // flight as the bench queues reads.

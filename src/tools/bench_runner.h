@@ -71,6 +71,15 @@ int PrepareBenchFile(const BenchOptions& options, std::ostream& err, BenchFile* 
 // call otherwise (a log keeps every step).
 void PrintProgress(std::ostream& err, const std::string& text);
 
+// The device of a row: `config`'s queue depth, block size (as chunk size)
+// and workers; on discrete devices the block size and depth are also the
+// staging buffers' size and count. Errors: those of CreateDevice.
+Result<std::unique_ptr<Device>> CreateBenchDevice(const BenchConfig& config);
+
+// How the file under test opens: read-only unless the benchmark writes,
+// O_DIRECT with --direct.
+OpenMode BenchOpenMode(const BenchOptions& options);
+
 class BenchRunner {
  public:
   BenchRunner(const BenchOptions& options, std::string path, uint64_t length)
