@@ -12,7 +12,10 @@ StatusCode ErrnoToStatusCode(int error_number) {
     case ENOENT: case ENOTDIR: case ENXIO: return StatusCode::kNotFound;
     case EEXIST: return StatusCode::kAlreadyExists;
     case EACCES: case EPERM: case EROFS: return StatusCode::kPermissionDenied;
-    case ENOSPC: case ENOMEM: case EMFILE: case ENFILE: case EDQUOT:
+    case ENOSPC: case ENOMEM: case EMFILE: case ENFILE:
+#ifdef EDQUOT  // not in mingw-w64's errno.h
+    case EDQUOT:
+#endif
       return StatusCode::kResourceExhausted;
     case EBADF: case EISDIR: case ENOTEMPTY: case EBUSY: case ETXTBSY:
       return StatusCode::kFailedPrecondition;
@@ -38,7 +41,9 @@ const char* HintFor(int error_number) {
     case EACCES: case EPERM: return "check the file's permissions and owner";
     case EROFS: return "the filesystem is read-only";
     case ENOSPC: return "free space on the device or use another directory";
+#ifdef EDQUOT
     case EDQUOT: return "the disk quota is exhausted";
+#endif
     case EMFILE: case ENFILE: return "too many open files; raise the limit (ulimit -n)";
     case EBADF: return "the descriptor is closed or was not opened for this access";
     case EISDIR: return "the path is a directory, not a file";

@@ -2,8 +2,6 @@
 // run, hot page cache, each into fresh memory: halio (the --device, by
 // default local_async, auto backend; device memory on local_discrete), numpy.fromfile per tensor (bench/numpy_load.py), and mmap +
 // memcpy per tensor. Prints GB/s and halio's ratio to each.
-#include <fcntl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +19,8 @@
 
 #include "halio/drivers.h"
 #include "halio/loader.h"
+#include "fd_io.h"
+#include "file_mapping.h"
 #include "system_info.h"
 #include "bench.h"
 #include "device_names.h"
@@ -51,28 +51,35 @@ Result<double> HalioLoadSeconds(const std::string& device_name, const ParameterI
 
 // mmap each file, memcpy each tensor into its own fresh allocation.
 Result<double> MmapMemcpySeconds(const ParameterIndex& index) {
-  std::vector<std::pair<void*, size_t>> maps;
+  std::vector<std::span<std::byte>> maps;
+  auto unmap_all = [&] {
+    for (std::span<std::byte> map : maps) UnmapFile(map);
+  };
   for (const ParameterFile& file : index.files()) {
-    int fd = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return InternalError("cannot open " + file.path);
-    void* map = file.length ? ::mmap(nullptr, file.length, PROT_READ, MAP_PRIVATE, fd, 0)
-                            : nullptr;
-    ::close(fd);
-    if (map == MAP_FAILED) return InternalError("cannot mmap " + file.path);
-    maps.emplace_back(map, file.length);
+    platform::OpenFlags read_only;
+    read_only.read = true;
+    auto handle = platform::OpenPath(file.path, read_only);
+    if (!handle.ok()) {
+      unmap_all();
+      return handle.status();
+    }
+    auto map = file.length ? MapWholeFile(*handle, file.length, file.path)
+                           : Result<std::span<std::byte>>(std::span<std::byte>());
+    platform::CloseHandle(*handle);
+    if (!map.ok()) {
+      unmap_all();
+      return map.status();
+    }
+    maps.push_back(*map);
   }
   auto start = Clock::now();
   std::vector<std::unique_ptr<std::byte[]>> copies;
   for (const ParameterEntry& entry : index.entries()) {
     copies.emplace_back(new std::byte[entry.length]);
-    std::memcpy(copies.back().get(),
-                static_cast<std::byte*>(maps[entry.file_index].first) + entry.offset,
-                entry.length);
+    std::memcpy(copies.back().get(), maps[entry.file_index].data() + entry.offset, entry.length);
   }
   double seconds = Seconds(start);
-  for (auto& [map, length] : maps) {
-    if (map) ::munmap(map, length);
-  }
+  unmap_all();
   return seconds;
 }
 

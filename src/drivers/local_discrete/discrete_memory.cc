@@ -1,7 +1,6 @@
 #include "local_discrete/discrete_memory.h"
 
 #include <algorithm>
-#include <sys/mman.h>
 
 #include <chrono>
 #include <cstring>
@@ -9,6 +8,7 @@
 #include <system_error>
 
 #include "local_async/async_device.h"
+#include "memory_lock.h"
 #include "transfer_validated.h"
 
 namespace halio::local_discrete {
@@ -100,20 +100,20 @@ Result<std::byte*> DiscreteMemory::AllocateStaging(size_t bytes) {
     return ResourceExhaustedError("out of host memory for a " + std::to_string(bytes) +
                                   "-byte staging buffer of local_discrete");
   }
-  // Page-locked where RLIMIT_MEMLOCK allows, as a real driver's pinned
+  // Page-locked where the memory-lock limit allows, as a real driver's pinned
   // staging is; where it does not, staging still works, just pageable. In
   // 2 MiB steps, so a pool's slab larger than the limit (8 MiB here) still
   // has its first buffers locked.
   constexpr size_t kLockStep = size_t{2} << 20;
   auto* bytes_at = static_cast<std::byte*>(memory);
   for (size_t offset = 0; offset < bytes; offset += kLockStep) {
-    if (::mlock(bytes_at + offset, std::min(kLockStep, bytes - offset)) != 0) break;
+    if (!platform::LockMemory(bytes_at + offset, std::min(kLockStep, bytes - offset))) break;
   }
   return bytes_at;
 }
 
 void DiscreteMemory::FreeStaging(std::byte* memory, size_t bytes) {
-  ::munlock(memory, bytes);  // harmless where it was not locked
+  platform::UnlockMemory(memory, bytes);  // harmless where it was not locked
   host_.Free(memory, bytes, kStagingAlignment);
 }
 
