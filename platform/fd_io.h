@@ -165,6 +165,12 @@ Result<NativeHandle> OpenPath(const std::string& path, OpenFlags flags);
 // A close-on-exec duplicate. Errors: mapped errno (EBADF ->
 // FAILED_PRECONDITION).
 Result<NativeHandle> DuplicateHandle(NativeHandle handle);
+// The handle behind a C runtime descriptor (the `int fd` of the C ABI): the
+// descriptor itself on POSIX, _get_osfhandle's HANDLE on Windows. Errors:
+// FAILED_PRECONDITION when `fd` is not an open descriptor (Windows).
+Result<NativeHandle> HandleOfDescriptor(int fd);
+// How messages name a handle that has no path: "fd 3", "handle 0x1c" (decimal).
+std::string HandleText(NativeHandle handle);
 void CloseHandle(NativeHandle handle);
 // File size from fstat. Errors: mapped errno; FAILED_PRECONDITION if the
 // handle is not a regular file or block device.

@@ -23,8 +23,6 @@ int64_t PosixWriteAt(void*, NativeHandle fd, const void* src, size_t length,
   return n < 0 ? -int64_t{errno} : n;
 }
 
-std::string FdText(NativeHandle fd) { return "fd " + std::to_string(fd); }
-
 const char* FileTypeName(mode_t mode) {
   if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
   if (S_ISCHR(mode)) return "a character device";
@@ -100,6 +98,10 @@ Status CheckOpenedFile(NativeHandle fd, const std::string& path) {
 
 }  // namespace
 
+std::string HandleText(NativeHandle fd) { return "fd " + std::to_string(fd); }
+
+Result<NativeHandle> HandleOfDescriptor(int fd) { return fd; }
+
 const IoSyscalls& SystemIoSyscalls() {
   static const IoSyscalls syscalls{&PosixReadAt, &PosixWriteAt, nullptr,
                                    kMaxIoBytesPerCall};
@@ -133,7 +135,7 @@ Result<NativeHandle> OpenPath(const std::string& path, OpenFlags flags) {
 
 Result<NativeHandle> DuplicateHandle(NativeHandle fd) {
   int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (copy < 0) return ErrnoToStatus(errno, "duplicate " + FdText(fd));
+  if (copy < 0) return ErrnoToStatus(errno, "duplicate " + HandleText(fd));
   return copy;
 }
 
@@ -157,7 +159,7 @@ Result<uint64_t> HandleLength(NativeHandle fd, std::string_view what) {
 
 Result<OpenFlags> HandleAccess(NativeHandle fd) {
   int flags = ::fcntl(fd, F_GETFL);
-  if (flags < 0) return ErrnoToStatus(errno, "query access mode of " + FdText(fd));
+  if (flags < 0) return ErrnoToStatus(errno, "query access mode of " + HandleText(fd));
   OpenFlags access;
   switch (flags & O_ACCMODE) {
     case O_RDONLY: access.read = true; break;

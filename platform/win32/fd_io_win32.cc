@@ -1,6 +1,7 @@
 // Windows implementations of the platform file functions (fd_io.h): files
 // opened by UTF-8 path with CreateFileW, positional transfers through
 // OVERLAPPED offsets, errors through the one errno mapping.
+#include <io.h>
 #include <windows.h>
 #include <winternl.h>
 
@@ -75,20 +76,16 @@ int64_t Win32WriteAt(void*, NativeHandle handle, const void* src, size_t length,
   return Win32Transfer(IoOp::kWrite, handle, const_cast<void*>(src), length, offset);
 }
 
-std::string HandleText(NativeHandle handle) {
-  return "handle " + std::to_string(static_cast<long long>(handle));
-}
-
 // FAILED_PRECONDITION, as on POSIX for a FIFO or directory.
 Status NotPositionalError(std::string_view what, std::string_view kind) {
   return FailedPreconditionError(std::string(what) + " is " + std::string(kind) +
-                                 ", not a regular file or disk; halio needs one "
+                                 ", not a regular file or block device; halio needs one "
                                  "(positional I/O needs a seekable file)");
 }
 
 const char* FileTypeName(DWORD type) {
   switch (type) {
-    case FILE_TYPE_PIPE: return "a pipe";
+    case FILE_TYPE_PIPE: return "a pipe (FIFO)";
     case FILE_TYPE_CHAR: return "a character device";
     default: return "of an unknown type";
   }
@@ -102,6 +99,19 @@ DWORD CreationDisposition(const OpenFlags& flags) {
 }
 
 }  // namespace
+
+std::string HandleText(NativeHandle handle) {
+  return "handle " + std::to_string(static_cast<long long>(handle));
+}
+
+Result<NativeHandle> HandleOfDescriptor(int fd) {
+  const intptr_t handle = ::_get_osfhandle(fd);
+  if (handle == -1 || handle == -2) {
+    return FailedPreconditionError("fd " + std::to_string(fd) +
+                                   " is not an open C runtime descriptor");
+  }
+  return static_cast<NativeHandle>(handle);
+}
 
 const IoSyscalls& SystemIoSyscalls() {
   static const IoSyscalls syscalls{&Win32ReadAt, &Win32WriteAt, nullptr, kMaxIoBytesPerCall};
@@ -129,7 +139,14 @@ Result<NativeHandle> OpenPath(const std::string& path, OpenFlags flags) {
   HANDLE file = ::CreateFileW(wide.c_str(), access,
                               FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
                               CreationDisposition(flags), attributes_and_flags, nullptr);
-  if (file == INVALID_HANDLE_VALUE) return Win32ErrorToStatus(::GetLastError(), "open " + path);
+  if (file == INVALID_HANDLE_VALUE) {
+    const DWORD error = ::GetLastError();
+    // A named pipe whose instances are all taken: still a pipe, not a file.
+    if (error == ERROR_PIPE_BUSY) {
+      return NotPositionalError(path, "a pipe (FIFO) (all instances busy)");
+    }
+    return Win32ErrorToStatus(error, "open " + path);
+  }
   const DWORD type = ::GetFileType(file);
   if (type != FILE_TYPE_DISK) {
     ::CloseHandle(file);

@@ -69,7 +69,7 @@ bool AdvanceRequest(AsyncRequest* request, int64_t result, Status* final) {
   const platform::StepResult next =
       request->description != nullptr
           ? request->Advance(result, *request->description, final)
-          : request->Advance(result, "fd " + std::to_string(request->fd), final);
+          : request->Advance(result, platform::HandleText(request->fd), final);
   return next == platform::StepResult::kContinue;
 }
 

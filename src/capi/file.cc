@@ -162,8 +162,9 @@ halio_status_t halio_file_from_fd(int fd, uint32_t access, const halio_file_opti
   return Guard(__func__, [&](const char* api) -> Status {
     HALIO_RETURN_IF_ERROR(Required(api, out_file, "out_file"));
     HALIO_ASSIGN_OR_RETURN(FdFileOptions fd_options, ToFdFileOptions(api, options, nullptr));
+    HALIO_ASSIGN_OR_RETURN(NativeHandle handle, platform::HandleOfDescriptor(fd));
     return ReturnFile(
-        FdFile::FromHandle(fd, static_cast<MemoryAccess>(access) & MemoryAccess::kReadWrite,
+        FdFile::FromHandle(handle, static_cast<MemoryAccess>(access) & MemoryAccess::kReadWrite,
                            fd_options),
         out_file);
   });
