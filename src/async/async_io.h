@@ -60,6 +60,19 @@ class AsyncIoEngine : public IoEngine {
   virtual bool is_async() const = 0;
   // Queues `request` (see the file comment). Thread-safe.
   virtual void Submit(AsyncRequest* request) = 0;
+  // Prepares `handle` for requests that go through the engine's own
+  // asynchronous API (asio on Windows: the file's I/O completion port);
+  // FdFile calls it once per file, before any request. Errors: UNAVAILABLE
+  // with the reason (the file then uses synchronous I/O under `auto`).
+  // Requests on handles never attached still work, blocking on the
+  // engine's threads. Thread-safe.
+  virtual Status AttachHandle(platform::NativeHandle /*handle*/,
+                              const std::string& /*description*/) {
+    return Status();
+  }
+  // Undoes AttachHandle, before the handle closes and with no request on it
+  // in flight. Thread-safe.
+  virtual void DetachHandle(platform::NativeHandle /*handle*/) {}
 };
 using AsyncIoEngineRef = std::shared_ptr<AsyncIoEngine>;
 
@@ -96,9 +109,14 @@ platform::IoSyscalls InterceptedSyscalls(IoInterceptor* interceptor);
 // the file's HostAllocator.
 class EngineFile : public HostAllocated {
  public:
+  // `handle` must already be attached (AsyncIoEngine::AttachHandle); the
+  // EngineFile detaches it when destroyed.
   EngineFile(AsyncIoEngineRef engine, platform::NativeHandle handle,
             const std::string* description)
       : engine_(std::move(engine)), handle_(handle), description_(description) {}
+  ~EngineFile() { engine_->DetachHandle(handle_); }
+  EngineFile(const EngineFile&) = delete;
+  EngineFile& operator=(const EngineFile&) = delete;
   AsyncIoEngine& engine() const { return *engine_; }
   platform::NativeHandle handle() const { return handle_; }
   const std::string& description() const { return *description_; }

@@ -13,8 +13,9 @@
 
 namespace halio {
 
-// Core needs Submit(AsyncRequest*) and Shutdown() (wait for every request,
-// stop its threads; callable from one of them and after a failed start).
+// Core needs Submit(AsyncRequest*), Shutdown() (wait for every request,
+// stop its threads; callable from one of them and after a failed start) and
+// may have AttachHandle/DetachHandle (AsyncIoEngine's; nothing to do without).
 template <typename Core, IoBackend kBackend>
 class CoreEngine final : public AsyncIoEngine {
  public:
@@ -23,6 +24,15 @@ class CoreEngine final : public AsyncIoEngine {
   IoBackend backend() const override { return kBackend; }
   bool is_async() const override { return true; }
   void Submit(AsyncRequest* request) override { core_->Submit(request); }
+  Status AttachHandle(platform::NativeHandle handle, const std::string& description) override {
+    if constexpr (requires { core_->AttachHandle(handle, description); }) {
+      return core_->AttachHandle(handle, description);
+    }
+    return Status();
+  }
+  void DetachHandle(platform::NativeHandle handle) override {
+    if constexpr (requires { core_->DetachHandle(handle); }) core_->DetachHandle(handle);
+  }
 
  private:
   std::shared_ptr<Core> core_;

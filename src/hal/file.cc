@@ -119,16 +119,28 @@ Status FdFile::AttachEngine(const FdFileOptions& options) {
   if (engine) {
     auto async = std::static_pointer_cast<AsyncIoEngine>(engine);  // every engine is one
     backend_ = async->backend();
-    if (async->is_async()) {
-      HALIO_ASSIGN_OR_RETURN(EngineFile * handle,
-                             HostNew<EngineFile>(host_, "importing " + description_,
-                                                std::move(async), fd_, &description_));
-      async_file_.reset(handle);
+    Status attached = async->is_async() ? async->AttachHandle(fd_, description_) : Status();
+    if (async->is_async() && attached.ok()) {
+      auto handle = HostNew<EngineFile>(host_, "importing " + description_, async, fd_,
+                                        &description_);
+      if (!handle.ok()) {
+        async->DetachHandle(fd_);
+        return handle.status();
+      }
+      async_file_.reset(*handle);
       return Status();
     }
-    fallback_reason_ = engine->fallback_reason().empty()
-                           ? std::string("the sync backend was requested")
-                           : engine->fallback_reason();
+    if (!attached.ok()) {
+      // As for an engine that cannot start: a forced backend says why, `auto`
+      // keeps the file working synchronously and records it.
+      if (options.backend != IoBackend::kAuto) return attached.Annotate("importing " + description_);
+      backend_ = IoBackend::kSync;
+      fallback_reason_ = std::string(attached.message());
+    } else {
+      fallback_reason_ = engine->fallback_reason().empty()
+                             ? std::string("the sync backend was requested")
+                             : engine->fallback_reason();
+    }
   }
   if (options.log) {
     options.log("halio: " + description_ + " uses synchronous I/O: " + fallback_reason_);
@@ -167,13 +179,13 @@ Result<FileRef> FdFile::FromHandle(NativeHandle fd, MemoryAccess access,
   HALIO_ASSIGN_OR_RETURN(platform::OpenFlags opened, platform::HandleAccess(fd));
   if ((AnySet(access, MemoryAccess::kRead) && !opened.read) ||
       (AnySet(access, MemoryAccess::kWrite) && !opened.write)) {
-    return PermissionDeniedError("fd " + std::to_string(fd) + " was opened for " +
+    return PermissionDeniedError(platform::HandleText(fd) + " was opened for " +
                                  (opened.read ? "reading" : "writing") +
                                  " only; it cannot be imported with " +
                                  MemoryAccessToString(access) + " access");
   }
   HALIO_ASSIGN_OR_RETURN(NativeHandle copy, platform::DuplicateHandle(fd));
-  return MakeFdFileImpl(copy, access, "fd " + std::to_string(fd), options);
+  return MakeFdFileImpl(copy, access, platform::HandleText(fd), options);
 }
 
 Result<FileRef> FdFile::Open(const std::string& path, OpenMode mode,
