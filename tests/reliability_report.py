@@ -50,6 +50,30 @@ SECTIONS = [
      "local_discrete, buffers in the device's own memory)."),
 ]
 
+# Written by hand, as what the Windows build's suites cannot show.
+WINDOWS_NOTES = """## What only real Windows can confirm
+
+`./dev.sh wine` runs the platform, hal, async, drivers, conformance, io (parsers and loader),
+allocation-failure, stress, injected-fault and C ABI suites on the Windows build under Wine
+8, on every Windows device x backend (asio on an I/O completion port, sync) x file kind (fd,
+O_DIRECT fd, memory; cold files skip: Windows cannot drop a file's cached pages). Wine runs
+the Win32 calls on Linux files, so some Windows behaviour it cannot show:
+
+- **Alignment of unbuffered I/O.** Windows fails a `FILE_FLAG_NO_BUFFERING` transfer whose
+  offset, length or memory is not sector-aligned; Wine performs it. `AlignmentEnforcer`
+  (tests/async/direct_io_test.cc), an IoInterceptor, fails every such call as Windows would,
+  on both builds, and the direct-I/O tests check halio never makes one.
+- **The alignment queries.** Wine implements neither `FileStorageInfo` nor
+  `FileAlignmentInfo`, so under Wine the alignment comes from `GetDiskFreeSpaceW`'s sector
+  size (512 there); which value real volumes report (4096 on 4Kn disks) is unchecked.
+- **Cancellation of a finished read** on a completion port is not observable under Wine.
+- **Page-cache-only reads** (Linux's RWF_NOWAIT) do not exist on Windows: small hot reads are
+  queued like any other (the test that wants them skips, saying so), and cold-file cases skip.
+- **asio's per-thread handler memory**: under Wine its thread-local lookup returned garbage on
+  threads that never ran asio (a crash in `thread_info_base::allocate`, 1 run in 3), so the
+  asio engine gives every handler heap memory of its own (`OnHeap`); whether real Windows
+  has the same fault was not checked."""
+
 # Only these drivers_test cases belong to the report.
 DRIVERS_FILTER = "*FailingToStartAWorkerThread*:*Shutdown*:*Destroy*"
 
@@ -240,6 +264,7 @@ def main():
         "`WaitSemaphores` with more than one semaphore.",
         "",
     ]
+    body += WINDOWS_NOTES.splitlines() + [""]
     tail = ["## Skip reasons", ""] + [f"{i + 1}. {n}" for i, n in enumerate(notes)] if notes else []
     with open(output, "w") as f:
         f.write("\n".join(head + body + tail) + "\n")

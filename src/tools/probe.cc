@@ -35,7 +35,7 @@
 //   direct_io_dir                           string
 //   direct_io_error                         string: why the directory could
 //                                           not be probed, "" when it was
-//   direct_io_alignment_source              "statx" or "st_blksize"
+//   direct_io_alignment_source              "statx" or "st_blksize" ("sector_size" on Windows)
 //   direct_io_memory_alignment              number, bytes
 //   direct_io_offset_alignment              number, bytes
 //   o_direct_works                          bool
@@ -274,8 +274,12 @@ std::string SeccompText(const platform::IoUringPolicy& policy) {
 std::string AlignmentText(const platform::DirectAlignment& alignment) {
   return "memory " + std::to_string(alignment.memory) + " B, offset " +
          std::to_string(alignment.offset) + " B" +
+#if defined(_WIN32)
+         " (the volume's sector size: FileStorageInfo, else GetDiskFreeSpaceW)";
+#else
          (alignment.from_statx ? " (statx STATX_DIOALIGN)"
                                : " (not reported by statx; the block size stands in)");
+#endif
 }
 
 std::string ODirectText(const Status& open_direct) {
@@ -311,10 +315,12 @@ void PrintHuman(const ProbeReport& r, std::ostream& out) {
   Line(out, "os", r.system.os + " " + r.system.kernel_release + " (" + r.system.machine + ", " +
                       std::to_string(r.system.hardware_threads) + " hardware threads)");
   Line(out, "io_uring", Availability(r.uring, liburing));
-  Line(out, "io_uring sysctl", "kernel.io_uring_disabled = " + SysctlText(r.policy));
-  Line(out, "seccomp", SeccompText(r.policy));
-  Line(out, "memlock limit", Bytes(r.policy.memlock_soft) + " soft, " +
-                                 Bytes(r.policy.memlock_hard) + " hard");
+  if (r.system.os == "Linux") {  // what decides whether io_uring_setup may succeed
+    Line(out, "io_uring sysctl", "kernel.io_uring_disabled = " + SysctlText(r.policy));
+    Line(out, "seccomp", SeccompText(r.policy));
+    Line(out, "memlock limit", Bytes(r.policy.memlock_soft) + " soft, " +
+                                   Bytes(r.policy.memlock_hard) + " hard");
+  }
   Line(out, "asio", Availability(r.asio, ""));
   Line(out, "devices", r.devices);
   Line(out, "cuda", CudaText(r.cuda));
@@ -349,7 +355,11 @@ void AddDirectIo(const ProbeReport& r, JsonObject& json) {
     return;
   }
   const platform::DirectAlignment& alignment = r.direct_io.alignment;
+#if defined(_WIN32)
+  json.String("direct_io_alignment_source", "sector_size")
+#else
   json.String("direct_io_alignment_source", alignment.from_statx ? "statx" : "st_blksize")
+#endif
       .Number("direct_io_memory_alignment", alignment.memory)
       .Number("direct_io_offset_alignment", alignment.offset)
       .Bool("o_direct_works", r.direct_io.open_direct.ok())

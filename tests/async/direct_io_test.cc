@@ -1,16 +1,21 @@
 // O_DIRECT: any offset, length and memory address works on a filesystem with
 // direct I/O (the kernel itself rejects a misaligned transfer with EINVAL, so
-// a passing read proves the alignment logic), and tmpfs falls back.
+// a passing read proves the alignment logic; where it does not, as under
+// Wine, an interceptor enforces it), and tmpfs falls back.
+#if !defined(_WIN32)
 #include <fcntl.h>
+#endif
 #include <unistd.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include "halio/drivers.h"
 #include "testing/matrix.h"
@@ -31,9 +36,11 @@ class DirectIoTest : public ::testing::Test {
     contents_ = testing::PatternBytes(kFileSize, 41);
     file_.Write(contents_);
   }
-  FileRef OpenDirect(OpenMode mode = OpenMode::kRead, IoBackend backend = IoBackend::kSync) {
+  FileRef OpenDirect(OpenMode mode = OpenMode::kRead, IoBackend backend = IoBackend::kSync,
+                     IoInterceptorRef interceptor = nullptr) {
     FdFileOptions options;
     options.backend = backend;
+    options.interceptor = std::move(interceptor);
     auto opened = FdFile::Open(file_.path(), mode | OpenMode::kDirect, options);
     EXPECT_THAT(opened, IsOk());
     if (!opened.ok()) return nullptr;
@@ -97,6 +104,51 @@ TEST_F(DirectIoTest, SynchronousWritesAtUnalignedOffsetsReadBackExactly) {
   EXPECT_EQ(file->length(), expected.size());
 }
 
+// Fails (EINVAL) every call on the direct handle whose offset, length or
+// memory is not aligned, as Windows' unbuffered I/O and Linux's O_DIRECT
+// do. Wine and some filesystems accept misaligned direct calls, so this is
+// what shows halio never makes one there.
+class AlignmentEnforcer : public IoInterceptor {
+ public:
+  void Watch(const FdFile& file) {
+    offset_alignment_ = file.direct_offset_alignment();
+    memory_alignment_ = file.direct_memory_alignment();
+    direct_handle_ = static_cast<intptr_t>(file.fd());
+  }
+  int64_t OnResult(const IoCall& call, int64_t result) override {
+    if (call.fd != direct_handle_.load()) return result;
+    ++direct_calls_;
+    const bool aligned = call.offset % offset_alignment_ == 0 &&
+                         call.length % offset_alignment_ == 0 &&
+                         reinterpret_cast<uintptr_t>(call.data) % memory_alignment_ == 0;
+    if (aligned) return result;
+    ++misaligned_calls_;
+    return -EINVAL;
+  }
+  int direct_calls() const { return direct_calls_; }
+  int misaligned_calls() const { return misaligned_calls_; }
+
+ private:
+  std::atomic<intptr_t> direct_handle_{-2};
+  uint32_t offset_alignment_ = 1, memory_alignment_ = 1;
+  std::atomic<int> direct_calls_{0}, misaligned_calls_{0};
+};
+
+TEST_F(DirectIoTest, UnalignedReadsAndWritesNeverHandTheOsAMisalignedDirectCall) {
+  auto enforcer = std::make_shared<AlignmentEnforcer>();
+  FileRef file = OpenDirect(OpenMode::kReadWrite, IoBackend::kSync, enforcer);
+  if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
+  enforcer->Watch(*static_cast<FdFile*>(file.get()));
+  BufferRef buffer = NewBuffer(kFileSize + 64);
+  HALIO_ASSERT_OK(file->Read(1000, *buffer, 7, 300000));
+  EXPECT_TRUE(Slice(buffer, 7, 300000) == Expected(1000, 300000));
+  HALIO_ASSERT_OK(file->Write(4097, *buffer, 7, 100000));
+  HALIO_ASSERT_OK(file->Read(4097, *buffer, 3, 100000));
+  EXPECT_TRUE(Slice(buffer, 3, 100000) == Expected(1000, 100000));
+  EXPECT_GT(enforcer->direct_calls(), 0);
+  EXPECT_EQ(enforcer->misaligned_calls(), 0);
+}
+
 class DirectIoDeviceTest : public DirectIoTest,
                            public ::testing::WithParamInterface<IoBackend> {};
 
@@ -124,11 +176,32 @@ TEST_P(DirectIoDeviceTest, AsyncDeviceReadsUnalignedRangesThroughEachBackend) {
   EXPECT_TRUE(Slice(second, 7, 2000000) == Expected(1000, 2000000));
 }
 
+TEST_P(DirectIoDeviceTest, AsyncDeviceReadsNeverHandTheOsAMisalignedDirectCall) {
+  if (!IoEngine::Probe(GetParam()).status.ok()) GTEST_SKIP() << "backend unavailable";
+  auto enforcer = std::make_shared<AlignmentEnforcer>();
+  FileRef file = OpenDirect(OpenMode::kRead, GetParam(), enforcer);
+  if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
+  enforcer->Watch(*static_cast<FdFile*>(file.get()));
+  DeviceOptions options;
+  options.chunk_size = 64 * 1024;
+  options.queue_depth = 4;
+  HALIO_ASSERT_OK_AND_ASSIGN(auto device, CreateLocalAsyncDevice(options));
+  BufferRef buffer = NewBuffer(2000000 + 7);
+  auto done = *Semaphore::Create(0);
+  SemaphorePoint d1[] = {{done.get(), 1}};
+  HALIO_ASSERT_OK(device->QueueRead({}, d1, file, 1000, buffer, 7, 2000000));
+  HALIO_ASSERT_OK(done->Wait(1, Timeout::After(std::chrono::seconds(60))));
+  EXPECT_TRUE(Slice(buffer, 7, 2000000) == Expected(1000, 2000000));
+  EXPECT_GT(enforcer->direct_calls(), 0);
+  EXPECT_EQ(enforcer->misaligned_calls(), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, DirectIoDeviceTest,
                          ::testing::Values(IoBackend::kIoUring, IoBackend::kAsio,
                                            IoBackend::kSync),
                          testing::BackendName);
 
+#if !defined(_WIN32)  // tmpfs and procfs are Linux's
 // tmpfs refused O_DIRECT before Linux 6.6; procfs still does. Either way the
 // file must open, use buffered I/O and say why.
 TEST(DirectIoFallbackTest, FilesystemWithoutDirectIoFallsBackAndSaysWhy) {
@@ -153,6 +226,7 @@ TEST(DirectIoFallbackTest, FilesystemWithoutDirectIoFallsBackAndSaysWhy) {
   EXPECT_THAT(logged, ::testing::Contains(HasSubstr("O_DIRECT")));
   std::filesystem::remove(tmpfs_path);
 }
+#endif  // !_WIN32
 
 }  // namespace
 }  // namespace halio

@@ -1,8 +1,5 @@
 // The I/O engines on their own: selection, fallback rules, and requests
 // submitted straight to each backend.
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -16,6 +13,7 @@
 #include "halio/file.h"
 #include "async_io.h"
 #include "testing/matrix.h"
+#include "testing/raw_file.h"
 #include "fd_io.h"
 #include "fd_transfer.h"
 #include "testing/sanitizers.h"
@@ -114,7 +112,7 @@ TEST_P(EngineTest, CompletesThousandsOfReadsSubmittedAtOnce) {
   constexpr size_t kBlock = 4096;
   auto contents = testing::PatternBytes(kRequests * kBlock, 21);
   testing::TempFile file(contents);
-  int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
+  NativeHandle fd = testing::RawOpen(file.path(), testing::RawMode::kRead);
   ASSERT_GE(fd, 0);
   std::vector<std::byte> out(contents.size());
   std::vector<AsyncRequest> requests(kRequests);
@@ -134,24 +132,24 @@ TEST_P(EngineTest, CompletesThousandsOfReadsSubmittedAtOnce) {
   }
   HALIO_EXPECT_OK(completions.WaitFor(kRequests));
   EXPECT_TRUE(out == contents);
-  ::close(fd);
+  testing::RawClose(fd);
 }
 
 TEST_P(EngineTest, ShortFileIsOutOfRangeNotSilentZeroes) {
   testing::TempFile file(testing::PatternBytes(1000, 22));
-  int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
+  NativeHandle fd = testing::RawOpen(file.path(), testing::RawMode::kRead);
   ASSERT_GE(fd, 0);
   std::vector<std::byte> out(4096);
   EXPECT_THAT(ReadOnce(fd, out.data(), out.size()),
               StatusIs(StatusCode::kOutOfRange, HasSubstr("end of file at offset 1000")));
-  ::close(fd);
+  testing::RawClose(fd);
 }
 
 // The engines' completions and the platform's ReadAt word the end of the
 // file alike: the same TransferStep decides both.
 TEST_P(EngineTest, EndOfFileIsWordedAsReadAtWordsIt) {
   testing::TempFile file(testing::PatternBytes(1000, 24));
-  int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
+  NativeHandle fd = testing::RawOpen(file.path(), testing::RawMode::kRead);
   ASSERT_GE(fd, 0);
   const std::string name = file.path();
   std::vector<std::byte> out(3000);
@@ -170,17 +168,17 @@ TEST_P(EngineTest, EndOfFileIsWordedAsReadAtWordsIt) {
                                   HasSubstr("end of file at offset 1000 during read of " + name +
                                             " [500, 3500)")));
   EXPECT_EQ(completed.message(), read_at.message());
-  ::close(fd);
+  testing::RawClose(fd);
 }
 
 TEST_P(EngineTest, ReadingAWriteOnlyDescriptorReportsTheErrno) {
   testing::TempFile file(testing::PatternBytes(100, 23));
-  int fd = ::open(file.path().c_str(), O_WRONLY | O_CLOEXEC);
+  NativeHandle fd = testing::RawOpen(file.path(), testing::RawMode::kWrite);
   ASSERT_GE(fd, 0);
   std::vector<std::byte> out(100);
   EXPECT_THAT(ReadOnce(fd, out.data(), out.size()),
               StatusIs(StatusCode::kFailedPrecondition, HasSubstr("errno")));
-  ::close(fd);
+  testing::RawClose(fd);
 }
 
 // One request larger than 4 GiB: the engine must split it into calls the
@@ -192,28 +190,26 @@ TEST_P(EngineTest, ReadsASpanLargerThan4GiBFromASparseFile) {
   }
   constexpr uint64_t kSize = (uint64_t{4} << 30) + 8192;
   testing::TempFile file;
-  int fd = ::open(file.path().c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  NativeHandle fd = testing::RawOpen(file.path(), testing::RawMode::kReadWrite, /*create_truncate=*/true);
   ASSERT_GE(fd, 0);
-  if (::ftruncate(fd, static_cast<off_t>(kSize)) != 0) {
-    ::close(fd);
+  if (!testing::RawTruncate(fd, kSize)) {
+    testing::RawClose(fd);
     GTEST_SKIP() << "cannot make a sparse file of " << kSize << " bytes here";
   }
   const uint64_t markers[] = {0, 0x7ffff000 - 1, 0x7ffff000, uint64_t{4} << 30, kSize - 1};
   for (size_t i = 0; i < std::size(markers); ++i) {
     char value = static_cast<char>(0x40 + i);
-    ASSERT_EQ(::pwrite(fd, &value, 1, static_cast<off_t>(markers[i])), 1);
+    ASSERT_EQ(testing::RawPwrite(fd, &value, 1, markers[i]), 1);
   }
-  void* memory = ::mmap(nullptr, kSize, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  ASSERT_NE(memory, MAP_FAILED);
-  auto* bytes = static_cast<std::byte*>(memory);
+  testing::LazyMemory memory(kSize);
+  ASSERT_NE(memory.data(), nullptr);
+  std::byte* bytes = memory.data();
   HALIO_EXPECT_OK(ReadOnce(fd, bytes, kSize));
   for (size_t i = 0; i < std::size(markers); ++i) {
     EXPECT_EQ(bytes[markers[i]], static_cast<std::byte>(0x40 + i)) << "marker " << i;
   }
   EXPECT_EQ(bytes[markers[1] - 1], std::byte{0});
-  ::munmap(memory, kSize);
-  ::close(fd);
+  testing::RawClose(fd);
 }
 
 // A completion may drop the last reference to its engine (a file closing as
@@ -221,7 +217,7 @@ TEST_P(EngineTest, ReadsASpanLargerThan4GiBFromASparseFile) {
 // without deadlocking or freeing state the thread still uses.
 TEST_P(EngineTest, CompletionMayDropTheLastEngineReference) {
   testing::TempFile file(testing::PatternBytes(4096, 26));
-  int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
+  NativeHandle fd = testing::RawOpen(file.path(), testing::RawMode::kRead);
   ASSERT_GE(fd, 0);
   std::vector<std::byte> out(4096);
   struct Holder {
@@ -250,7 +246,7 @@ TEST_P(EngineTest, CompletionMayDropTheLastEngineReference) {
   std::unique_lock<std::mutex> lock(holder.mutex);
   ASSERT_TRUE(holder.cv.wait_for(lock, std::chrono::seconds(30), [&] { return holder.done; }));
   HALIO_EXPECT_OK(holder.status);
-  ::close(fd);
+  testing::RawClose(fd);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, EngineTest,
@@ -278,17 +274,17 @@ TEST(EngineSelectionTest, AutoPicksTheFirstBackendThatRuns) {
 
 class EnvironmentTest : public ::testing::Test {
  protected:
-  void TearDown() override { ::unsetenv("HALIO_BACKEND"); }
+  void TearDown() override { testing::UnsetEnv("HALIO_BACKEND"); }
 };
 
 TEST_F(EnvironmentTest, HalioBackendOverridesAuto) {
-  ::setenv("HALIO_BACKEND", "sync", 1);
+  testing::SetEnv("HALIO_BACKEND", "sync");
   HALIO_ASSERT_OK_AND_ASSIGN(IoEngineRef engine, IoEngine::Create());
   EXPECT_EQ(engine->backend(), IoBackend::kSync);
 }
 
 TEST_F(EnvironmentTest, HalioBackendDoesNotOverrideAForcedChoice) {
-  ::setenv("HALIO_BACKEND", "sync", 1);
+  testing::SetEnv("HALIO_BACKEND", "sync");
   IoEngineOptions options;
   options.backend = IoBackend::kAsio;
   HALIO_ASSERT_OK_AND_ASSIGN(IoEngineRef engine, IoEngine::Create(options));
@@ -296,7 +292,7 @@ TEST_F(EnvironmentTest, HalioBackendDoesNotOverrideAForcedChoice) {
 }
 
 TEST_F(EnvironmentTest, BadHalioBackendIsAnError) {
-  ::setenv("HALIO_BACKEND", "fastest", 1);
+  testing::SetEnv("HALIO_BACKEND", "fastest");
   EXPECT_THAT(IoEngine::Create(),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("HALIO_BACKEND")));
 }

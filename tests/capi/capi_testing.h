@@ -8,8 +8,45 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(_WIN32)
+#include <direct.h>
+#include <io.h>
+#else
+#include <unistd.h>
+#endif
 
 #include "halio/halio.h"
+
+/* Makes a fresh scratch directory `<TMPDIR or TEMP or /tmp>/<prefix>XXXXXX`
+ * into `dir`. Returns 0 on success, printing the failure otherwise. */
+static int capi_make_scratch_dir(char* dir, size_t size, const char* prefix) {
+#if defined(_WIN32)
+  const char* tmp = getenv("TEMP");
+#else
+  const char* tmp = getenv("TMPDIR");
+#endif
+  snprintf(dir, size, "%s/%sXXXXXX", tmp != NULL && tmp[0] != 0 ? tmp : "/tmp", prefix);
+#if defined(_WIN32)
+  if (_mktemp_s(dir, strlen(dir) + 1) != 0 || _mkdir(dir) != 0) {
+#else
+  if (mkdtemp(dir) == NULL) {
+#endif
+    perror(dir);
+    return -1;
+  }
+  return 0;
+}
+
+/* Removes `dir` and what is in it (rm -rf; rmdir /s on Windows). */
+static void capi_remove_scratch_dir(const char* dir) {
+  char command[600];
+#if defined(_WIN32)
+  snprintf(command, sizeof(command), "rmdir /s /q \"%s\"", dir);
+#else
+  snprintf(command, sizeof(command), "rm -rf '%s'", dir);
+#endif
+  if (system(command) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
 
 static int capi_failures = 0;
 static const char* capi_current_test = "";

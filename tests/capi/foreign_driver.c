@@ -199,18 +199,9 @@ static void test_foreign_driver(void) {
 }
 
 int main(void) {
-  const char* tmp = getenv("TMPDIR");
-  snprintf(scratch_dir, sizeof(scratch_dir), "%s/halio_driver_XXXXXX",
-           tmp != NULL && tmp[0] != 0 ? tmp : "/tmp");
-  if (mkdtemp(scratch_dir) == NULL) {
-    perror("mkdtemp");
-    return 1;
-  }
+  if (capi_make_scratch_dir(scratch_dir, sizeof(scratch_dir), "halio_driver_") != 0) return 1;
   RUN_TEST(test_foreign_driver);
-  char path[512];
-  snprintf(path, sizeof(path), "%s/weights.bin", scratch_dir);
-  unlink(path);
-  rmdir(scratch_dir);
+  capi_remove_scratch_dir(scratch_dir);
   printf("%d failure(s)\n", capi_failures);
   return capi_failures == 0 ? 0 : 1;
 }

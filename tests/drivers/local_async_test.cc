@@ -3,9 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#if !defined(_WIN32)
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "halio/drivers.h"
+#include "fd_io.h"
 #include "testing/matrix.h"
 #include "testing/param_names.h"
 #include "testing/sanitizers.h"
@@ -52,6 +55,7 @@ TEST(LocalAsyncTest, RejectsZeroQueueDepthOrChunkSize) {
   EXPECT_THAT(CreateLocalAsyncDevice(options), StatusIs(StatusCode::kInvalidArgument));
 }
 
+#if !defined(_WIN32)  // fork and RLIMIT_AS are POSIX's
 // Bytes of address space this process maps now (/proc/self/statm, pages).
 uint64_t MappedBytes() {
   std::ifstream statm("/proc/self/statm");
@@ -96,6 +100,7 @@ TEST(LocalAsyncTest, FailingToStartAWorkerThreadTearsDownTheStartedOnes) {
       << "10 setrlimit failed, 11 the device was created, 12 wrong code, 13/14 the message "
          "does not name the worker";
 }
+#endif  // !_WIN32
 
 TEST(LocalAsyncTest, QueueCallsReturnBeforeTheirWaitsAreReached) {
   auto device = MakeDevice();
@@ -179,6 +184,14 @@ TEST(LocalAsyncTest, HotSmallReadWithReachedWaitsLandsBeforeTheCallReturns) {
   HALIO_ASSERT_OK_AND_ASSIGN(FileRef opened, FdFile::Open(file.path(), OpenMode::kRead));
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, device->allocator().Allocate({}, 8192));
   HALIO_ASSERT_OK(opened->Read(0, *buffer, 0, 8192));  // in the page cache now
+  std::vector<std::byte> probe(4096);
+  HALIO_ASSERT_OK_AND_ASSIGN(NativeHandle handle, platform::OpenPath(file.path(), {.read = true}));
+  const Result<size_t> cached = platform::ReadCachedPrefix(handle, 0, probe, file.path());
+  platform::CloseHandle(handle);
+  if (cached.ok() && *cached == 0) {
+    GTEST_SKIP() << "no page-cache-only reads here (Linux's RWF_NOWAIT): the call cannot "
+                    "know the bytes are cached, so small reads are queued like any other";
+  }
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef target, device->allocator().Allocate({}, 4096));
   auto ready = *Semaphore::Create(1);
   auto done = *Semaphore::Create(0);
@@ -274,6 +287,16 @@ TEST_P(LocalAsyncBackendTest, ThousandsOfConcurrentReadsFromSeveralThreads) {
   EXPECT_TRUE(Bytes(buffer) == contents);
 }
 
+// "end of file at offset N" for N any 256 KiB chunk boundary in [1, 3) MiB.
+// (No regex alternation: gtest's simple regex on Windows has none.)
+::testing::Matcher<const std::string&> ChunkBoundaryEnd() {
+  std::vector<::testing::Matcher<const std::string&>> ends;
+  for (uint64_t offset = 1 << 20; offset < (3u << 20); offset += 256 * 1024) {
+    ends.push_back(HasSubstr("end of file at offset " + std::to_string(offset)));
+  }
+  return ::testing::AnyOfArray(ends);
+}
+
 TEST_P(LocalAsyncBackendTest, ReadOfTruncatedFileFailsWithFileAndRange) {
   testing::TempFile file(testing::PatternBytes(3 << 20, 33));
   auto device = MakeDevice(/*queue_depth=*/4, /*chunk_size=*/256 * 1024);
@@ -288,10 +311,7 @@ TEST_P(LocalAsyncBackendTest, ReadOfTruncatedFileFailsWithFileAndRange) {
   EXPECT_THAT(done->Wait(1, Timeout::After(std::chrono::seconds(30))),
               StatusIs(StatusCode::kAborted,
                        ::testing::AllOf(HasSubstr("OUT_OF_RANGE"), HasSubstr(file.path()),
-                                        ::testing::ContainsRegex(
-                                            "end of file at offset (1048576|1310720|"
-                                            "1572864|1835008|2097152|2359296|2621440|"
-                                            "2883584)"))));
+                                        ChunkBoundaryEnd())));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, LocalAsyncBackendTest,

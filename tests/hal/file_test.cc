@@ -2,8 +2,10 @@
 // checked against the bytes on disk) and MemoryFile over caller memory.
 #include "halio/file.h"
 
+
+#if !defined(_WIN32)
 #include <fcntl.h>
-#include <unistd.h>
+#endif
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -18,6 +20,7 @@
 
 #include "halio/hal/allocator.h"
 #include "testing/fifo.h"
+#include "testing/raw_file.h"
 #include "fd_transfer.h"
 #include "testing/status_matchers.h"
 
@@ -70,7 +73,7 @@ std::vector<uint8_t> Load(const BufferRef& buffer, uint64_t offset = 0,
 class FdFileTest : public ::testing::Test {
  protected:
   void TearDown() override {
-    for (int fd : fds_) ::close(fd);
+    for (NativeHandle fd : fds_) testing::RawClose(fd);
     std::error_code ignored;
     for (const auto& path : paths_) std::filesystem::remove(path, ignored);
   }
@@ -87,36 +90,31 @@ class FdFileTest : public ::testing::Test {
 
   std::string TempFileWith(const std::vector<uint8_t>& contents) {
     std::string path = TempPath();
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    NativeHandle fd = testing::RawOpen(path, testing::RawMode::kWrite, /*create_truncate=*/true);
     EXPECT_GE(fd, 0) << path << ": " << std::strerror(errno);
-    EXPECT_EQ(::write(fd, contents.data(), contents.size()),
-              static_cast<ssize_t>(contents.size()));
-    ::close(fd);
+    EXPECT_EQ(testing::RawPwrite(fd, contents.data(), contents.size(), 0),
+              static_cast<int64_t>(contents.size()));
+    testing::RawClose(fd);
     return path;
   }
 
-  // The file's bytes as plain read() sees them.
+  // The file's bytes as a plain read sees them.
   static std::vector<uint8_t> ReadDisk(const std::string& path) {
-    std::vector<uint8_t> bytes;
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    EXPECT_GE(fd, 0) << path;
-    if (fd < 0) return bytes;
-    uint8_t chunk[4096];
-    ssize_t n;
-    while ((n = ::read(fd, chunk, sizeof(chunk))) > 0) bytes.insert(bytes.end(), chunk, chunk + n);
-    ::close(fd);
-    return bytes;
+    EXPECT_TRUE(std::filesystem::exists(path)) << path;
+    const std::vector<std::byte> bytes = testing::ReadFileBytes(path);
+    return std::vector<uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                reinterpret_cast<const uint8_t*>(bytes.data()) + bytes.size());
   }
 
-  int OpenFd(const std::string& path, int oflags) {
-    int fd = ::open(path.c_str(), oflags | O_CLOEXEC);
+  NativeHandle OpenFd(const std::string& path, testing::RawMode mode) {
+    NativeHandle fd = testing::RawOpen(path, mode);
     EXPECT_GE(fd, 0) << path << ": " << std::strerror(errno);
     if (fd >= 0) fds_.push_back(fd);
     return fd;
   }
 
   std::vector<std::string> paths_;
-  std::vector<int> fds_;
+  std::vector<NativeHandle> fds_;
 };
 
 // --- FdFile::Open -----------------------------------------------------------
@@ -180,9 +178,9 @@ TEST_F(FdFileTest, OpenRefusesAFifoAtOnce) {
 }
 
 TEST_F(FdFileTest, OpenRefusesCharacterDevicesAndDirectories) {
-  EXPECT_THAT(FdFile::Open("/dev/null", OpenMode::kRead, SyncOptions()),
+  EXPECT_THAT(FdFile::Open(testing::kNullDevice, OpenMode::kRead, SyncOptions()),
               StatusIs(StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr("/dev/null"), HasSubstr("a character device"))));
+                       AllOf(HasSubstr(testing::kNullDevice), HasSubstr("a character device"))));
   std::string dir = TempPath();
   ASSERT_TRUE(std::filesystem::create_directory(dir));
   EXPECT_THAT(FdFile::Open(dir, OpenMode::kRead, SyncOptions()),
@@ -307,14 +305,14 @@ TEST_F(FdFileTest, FlushSucceeds) {
 TEST_F(FdFileTest, FromHandleDuplicatesTheFd) {
   auto data = Pattern(32, 11);
   std::string path = TempFileWith(data);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  NativeHandle fd = testing::RawOpen(path, testing::RawMode::kRead);
   ASSERT_GE(fd, 0);
   HALIO_ASSERT_OK_AND_ASSIGN(FileRef file,
                              FdFile::FromHandle(fd, MemoryAccess::kRead, SyncOptions()));
   EXPECT_NE(static_cast<FdFile*>(file.get())->fd(), fd);
-  EXPECT_EQ(file->description(), "fd " + std::to_string(fd));
+  EXPECT_EQ(file->description(), testing::kHandleWord + std::to_string(fd));
   EXPECT_EQ(file->length(), 32u);
-  ::close(fd);  // the caller closes its own; the file keeps its duplicate
+  testing::RawClose(fd);  // the caller closes its own; the file keeps its duplicate
 
   BufferRef target = MakeBuffer(32);
   HALIO_ASSERT_OK(file->Read(0, *target, 0, 32));
@@ -323,22 +321,21 @@ TEST_F(FdFileTest, FromHandleDuplicatesTheFd) {
 
 TEST_F(FdFileTest, DestroyingTheFileKeepsTheCallersFd) {
   std::string path = TempFileWith(Pattern(8, 12));
-  int fd = OpenFd(path, O_RDWR);
+  NativeHandle fd = OpenFd(path, testing::RawMode::kReadWrite);
   {
     HALIO_ASSERT_OK_AND_ASSIGN(FileRef file,
                                FdFile::FromHandle(fd, MemoryAccess::kReadWrite, SyncOptions()));
     EXPECT_EQ(file->allowed_access(), MemoryAccess::kReadWrite);
   }
-  errno = 0;
-  EXPECT_NE(::fcntl(fd, F_GETFD), -1) << std::strerror(errno);
+  EXPECT_TRUE(testing::RawIsOpen(fd));
   uint8_t byte = 0;
-  EXPECT_EQ(::pread(fd, &byte, 1, 0), 1);
+  EXPECT_EQ(testing::RawPread(fd, &byte, 1, 0), 1);
 }
 
 TEST_F(FdFileTest, FromHandleOfReadOnlyFdWithWriteIsPermissionDenied) {
   std::string path = TempFileWith(Pattern(8, 13));
-  int fd = OpenFd(path, O_RDONLY);
-  std::string fd_text = "fd " + std::to_string(fd);
+  NativeHandle fd = OpenFd(path, testing::RawMode::kRead);
+  std::string fd_text = testing::kHandleWord + std::to_string(fd);
   EXPECT_THAT(FdFile::FromHandle(fd, MemoryAccess::kWrite, SyncOptions()),
               StatusIs(StatusCode::kPermissionDenied,
                        AllOf(HasSubstr(fd_text), HasSubstr("reading only"))));
@@ -348,37 +345,41 @@ TEST_F(FdFileTest, FromHandleOfReadOnlyFdWithWriteIsPermissionDenied) {
 
 TEST_F(FdFileTest, FromHandleOfWriteOnlyFdWithReadIsPermissionDenied) {
   std::string path = TempFileWith(Pattern(8, 14));
-  int fd = OpenFd(path, O_WRONLY);
+  NativeHandle fd = OpenFd(path, testing::RawMode::kWrite);
   EXPECT_THAT(FdFile::FromHandle(fd, MemoryAccess::kRead, SyncOptions()),
               StatusIs(StatusCode::kPermissionDenied, HasSubstr("writing only")));
 }
 
 TEST_F(FdFileTest, FromHandleOfClosedFdIsFailedPrecondition) {
   std::string path = TempFileWith(Pattern(8, 15));
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  NativeHandle fd = testing::RawOpen(path, testing::RawMode::kRead);
   ASSERT_GE(fd, 0);
-  ::close(fd);
+  testing::RawClose(fd);
   EXPECT_THAT(FdFile::FromHandle(fd, MemoryAccess::kRead, SyncOptions()),
               StatusIs(StatusCode::kFailedPrecondition,
-                       HasSubstr("fd " + std::to_string(fd))));
+                       HasSubstr(testing::kHandleWord + std::to_string(fd))));
 }
 
 TEST_F(FdFileTest, FromHandleWithoutAccessIsInvalidArgument) {
   std::string path = TempFileWith(Pattern(8, 16));
-  int fd = OpenFd(path, O_RDWR);
+  NativeHandle fd = OpenFd(path, testing::RawMode::kReadWrite);
   EXPECT_THAT(FdFile::FromHandle(fd, MemoryAccess::kNone, SyncOptions()),
               StatusIs(StatusCode::kInvalidArgument));
   EXPECT_THAT(FdFile::FromHandle(fd, MemoryAccess::kDiscard, SyncOptions()),
               StatusIs(StatusCode::kInvalidArgument));
 }
 
+#if !defined(_WIN32)  // a directory opened as a file: O_DIRECTORY
 TEST_F(FdFileTest, FromHandleOfDirectoryIsFailedPrecondition) {
   std::string dir = TempPath();
   ASSERT_TRUE(std::filesystem::create_directory(dir));
-  int fd = OpenFd(dir, O_RDONLY | O_DIRECTORY);
+  NativeHandle fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  fds_.push_back(fd);
   EXPECT_THAT(FdFile::FromHandle(fd, MemoryAccess::kRead, SyncOptions()),
               StatusIs(StatusCode::kFailedPrecondition, HasSubstr("not a regular file")));
 }
+#endif  // !_WIN32
 
 // --- MemoryFile -------------------------------------------------------------
 

@@ -3,12 +3,16 @@
 // the POSIX open/dup/fstat/fcntl/fsync wrappers, on real temp files.
 #include "fd_io.h"
 
+#if defined(_WIN32)
+#include <windows.h>
+#else
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#endif
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -23,6 +27,7 @@
 #include <vector>
 
 #include "testing/fifo.h"
+#include "testing/raw_file.h"
 #include "testing/status_matchers.h"
 
 namespace halio::platform {
@@ -30,6 +35,11 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using halio::testing::RawClose;
+using halio::testing::RawMode;
+using halio::testing::RawOpen;
+using halio::testing::RawPread;
+using halio::testing::RawPwrite;
 
 std::vector<std::byte> Pattern(size_t length, uint8_t seed) {
   std::vector<std::byte> bytes(length);
@@ -101,7 +111,7 @@ class ScriptedSyscalls {
 class FdIoTest : public ::testing::Test {
  protected:
   void TearDown() override {
-    for (int fd : fds_) ::close(fd);
+    for (NativeHandle fd : fds_) RawClose(fd);
     std::error_code ignored;
     for (const auto& path : paths_) std::filesystem::remove_all(path, ignored);
   }
@@ -113,46 +123,46 @@ class FdIoTest : public ::testing::Test {
     auto path = std::filesystem::temp_directory_path() /
                 ("halio_fd_io_" + std::to_string(::getpid()) + "_" + info->name() + "_" +
                  std::to_string(counter++) + suffix);
-    paths_.push_back(path);
+    paths_.push_back(path.string());
     return path.string();
   }
 
   // Opens (creating) a temp file read-write; closed in TearDown.
-  int OpenTemp(std::string* path_out = nullptr) {
+  NativeHandle OpenTemp(std::string* path_out = nullptr) {
     std::string path = TempPath();
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    NativeHandle fd = RawOpen(path, RawMode::kReadWrite, /*create_truncate=*/true);
     EXPECT_GE(fd, 0) << path << ": " << std::strerror(errno);
     if (fd >= 0) fds_.push_back(fd);
     if (path_out) *path_out = path;
     return fd;
   }
 
-  int OpenTempWith(const std::vector<std::byte>& contents) {
-    int fd = OpenTemp();
-    EXPECT_EQ(::pwrite(fd, contents.data(), contents.size(), 0),
-              static_cast<ssize_t>(contents.size()));
+  NativeHandle OpenTempWith(const std::vector<std::byte>& contents) {
+    NativeHandle fd = OpenTemp();
+    EXPECT_EQ(RawPwrite(fd, contents.data(), contents.size(), 0),
+              static_cast<int64_t>(contents.size()));
     return fd;
   }
 
-  int Track(int fd) {
+  NativeHandle Track(NativeHandle fd) {
     if (fd >= 0) fds_.push_back(fd);
     return fd;
   }
 
   std::vector<std::string> paths_;
-  std::vector<int> fds_;
+  std::vector<NativeHandle> fds_;
 };
 
 // --- ReadAt / WriteAt -------------------------------------------------------
 
 TEST_F(FdIoTest, WriteAtReadAtRoundTrip) {
-  int fd = OpenTemp();
+  NativeHandle fd = OpenTemp();
   auto data = Pattern(4096 + 13, 1);
   HALIO_ASSERT_OK(WriteAt(fd, 100, data, "round trip file"));
 
   std::vector<std::byte> on_disk(data.size());
-  ASSERT_EQ(::pread(fd, on_disk.data(), on_disk.size(), 100),
-            static_cast<ssize_t>(on_disk.size()));
+  ASSERT_EQ(RawPread(fd, on_disk.data(), on_disk.size(), 100),
+            static_cast<int64_t>(on_disk.size()));
   EXPECT_EQ(on_disk, data);
 
   std::vector<std::byte> read_back(data.size());
@@ -181,7 +191,7 @@ TEST(SlowCopyAlignmentTest, MeasuredRatioIsPlausibleAndStable) {
 
 TEST_F(FdIoTest, RealignedReadNeverHandsTheKernelASlowDestination) {
   auto contents = Pattern(700 * 1024 + 3, 9);
-  int fd = OpenTempWith(contents);
+  NativeHandle fd = OpenTempWith(contents);
   ScriptedSyscalls sys;
   bool slow_seen = false;
   sys.set_read([&](NativeHandle handle, void* dst, size_t length, uint64_t offset) {
@@ -198,7 +208,7 @@ TEST_F(FdIoTest, RealignedReadNeverHandsTheKernelASlowDestination) {
 }
 
 TEST_F(FdIoTest, ZeroLengthTransfersMakeNoCalls) {
-  int fd = OpenTemp();
+  NativeHandle fd = OpenTemp();
   ScriptedSyscalls sys;
   HALIO_ASSERT_OK(ReadAt(fd, 1000, {}, "empty", sys.table()));
   HALIO_ASSERT_OK(WriteAt(fd, 1000, {}, "empty", sys.table()));
@@ -206,7 +216,7 @@ TEST_F(FdIoTest, ZeroLengthTransfersMakeNoCalls) {
 }
 
 TEST_F(FdIoTest, ReadPastEndOfFileIsOutOfRange) {
-  int fd = OpenTempWith(Pattern(8, 2));
+  NativeHandle fd = OpenTempWith(Pattern(8, 2));
   std::vector<std::byte> dst(8);
   EXPECT_THAT(ReadAt(fd, 4, dst, "short.bin"),
               StatusIs(StatusCode::kOutOfRange,
@@ -215,7 +225,7 @@ TEST_F(FdIoTest, ReadPastEndOfFileIsOutOfRange) {
 }
 
 TEST_F(FdIoTest, ReadOneByteAtEndOfFileIsOutOfRange) {
-  int fd = OpenTempWith(Pattern(8, 3));
+  NativeHandle fd = OpenTempWith(Pattern(8, 3));
   std::vector<std::byte> dst(1);
   EXPECT_THAT(ReadAt(fd, 8, dst, "eight.bin"),
               StatusIs(StatusCode::kOutOfRange,
@@ -223,7 +233,7 @@ TEST_F(FdIoTest, ReadOneByteAtEndOfFileIsOutOfRange) {
 }
 
 TEST_F(FdIoTest, ChunksNeverExceedMaxBytesPerCall) {
-  int fd = OpenTemp();
+  NativeHandle fd = OpenTemp();
   auto data = Pattern(100, 4);
   ScriptedSyscalls write_sys;
   write_sys.set_max_bytes_per_call(7);
@@ -252,7 +262,7 @@ int64_t FlakyWrite(int* n, NativeHandle fd, const void* src, size_t length,
 }
 
 TEST_F(FdIoTest, RetriesEintrAndLoopsOnShortCounts) {
-  int fd = OpenTemp();
+  NativeHandle fd = OpenTemp();
   auto data = Pattern(50, 5);
   int n = 0;
   ScriptedSyscalls sys;
@@ -266,7 +276,7 @@ TEST_F(FdIoTest, RetriesEintrAndLoopsOnShortCounts) {
   EXPECT_EQ(sys.calls(), 100);  // 50 EINTRs + 50 one-byte writes
 
   std::vector<std::byte> on_disk(data.size());
-  ASSERT_EQ(::pread(fd, on_disk.data(), on_disk.size(), 10), 50);
+  ASSERT_EQ(RawPread(fd, on_disk.data(), on_disk.size(), 10), 50);
   EXPECT_EQ(on_disk, data);
 
   std::vector<std::byte> read_back(data.size());
@@ -275,7 +285,7 @@ TEST_F(FdIoTest, RetriesEintrAndLoopsOnShortCounts) {
 }
 
 TEST_F(FdIoTest, ReadEioIsDataLossNamingFileAndRange) {
-  int fd = OpenTempWith(Pattern(64, 6));
+  NativeHandle fd = OpenTempWith(Pattern(64, 6));
   ScriptedSyscalls sys;
   sys.set_read([](NativeHandle, void*, size_t, uint64_t) -> int64_t { return -EIO; });
   std::vector<std::byte> dst(32);
@@ -287,7 +297,7 @@ TEST_F(FdIoTest, ReadEioIsDataLossNamingFileAndRange) {
 }
 
 TEST_F(FdIoTest, ErrorAfterProgressNamesTheFailingOffset) {
-  int fd = OpenTempWith(Pattern(64, 7));
+  NativeHandle fd = OpenTempWith(Pattern(64, 7));
   ScriptedSyscalls sys;
   int n = 0;
   sys.set_read([&](NativeHandle h, void* d, size_t, uint64_t o) -> int64_t {
@@ -301,7 +311,7 @@ TEST_F(FdIoTest, ErrorAfterProgressNamesTheFailingOffset) {
 }
 
 TEST_F(FdIoTest, WriteEioIsDataLossNamingFileAndRange) {
-  int fd = OpenTemp();
+  NativeHandle fd = OpenTemp();
   ScriptedSyscalls sys;
   sys.set_write([](NativeHandle, const void*, size_t, uint64_t) -> int64_t { return -EIO; });
   auto data = Pattern(10, 8);
@@ -310,7 +320,7 @@ TEST_F(FdIoTest, WriteEioIsDataLossNamingFileAndRange) {
 }
 
 TEST_F(FdIoTest, WriteOfZeroBytesIsResourceExhausted) {
-  int fd = OpenTemp();
+  NativeHandle fd = OpenTemp();
   ScriptedSyscalls sys;
   sys.set_write([](NativeHandle, const void*, size_t, uint64_t) -> int64_t { return 0; });
   auto data = Pattern(10, 9);
@@ -322,7 +332,7 @@ TEST_F(FdIoTest, WriteOfZeroBytesIsResourceExhausted) {
 }
 
 TEST_F(FdIoTest, PersistentEagainGivesUpOnRead) {
-  int fd = OpenTempWith(Pattern(16, 10));
+  NativeHandle fd = OpenTempWith(Pattern(16, 10));
   ScriptedSyscalls sys;
   sys.set_read([](NativeHandle, void*, size_t, uint64_t) -> int64_t { return -EAGAIN; });
   std::vector<std::byte> dst(16);
@@ -333,7 +343,7 @@ TEST_F(FdIoTest, PersistentEagainGivesUpOnRead) {
 }
 
 TEST_F(FdIoTest, PersistentEagainGivesUpOnWrite) {
-  int fd = OpenTemp();
+  NativeHandle fd = OpenTemp();
   ScriptedSyscalls sys;
   sys.set_write([](NativeHandle, const void*, size_t, uint64_t) -> int64_t {
     return -EAGAIN;
@@ -347,7 +357,7 @@ TEST_F(FdIoTest, PersistentEagainGivesUpOnWrite) {
 
 TEST_F(FdIoTest, TransientEagainIsRetried) {
   auto data = Pattern(16, 12);
-  int fd = OpenTempWith(data);
+  NativeHandle fd = OpenTempWith(data);
   ScriptedSyscalls sys;
   int eagains = 3;
   sys.set_read([&](NativeHandle h, void* d, size_t l, uint64_t o) -> int64_t {
@@ -389,13 +399,13 @@ TEST_F(FdIoTest, OpenPathCreatesAndIsCloseOnExec) {
   HALIO_ASSERT_OK_AND_ASSIGN(NativeHandle fd, OpenPath(path, flags));
   Track(fd);
   EXPECT_TRUE(std::filesystem::exists(path));
-  EXPECT_NE(::fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
+  EXPECT_FALSE(halio::testing::RawIsInherited(fd));
 }
 
 TEST_F(FdIoTest, OpenPathTruncates) {
   std::string path;
-  int fd = OpenTemp(&path);
-  ASSERT_EQ(::pwrite(fd, "abcdef", 6, 0), 6);
+  NativeHandle fd = OpenTemp(&path);
+  ASSERT_EQ(RawPwrite(fd, "abcdef", 6, 0), 6);
   OpenFlags flags;
   flags.write = flags.truncate = true;
   HALIO_ASSERT_OK_AND_ASSIGN(NativeHandle truncated, OpenPath(path, flags));
@@ -424,16 +434,18 @@ TEST_F(FdIoTest, OpenPathRefusesAFifoWithoutBlocking) {
                                    HasSubstr(kNeedsAFile))))
         << "read " << flags.read << " write " << flags.write;
   }
+#if !defined(_WIN32)  // a FIFO's "no reader": POSIX's ENXIO
   Result<NativeHandle> writer =
       fifo.OpenWithin([&] { return OpenPath(fifo.path(), WriteFlags()); });
   EXPECT_THAT(writer, StatusIs(StatusCode::kFailedPrecondition, HasSubstr("no reader")));
+#endif
 }
 
 TEST_F(FdIoTest, OpenPathRefusesACharacterDevice) {
   for (const OpenFlags flags : {ReadFlags(), WriteFlags()}) {
-    EXPECT_THAT(OpenPath("/dev/null", flags),
+    EXPECT_THAT(OpenPath(halio::testing::kNullDevice, flags),
                 StatusIs(StatusCode::kFailedPrecondition,
-                         AllOf(HasSubstr("/dev/null"), HasSubstr("a character device"),
+                         AllOf(HasSubstr(halio::testing::kNullDevice), HasSubstr("a character device"),
                                HasSubstr(kNeedsAFile))));
   }
 }
@@ -449,6 +461,7 @@ TEST_F(FdIoTest, OpenPathRefusesADirectory) {
               StatusIs(StatusCode::kFailedPrecondition, HasSubstr(dir)));
 }
 
+#if !defined(_WIN32)  // Unix-domain sockets and O_NONBLOCK are POSIX's
 TEST_F(FdIoTest, OpenPathRefusesASocket) {
   std::string path = TempPath("_sock");
   sockaddr_un address{};
@@ -477,12 +490,15 @@ TEST_F(FdIoTest, OpenPathLeavesRegularFilesBlocking) {
   }
 }
 
+#endif  // !_WIN32
+
 TEST_F(FdIoTest, HandleLengthOfRegularFile) {
-  int fd = OpenTempWith(Pattern(123, 13));
+  NativeHandle fd = OpenTempWith(Pattern(123, 13));
   HALIO_ASSERT_OK_AND_ASSIGN(uint64_t length, HandleLength(fd, "f"));
   EXPECT_EQ(length, 123u);
 }
 
+#if !defined(_WIN32)  // a directory opened as a file: O_DIRECTORY
 TEST_F(FdIoTest, HandleLengthOfDirectoryIsFailedPrecondition) {
   std::string dir = TempPath("_dir");
   ASSERT_TRUE(std::filesystem::create_directory(dir));
@@ -494,10 +510,12 @@ TEST_F(FdIoTest, HandleLengthOfDirectoryIsFailedPrecondition) {
                              HasSubstr(kNeedsAFile))));
 }
 
+#endif  // !_WIN32
+
 TEST_F(FdIoTest, HandleLengthOfClosedFdIsFailedPrecondition) {
-  int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  NativeHandle fd = RawOpen(halio::testing::kNullDevice, RawMode::kRead);
   ASSERT_GE(fd, 0);
-  ::close(fd);
+  RawClose(fd);
   EXPECT_THAT(HandleLength(fd, "closed"), StatusIs(StatusCode::kFailedPrecondition));
 }
 
@@ -505,60 +523,59 @@ TEST_F(FdIoTest, HandleAccessReportsReadAndWrite) {
   std::string path;
   OpenTemp(&path);
   struct Case {
-    int oflags;
+    RawMode mode;
     bool read, write;
   };
-  for (Case c : {Case{O_RDONLY, true, false}, Case{O_WRONLY, false, true},
-                 Case{O_RDWR, true, true}}) {
-    int fd = Track(::open(path.c_str(), c.oflags | O_CLOEXEC));
+  for (Case c : {Case{RawMode::kRead, true, false}, Case{RawMode::kWrite, false, true},
+                 Case{RawMode::kReadWrite, true, true}}) {
+    NativeHandle fd = Track(RawOpen(path, c.mode));
     ASSERT_GE(fd, 0);
     HALIO_ASSERT_OK_AND_ASSIGN(OpenFlags access, HandleAccess(fd));
-    EXPECT_EQ(access.read, c.read) << c.oflags;
-    EXPECT_EQ(access.write, c.write) << c.oflags;
+    EXPECT_EQ(access.read, c.read) << static_cast<int>(c.mode);
+    EXPECT_EQ(access.write, c.write) << static_cast<int>(c.mode);
   }
 }
 
 TEST_F(FdIoTest, DuplicateHandleIsCloseOnExecCopy) {
-  int fd = OpenTempWith(Pattern(4, 14));
+  NativeHandle fd = OpenTempWith(Pattern(4, 14));
   HALIO_ASSERT_OK_AND_ASSIGN(NativeHandle copy, DuplicateHandle(fd));
   Track(copy);
   EXPECT_NE(copy, fd);
-  EXPECT_NE(::fcntl(copy, F_GETFD) & FD_CLOEXEC, 0);
+  EXPECT_FALSE(halio::testing::RawIsInherited(copy));
   HALIO_ASSERT_OK_AND_ASSIGN(uint64_t length, HandleLength(copy, "copy"));
   EXPECT_EQ(length, 4u);
 }
 
 TEST_F(FdIoTest, DuplicateHandleOfClosedFdIsFailedPrecondition) {
-  int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  NativeHandle fd = RawOpen(halio::testing::kNullDevice, RawMode::kRead);
   ASSERT_GE(fd, 0);
-  ::close(fd);
+  RawClose(fd);
   EXPECT_THAT(DuplicateHandle(fd), StatusIs(StatusCode::kFailedPrecondition,
-                                            HasSubstr("fd " + std::to_string(fd))));
+                                            HasSubstr(halio::testing::kHandleWord + std::to_string(fd))));
 }
 
 TEST_F(FdIoTest, CloseHandleClosesAndIgnoresInvalid) {
-  int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  NativeHandle fd = RawOpen(halio::testing::kNullDevice, RawMode::kRead);
   ASSERT_GE(fd, 0);
   CloseHandle(fd);
-  errno = 0;
-  EXPECT_EQ(::fcntl(fd, F_GETFD), -1);
-  EXPECT_EQ(errno, EBADF);
+  EXPECT_FALSE(halio::testing::RawIsOpen(fd));
   CloseHandle(kInvalidHandle);  // must not crash
 }
 
 TEST_F(FdIoTest, SyncHandleWorks) {
-  int fd = OpenTempWith(Pattern(32, 15));
+  NativeHandle fd = OpenTempWith(Pattern(32, 15));
   HALIO_EXPECT_OK(SyncHandle(fd, /*data_only=*/true, "synced.bin"));
   HALIO_EXPECT_OK(SyncHandle(fd, /*data_only=*/false, "synced.bin"));
 }
 
 TEST_F(FdIoTest, SyncHandleOfClosedFdNamesTheFile) {
-  int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  NativeHandle fd = RawOpen(halio::testing::kNullDevice, RawMode::kRead);
   ASSERT_GE(fd, 0);
-  ::close(fd);
+  RawClose(fd);
   EXPECT_THAT(SyncHandle(fd, true, "gone.bin"),
               StatusIs(StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr("fdatasync gone.bin"), HasSubstr("errno"))));
+                       AllOf(HasSubstr(std::string(halio::testing::kDataSyncCall) + " gone.bin"),
+                             HasSubstr("errno"))));
 }
 
 // --- The > 4 GiB single read ------------------------------------------------
@@ -567,12 +584,21 @@ TEST_F(FdIoTest, SyncHandleOfClosedFdNamesTheFile) {
 class AnonymousMapping {
  public:
   explicit AnonymousMapping(size_t size) : size_(size) {
+#if defined(_WIN32)
+    data_ = static_cast<std::byte*>(
+        ::VirtualAlloc(nullptr, size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
+#else
     void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     data_ = p == MAP_FAILED ? nullptr : static_cast<std::byte*>(p);
+#endif
   }
   ~AnonymousMapping() {
+#if defined(_WIN32)
+    if (data_) ::VirtualFree(data_, 0, MEM_RELEASE);
+#else
     if (data_) ::munmap(data_, size_);
+#endif
   }
   AnonymousMapping(const AnonymousMapping&) = delete;
   AnonymousMapping& operator=(const AnonymousMapping&) = delete;
@@ -587,7 +613,7 @@ TEST_F(FdIoTest, ReadsMoreThan4GiBInOneCallInKernelSizedChunks) {
   if (sizeof(size_t) < 8) GTEST_SKIP() << "needs a 64-bit address space";
   constexpr uint64_t k4GiB = uint64_t{1} << 32;
   constexpr uint64_t kSize = k4GiB + 8192;
-  constexpr uint64_t kBoundary = kLinuxMaxIoBytes;  // where the first chunk ends
+  constexpr uint64_t kBoundary = kMaxIoBytesPerCall;  // where the first chunk ends
   const std::pair<uint64_t, std::byte> markers[] = {
       {0, std::byte{0xA1}},
       {kBoundary - 1, std::byte{0xB2}},
@@ -597,9 +623,9 @@ TEST_F(FdIoTest, ReadsMoreThan4GiBInOneCallInKernelSizedChunks) {
   };
 
   std::string path;
-  int fd = OpenTemp(&path);
+  NativeHandle fd = OpenTemp(&path);
   ASSERT_GE(fd, 0);
-  if (::ftruncate(fd, static_cast<off_t>(kSize)) != 0) {
+  if (!halio::testing::RawTruncate(fd, kSize)) {
     int error = errno;
     if (error == ENOSPC || error == EFBIG) {
       GTEST_SKIP() << "the filesystem of " << path << " refuses a sparse file of "
@@ -608,7 +634,7 @@ TEST_F(FdIoTest, ReadsMoreThan4GiBInOneCallInKernelSizedChunks) {
     FAIL() << "ftruncate " << path << ": " << std::strerror(error);
   }
   for (const auto& [offset, value] : markers) {
-    if (::pwrite(fd, &value, 1, static_cast<off_t>(offset)) != 1) {
+    if (RawPwrite(fd, &value, 1, static_cast<off_t>(offset)) != 1) {
       int error = errno;
       if (error == ENOSPC || error == EFBIG) {
         GTEST_SKIP() << "cannot write a marker at " << offset << " of " << path << ": "
@@ -626,7 +652,7 @@ TEST_F(FdIoTest, ReadsMoreThan4GiBInOneCallInKernelSizedChunks) {
   ASSERT_EQ(sys.table().max_bytes_per_call, kMaxIoBytesPerCall);
   HALIO_ASSERT_OK(ReadAt(fd, 0, std::span<std::byte>(buffer.data(), kSize), path,
                          sys.table()));
-  EXPECT_LE(sys.largest_request(), kLinuxMaxIoBytes);
+  EXPECT_LE(sys.largest_request(), kMaxIoBytesPerCall);
   EXPECT_GE(sys.calls(), 3);
 
   for (const auto& [offset, value] : markers) {

@@ -3,7 +3,6 @@
 // table that serves an in-memory file and scripts each call's result.
 #include "transfer_step.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <gmock/gmock.h>
@@ -19,6 +18,7 @@
 #include "fd_io.h"
 #include "testing/matrix.h"
 #include "testing/status_matchers.h"
+#include "testing/raw_file.h"
 #include "testing/temp_file.h"
 
 namespace halio::platform {
@@ -254,14 +254,14 @@ class DirectLoopTest : public ::testing::Test {
  protected:
   void SetUp() override {
     file_.Write(halio::testing::PatternBytes(5000, 7));
-    fd_ = ::open(file_.path().c_str(), O_RDONLY | O_CLOEXEC);
+    fd_ = halio::testing::RawOpen(file_.path(), halio::testing::RawMode::kRead);
     ASSERT_GE(fd_, 0);
   }
   void TearDown() override {
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ >= 0) halio::testing::RawClose(fd_);
   }
   testing::TempFile file_;
-  int fd_ = -1;
+  NativeHandle fd_ = kInvalidHandle;
   FakeFile fake_{5000};
   const DirectAlignment alignment_{512, 512, false};
 };
@@ -293,18 +293,18 @@ TEST_F(DirectLoopTest, ErrorsAreRetriedAndWordedByTheStep) {
 
 TEST(CachedPrefixTest, StopsAtTheEndOfTheFileWithoutAnError) {
   testing::TempFile file(halio::testing::PatternBytes(100, 7));
-  const int fd = ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC);
+  const NativeHandle fd = halio::testing::RawOpen(file.path(), halio::testing::RawMode::kRead);
   ASSERT_GE(fd, 0);
   std::vector<std::byte> dst(100);
   auto whole = ReadCachedPrefix(fd, 0, dst, "c.bin");
   HALIO_ASSERT_OK(whole.status());
   if (*whole == 0) {
-    ::close(fd);
+    halio::testing::RawClose(fd);
     GTEST_SKIP() << "no RWF_NOWAIT reads here (or the fresh file is not cached)";
   }
   EXPECT_EQ(*whole, 100u);
   auto past_end = ReadCachedPrefix(fd, 50, dst, "c.bin");
-  ::close(fd);
+  halio::testing::RawClose(fd);
   HALIO_ASSERT_OK(past_end.status());
   EXPECT_EQ(*past_end, 50u);  // the caller's full read reports the end
 }

@@ -1,9 +1,13 @@
 #include "testing/matrix.h"
 
+#if defined(_WIN32)
+#include <process.h>
+#else
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -53,10 +57,12 @@ constexpr long kRamfsMagic = 0x858458f6;
 // Alignment of memory files: 16 bytes past a 64-byte line.
 constexpr size_t kMemoryOffset = 16;
 
+#if !defined(_WIN32)
 Status ErrnoError(int error, const std::string& what) {
   return InternalError(what + ": " + std::strerror(error) + " (errno " + std::to_string(error) +
                        ")");
 }
+#endif
 
 // IoEngine::Probe creates and destroys an engine: once per backend is enough.
 const Status& ProbeOnce(IoBackend backend) {
@@ -70,6 +76,7 @@ const Status& ProbeOnce(IoBackend backend) {
 
 // Why `directory` cannot hold kFdCold/kFdDirect files, or empty.
 std::string StorageProblem(const std::filesystem::path& directory) {
+#if !defined(_WIN32)
   struct statfs fs {};
   if (::statfs(directory.c_str(), &fs) != 0) {
     return ErrnoError(errno, "statfs " + directory.string()).ToString();
@@ -78,6 +85,7 @@ std::string StorageProblem(const std::filesystem::path& directory) {
     return directory.string() + " is on tmpfs/ramfs: its pages cannot be dropped and O_DIRECT "
            "would not bypass memory";
   }
+#endif
   const std::filesystem::path probe =
       directory / ("halio_direct_probe_" + std::to_string(::getpid()));
   {
@@ -107,7 +115,9 @@ Storage FindStorage() {
   std::vector<std::filesystem::path> candidates;
   const std::filesystem::path temp = std::filesystem::temp_directory_path(error);
   if (!error) candidates.push_back(temp);
+#if !defined(_WIN32)
   if (temp != "/var/tmp") candidates.push_back("/var/tmp");
+#endif
   Storage storage;
   for (const std::filesystem::path& candidate : candidates) {
     const std::string problem = StorageProblem(candidate);
@@ -127,12 +137,19 @@ std::filesystem::path NewPath(FileKind kind) {
                       std::to_string(counter++));
 }
 
+#if !defined(_WIN32)
 // Opens `path` read-only for a look from outside halio.
 Result<int> OpenForInspection(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoError(errno, "open " + path);
   return fd;
 }
+#endif
+
+// Windows keeps no per-file page cache a process can drop (halio's
+// DropFileCache says so too), so cold files cannot be had there.
+constexpr const char* kNoColdFilesOnWindows =
+    "Windows cannot drop a file's cached pages (no posix_fadvise DONTNEED): no cold files";
 
 }  // namespace
 
@@ -205,6 +222,9 @@ std::string SkipReason(const MatrixParam& param) {
   if (!probed.ok()) {
     return std::string(IoBackendName(param.backend)) + " cannot run here: " + probed.ToString();
   }
+#if defined(_WIN32)
+  if (param.file_kind == FileKind::kFdCold) return kNoColdFilesOnWindows;
+#endif
   if (param.file_kind == FileKind::kFdCold || param.file_kind == FileKind::kFdDirect) {
     std::string reason;
     if (StorageDirectory(&reason).empty()) return reason;
@@ -230,6 +250,19 @@ std::filesystem::path StorageDirectory(std::string* reason) {
   return storage.directory;
 }
 
+#if defined(_WIN32)
+Status DropCachedPages(const std::string& path) {
+  return UnimplementedError(path + ": " + kNoColdFilesOnWindows);
+}
+
+Result<uint64_t> CachedPages(const std::string& path, uint64_t) {
+  return UnimplementedError(path + ": Windows does not tell which pages of a file are cached");
+}
+
+Result<uint64_t> StorageReadBytes() {
+  return UnavailableError("Windows has no per-process count of bytes read from storage");
+}
+#else
 Status DropCachedPages(const std::string& path) {
   HALIO_ASSIGN_OR_RETURN(const int fd, OpenForInspection(path));
   Status status;
@@ -271,6 +304,7 @@ Result<uint64_t> StorageReadBytes() {
       "no read_bytes in /proc/self/io: this kernel has no per-process I/O accounting "
       "(CONFIG_TASK_IO_ACCOUNTING)");
 }
+#endif  // _WIN32
 
 TestFiles::TestFiles(FileKind kind, IoBackend backend)
     : kind_(kind), backend_(backend), path_(NewPath(kind)) {}
