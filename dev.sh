@@ -8,6 +8,8 @@
 #   ./dev.sh asan   the same tests in an ASan+UBSan build (build-asan/)
 #   ./dev.sh tsan   the threaded suites in a ThreadSanitizer build (build-tsan/)
 #   ./dev.sh fuzz [SECONDS]  the parser fuzzers (clang libFuzzer), 60 s each
+#   ./dev.sh wine   cross-build for Windows (mingw-w64, build-win/), run every test
+#                   that applies under Wine, then halio.exe probe and bench
 #   ./dev.sh report regenerate tests/RELIABILITY.md from a run of the fault,
 #                   allocation-failure and stress tests
 #
@@ -121,13 +123,30 @@ case "$command" in
     configure build
     /usr/bin/python3 tests/reliability_report.py build tests/RELIABILITY.md
     ;;
+  wine)
+    # The cross build's headers and GoogleTest come from the build machine's
+    # packages (cross/meson.build); simdjson from its wrap (Debian's source).
+    PACKAGES+=(g++-mingw-w64-x86-64-posix wine64 googletest)
+    install_missing
+    # Wine's own state stays in the build folder; no Mono/Gecko (it would try
+    # to download them) and none of its debug chatter.
+    export WINEPREFIX="$PWD/build-win/wineprefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+    configure build-win --cross-file cross/x86_64-w64-mingw32.ini -Dbench=false \
+      -Dio_uring=disabled -Dcurl=disabled -Dcuda=disabled -Dpython=disabled
+    status=0
+    run_tests build-win || status=$?
+    export WINEPATH="$PWD/build-win"  # libhalio-0.dll, beside no halio.exe
+    /usr/lib/wine/wine64 build-win/src/tools/halio.exe probe
+    /usr/lib/wine/wine64 build-win/src/tools/halio.exe bench --size 256M
+    exit $status
+    ;;
   fuzz)
     PACKAGES+=(clang libclang-rt-dev)
     install_missing
     fuzz/run_fuzzers.sh "${2:-60}"
     ;;
   *)
-    echo "usage: ./dev.sh main|test|asan|tsan|fuzz|report" >&2
+    echo "usage: ./dev.sh main|test|asan|tsan|fuzz|report|wine" >&2
     exit 2
     ;;
 esac
