@@ -157,11 +157,18 @@ struct Request {
   }
 };
 
+class CurlRangeClient;
+
 // The requests of one ReadRanges / FetchLength call.
 struct Batch {
+  CurlRangeClient* client = nullptr;
   size_t outstanding = 0;
   Status first_error;
   std::atomic<bool> failed{false};
+  // Set (under the client's mutex_) when the call's CancelToken is
+  // cancelled; read by the transfer thread.
+  std::atomic<bool> cancelled{false};
+  const char* cancel_why = nullptr;
 };
 
 class CurlRangeClient final : public HttpRangeClient {
@@ -172,17 +179,23 @@ class CurlRangeClient final : public HttpRangeClient {
 
   Status Start();
   Result<uint64_t> FetchLength() override;
-  Status ReadRanges(std::span<const HttpRange> ranges) override;
+  Status ReadRanges(std::span<const HttpRange> ranges, CancelToken* cancel) override;
   void CancelInFlight() override;
 
  private:
-  // Caller side: hands `requests` to the transfer thread and waits for all.
-  Status RunBatch(Batch& batch, std::span<Request> requests);
+  // Caller side: hands `requests` to the transfer thread and waits for all;
+  // `cancel` (may be null) aborts them.
+  Status RunBatch(Batch& batch, std::span<Request> requests, CancelToken* cancel);
   Result<uint64_t> RunLengthRequest(Request::Kind kind);
+  // CancelToken's callback (any thread): marks the batch and wakes the loop.
+  static void OnBatchCancelled(void* batch, const char* why);
 
   // Transfer thread.
   void Loop();
-  void AbortOlderThan(uint64_t epoch, bool everything);
+  // Completes with CANCELLED ("... aborted: <why(request)>") every request
+  // `aborts` picks, started or waiting.
+  template <typename Picks, typename Why>
+  void AbortWhere(Picks aborts, Why why);
   void StartReady(Clock::time_point now);
   Status Configure(Request& request, Clock::time_point now);
   Status SetHeaders(Request& request);
@@ -206,6 +219,7 @@ class CurlRangeClient final : public HttpRangeClient {
   std::condition_variable completed_;
   std::deque<Request*> submitted_;  // guarded
   uint64_t epoch_ = 0;              // guarded
+  uint64_t batches_cancelled_ = 0;  // guarded: OnBatchCancelled calls
   bool stopping_ = false;           // guarded
 
   // Transfer thread only.
@@ -213,6 +227,7 @@ class CurlRangeClient final : public HttpRangeClient {
   std::vector<Request*> active_;
   std::vector<CURL*> idle_easy_;
   uint64_t cancelled_epoch_ = 0;
+  uint64_t batches_cancelled_seen_ = 0;
   std::thread thread_;
 };
 
@@ -273,7 +288,20 @@ Status CurlRangeClient::Start() {
 
 // --- caller side -----------------------------------------------------------
 
-Status CurlRangeClient::RunBatch(Batch& batch, std::span<Request> requests) {
+Status CurlRangeClient::RunBatch(Batch& batch, std::span<Request> requests,
+                                 CancelToken* cancel) {
+  batch.client = this;
+  // Registered before the requests are handed over and gone only after all
+  // completed: a cancel in between reaches every one of them.
+  const CancelToken::Registration registration(cancel, &CurlRangeClient::OnBatchCancelled,
+                                               &batch);
+  if (!registration.active()) {
+    const Request& first = requests.front();
+    const Request& last = requests.back();
+    return CancelledError(target_.description + ": " +
+                          RangeText(first.offset, last.offset + last.length - first.offset) +
+                          " not requested: " + cancel->why());
+  }
   batch.outstanding = requests.size();
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -296,7 +324,7 @@ Result<uint64_t> CurlRangeClient::RunLengthRequest(Request::Kind kind) {
   request.data = &probe_byte;
   request.length = kind == Request::Kind::kProbe ? 1 : 0;
   Batch batch;
-  HALIO_RETURN_IF_ERROR(RunBatch(batch, std::span(&request, 1)));
+  HALIO_RETURN_IF_ERROR(RunBatch(batch, std::span(&request, 1), nullptr));
   return request.total;
 }
 
@@ -316,7 +344,7 @@ Result<uint64_t> CurlRangeClient::FetchLength() {
   }
 }
 
-Status CurlRangeClient::ReadRanges(std::span<const HttpRange> ranges) {
+Status CurlRangeClient::ReadRanges(std::span<const HttpRange> ranges, CancelToken* cancel) {
   const uint64_t piece = options_.request_bytes;
   // Requests end at multiples of request_bytes, so reads of neighbouring
   // ranges ask for the same pieces a server or cache has seen.
@@ -343,7 +371,19 @@ Status CurlRangeClient::ReadRanges(std::span<const HttpRange> ranges) {
   }
   if (requests.empty()) return Status();
   Batch batch;
-  return RunBatch(batch, requests);
+  return RunBatch(batch, requests, cancel);
+}
+
+void CurlRangeClient::OnBatchCancelled(void* user_data, const char* why) {
+  Batch& batch = *static_cast<Batch*>(user_data);
+  CurlRangeClient& client = *batch.client;
+  {
+    std::lock_guard<std::mutex> lock(client.mutex_);
+    batch.cancel_why = why;
+    batch.cancelled.store(true, std::memory_order_release);
+    ++client.batches_cancelled_;
+  }
+  curl_multi_wakeup(client.multi_);
 }
 
 void CurlRangeClient::CancelInFlight() {
@@ -358,21 +398,36 @@ void CurlRangeClient::CancelInFlight() {
 
 void CurlRangeClient::Loop() {
   while (true) {
-    uint64_t epoch;
+    uint64_t epoch, batches_cancelled;
     bool stopping;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       epoch = epoch_;
+      batches_cancelled = batches_cancelled_;
       stopping = stopping_;
       while (!submitted_.empty()) {
         waiting_.push_back(submitted_.front());
         submitted_.pop_front();
       }
     }
-    if (stopping || epoch != cancelled_epoch_) {
-      AbortOlderThan(epoch, stopping);
+    if (stopping) {
+      AbortWhere([](const Request*) { return true; },
+                 [](const Request&) { return "the remote file was closed"; });
+      return;
+    }
+    if (epoch != cancelled_epoch_) {
+      AbortWhere([&](const Request* request) { return request->epoch < epoch; },
+                 [](const Request&) { return "cancelled"; });
       cancelled_epoch_ = epoch;
-      if (stopping) return;
+    }
+    if (batches_cancelled != batches_cancelled_seen_) {
+      // The batch's fields were written under mutex_, taken above.
+      AbortWhere(
+          [](const Request* request) {
+            return request->batch->cancelled.load(std::memory_order_acquire);
+          },
+          [](const Request& request) { return request.batch->cancel_why; });
+      batches_cancelled_seen_ = batches_cancelled;
     }
     StartReady(Clock::now());
     int running = 0;
@@ -404,13 +459,12 @@ void TakeOut(Container& requests, Picks aborts, Abort abort) {
   for (Request* request : taken) abort(*request);
 }
 
-void CurlRangeClient::AbortOlderThan(uint64_t epoch, bool everything) {
-  auto aborts = [&](const Request* request) { return everything || request->epoch < epoch; };
-  const std::string why = everything ? "the remote file was closed" : "cancelled";
+template <typename Picks, typename Why>
+void CurlRangeClient::AbortWhere(Picks aborts, Why why) {
   auto cancel = [&](Request& request) {
     ReleaseEasy(request);  // a no-op for one not started
     Complete(request, CancelledError(target_.description + ": " + request.what() +
-                                     " aborted: " + why));
+                                     " aborted: " + why(request)));
   };
   TakeOut(active_, aborts, cancel);
   TakeOut(waiting_, aborts, cancel);
