@@ -597,21 +597,33 @@ Status FailureOf(Semaphore& semaphore, std::chrono::seconds within) {
   return waited;
 }
 
+// Why a test destroying a device during a remote read cannot run, or "".
+std::string DestroyTestSkip(const std::string& device) {
+  if (device == "local_sync") return "local_sync reads inside queue_read: no read outlives the call";
+  if (Env("HALIO_TEST_FAULT_URL").empty()) return "run through tests/remote/run_with_servers.py";
+  return "";
+}
+
+// The fault server's trickle (10 bytes/s) under `name`, and a deadline (60 s)
+// far past the test's own.
+std::string TrickleUrl(const std::string& name) {
+  return Env("HALIO_TEST_FAULT_URL") + "/trickle/" + name;
+}
+Result<std::shared_ptr<RemoteFile>> OpenTrickle(const std::string& name) {
+  RemoteFileOptions options = Quick();
+  options.deadline = std::chrono::seconds(60);
+  return OpenRemote(TrickleUrl(name), options);
+}
+
 // Destroying a device aborts its remote reads in flight, requests already
 // sent included: the read of 1000 trickled bytes (100 s at the server's
 // pace, deadline 60 s) fails CANCELLED at once. Another device's read of
 // the same file goes on and lands its bytes. Through staging on
 // local_discrete.
 TEST_P(OnDevice, DestroyingTheDeviceAbortsItsRemoteReadsInFlight) {
-  if (GetParam() == "local_sync") {
-    GTEST_SKIP() << "local_sync reads inside queue_read: no read outlives the call";
-  }
-  const std::string fault = Env("HALIO_TEST_FAULT_URL");
-  if (fault.empty()) GTEST_SKIP() << "run through tests/remote/run_with_servers.py";
-  RemoteFileOptions options = Quick();
-  options.deadline = std::chrono::seconds(60);
-  const std::string url = fault + "/trickle/destroy-" + GetParam();
-  HALIO_ASSERT_OK_AND_ASSIGN(auto file, OpenRemote(url, options));
+  if (const std::string skip = DestroyTestSkip(GetParam()); !skip.empty()) GTEST_SKIP() << skip;
+  const std::string url = TrickleUrl("destroy-" + GetParam());
+  HALIO_ASSERT_OK_AND_ASSIGN(auto file, OpenTrickle("destroy-" + GetParam()));
   HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Device> doomed, CreateDevice(GetParam()));
   HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Device> other, CreateDevice(GetParam()));
   HALIO_ASSERT_OK_AND_ASSIGN(BufferRef slow, testing::AllocateDeviceBuffer(*doomed, 1000));
@@ -638,15 +650,8 @@ TEST_P(OnDevice, DestroyingTheDeviceAbortsItsRemoteReadsInFlight) {
 // A read queued behind it on a device being destroyed fails at once too,
 // and the file stays usable afterwards.
 TEST_P(OnDevice, ReadsStartedDuringShutdownFailAtOnce) {
-  if (GetParam() == "local_sync") {
-    GTEST_SKIP() << "local_sync reads inside queue_read: no read outlives the call";
-  }
-  const std::string fault = Env("HALIO_TEST_FAULT_URL");
-  if (fault.empty()) GTEST_SKIP() << "run through tests/remote/run_with_servers.py";
-  RemoteFileOptions options = Quick();
-  options.deadline = std::chrono::seconds(60);
-  HALIO_ASSERT_OK_AND_ASSIGN(auto file,
-                             OpenRemote(fault + "/trickle/queued-" + GetParam(), options));
+  if (const std::string skip = DestroyTestSkip(GetParam()); !skip.empty()) GTEST_SKIP() << skip;
+  HALIO_ASSERT_OK_AND_ASSIGN(auto file, OpenTrickle("queued-" + GetParam()));
   DeviceOptions device_options;
   device_options.worker_count = 1;  // the second read waits for the first's worker
   HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Device> device,
