@@ -33,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "halio/remote_file.h"
 #include "halio/status.h"
 
 namespace halio {
@@ -106,6 +107,11 @@ class ParameterIndex {
 // sharded sets also INVALID_ARGUMENT when a tensor the index lists is not
 // in its shard, is in another shard instead, or two shards hold one name.
 Result<ParameterIndex> OpenParameterIndex(const std::string& path);
+// As above; a path that is a URL (and the shards a sharded index names by
+// URL) is opened as a RemoteFile with `remote` (halio/remote_file.h), which
+// adds that file's errors.
+Result<ParameterIndex> OpenParameterIndex(const std::string& path,
+                                          const RemoteFileOptions& remote);
 
 }  // namespace halio
 

@@ -21,7 +21,16 @@
 //   the whole body: never taken as the range's bytes; a TLS peer that fails
 //   verification), UNAVAILABLE (HTTP
 //   429/5xx or connection failures after retries), DEADLINE_EXCEEDED,
-//   CANCELLED (CancelInFlight, or the file being destroyed).
+//   CANCELLED (CancelInFlight, the file being destroyed, or the device
+//   running the read being destroyed: see below).
+//
+// Cancellation: a device that runs reads on its own workers (local_async,
+// local_discrete, cuda) aborts, when it is destroyed, the requests its reads
+// have in flight, those already sent included, and fails those reads' signal
+// semaphores with CANCELLED naming the URL and the range ("... aborted: the
+// device was destroyed while the read ran"); reads of the same file by other
+// devices or threads go on. CancelInFlight aborts every read of the file.
+// A load's LoadOptions::cancel aborts the reads of the load's files.
 //
 // Ownership: files are shared (FileRef). Destroying the last reference
 // aborts what is in flight and joins the transfer thread.

@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 
+#include "cancel_token.h"
 #include "halio/remote_file.h"
 #include "halio/status.h"
 
@@ -52,15 +53,18 @@ class HttpRangeClient {
   // requests of the options' request_bytes, up to max_in_flight at once
   // (the requests of all the ranges together); blocks until all arrived or
   // the first failed (those in flight are then still waited for, so nothing
-  // writes into a destination after this returns). Errors: as listed in
-  // remote_file.h.
-  virtual Status ReadRanges(std::span<const HttpRange> ranges) = 0;
-  Status ReadRange(uint64_t offset, std::span<std::byte> destination) {
+  // writes into a destination after this returns). When `cancel` (may be
+  // null) is cancelled before or while this runs, the call's requests are
+  // aborted, those already sent included, and it returns CANCELLED naming
+  // the URL, the range and the token's reason; other calls' requests go on.
+  // Errors: as listed in remote_file.h.
+  virtual Status ReadRanges(std::span<const HttpRange> ranges, CancelToken* cancel) = 0;
+  Status ReadRange(uint64_t offset, std::span<std::byte> destination, CancelToken* cancel) {
     const HttpRange range{offset, destination};
-    return ReadRanges(std::span(&range, 1));
+    return ReadRanges(std::span(&range, 1), cancel);
   }
-  // Aborts the requests submitted before this call; their ReadRanges and
-  // FetchLength calls return CANCELLED.
+  // Aborts the requests submitted before this call, of every caller; their
+  // ReadRanges and FetchLength calls return CANCELLED.
   virtual void CancelInFlight() = 0;
 };
 

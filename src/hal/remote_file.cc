@@ -10,6 +10,7 @@
 #include <new>
 
 #include "buffer_internals.h"
+#include "cancel_token.h"
 #include "device_memory.h"
 #include "http_ranges.h"
 #include "staged_transfer.h"
@@ -143,7 +144,7 @@ Status ReadToDeviceMemory(HttpRangeClient& client, const std::string& descriptio
       ranges[count] = {file_offset + done + round, std::span(staging[count], bytes)};
       round += bytes;
     }
-    status = client.ReadRanges(std::span(ranges, count));
+    status = client.ReadRanges(std::span(ranges, count), CurrentCancelToken());
     for (size_t i = 0; i < count && status.ok(); ++i) {
       const HttpRange& range = ranges[i];
       status = CopyAndWait(memory, DeviceCopy::Kind::kToDevice, range.destination.data(),
@@ -198,7 +199,7 @@ Status RemoteFile::ReadBytes(uint64_t file_offset, std::span<std::byte> bytes) {
                            RangeText(file_offset, bytes.size()) + ": the file has " +
                            std::to_string(length_) + " bytes");
   }
-  return client_->ReadRange(file_offset, bytes);
+  return client_->ReadRange(file_offset, bytes, CurrentCancelToken());
 }
 
 Status RemoteFile::Read(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset,
@@ -209,7 +210,7 @@ Status RemoteFile::Read(uint64_t file_offset, Buffer& buffer, uint64_t buffer_of
   if (memory == nullptr) {
     HALIO_ASSIGN_OR_RETURN(std::span<std::byte> bytes,
                            buffer.MapUnretained(MemoryAccess::kWrite, buffer_offset, length));
-    return client_->ReadRange(file_offset, bytes);
+    return client_->ReadRange(file_offset, bytes, CurrentCancelToken());
   }
   std::byte* address = BufferInternals::ValidatedData(buffer, buffer_offset);
   if (address == nullptr) return BufferInternals::FreedError(buffer);

@@ -46,9 +46,9 @@ bool EndsWith(std::string_view text, std::string_view suffix) {
 // RemoteFile (a few ranged GETs) for an http(s):// or s3:// URL.
 class HeaderFile {
  public:
-  static Result<HeaderFile> Open(const std::string& path) {
+  static Result<HeaderFile> Open(const std::string& path, const RemoteFileOptions& remote) {
     if (RemoteFile::IsRemoteUrl(path)) {
-      HALIO_ASSIGN_OR_RETURN(FileRef file, RemoteFile::Open(path));
+      HALIO_ASSIGN_OR_RETURN(FileRef file, RemoteFile::Open(path, remote));
       return HeaderFile(std::move(file));
     }
     FdFileOptions options;
@@ -140,8 +140,9 @@ Status UnrecognisedError(const std::string& path, uint64_t length) {
       "\"GGUF\" nor a safetensors header (an 8-byte little-endian header size, then '{')");
 }
 
-Result<IndexedFile> ReadParameterFile(const std::string& path) {
-  HALIO_ASSIGN_OR_RETURN(HeaderFile file, HeaderFile::Open(path));
+Result<IndexedFile> ReadParameterFile(const std::string& path,
+                                      const RemoteFileOptions& remote) {
+  HALIO_ASSIGN_OR_RETURN(HeaderFile file, HeaderFile::Open(path, remote));
   std::vector<std::byte> prefix;
   HALIO_RETURN_IF_ERROR(file.ReadPrefix(prefix, std::min(file.length(), kSniffBytes)));
   switch (Recognise(prefix, path)) {
@@ -152,8 +153,9 @@ Result<IndexedFile> ReadParameterFile(const std::string& path) {
   return UnrecognisedError(path, file.length());
 }
 
-Result<SafetensorsShardIndex> ReadShardIndex(const std::string& path) {
-  HALIO_ASSIGN_OR_RETURN(HeaderFile file, HeaderFile::Open(path));
+Result<SafetensorsShardIndex> ReadShardIndex(const std::string& path,
+                                             const RemoteFileOptions& remote) {
+  HALIO_ASSIGN_OR_RETURN(HeaderFile file, HeaderFile::Open(path, remote));
   if (file.length() > kSafetensorsMaxIndexSize) {
     return InvalidArgumentError(path + ": " + std::to_string(file.length()) +
                                 " bytes exceeds the 100 MB limit for an index file");
@@ -189,12 +191,13 @@ Status CheckIndexComplete(const SafetensorsShardIndex& shards, const ParameterIn
   return Status::Ok();
 }
 
-Result<ParameterIndex> OpenShardedIndex(const std::string& path) {
-  HALIO_ASSIGN_OR_RETURN(SafetensorsShardIndex shards, ReadShardIndex(path));
+Result<ParameterIndex> OpenShardedIndex(const std::string& path,
+                                        const RemoteFileOptions& remote) {
+  HALIO_ASSIGN_OR_RETURN(SafetensorsShardIndex shards, ReadShardIndex(path, remote));
   ParameterIndex index;
   index.set_metadata(shards.metadata);
   for (size_t shard = 0; shard < shards.shards.size(); ++shard) {
-    Result<IndexedFile> indexed = ReadParameterFile(shards.shards[shard]);
+    Result<IndexedFile> indexed = ReadParameterFile(shards.shards[shard], remote);
     if (!indexed.ok()) {
       Status status = std::move(indexed).status();
       status.Annotate(path + ": shard");
@@ -210,8 +213,13 @@ Result<ParameterIndex> OpenShardedIndex(const std::string& path) {
 }  // namespace
 
 Result<ParameterIndex> OpenParameterIndex(const std::string& path) {
-  if (EndsWith(path, ".json")) return OpenShardedIndex(path);
-  HALIO_ASSIGN_OR_RETURN(IndexedFile indexed, ReadParameterFile(path));
+  return OpenParameterIndex(path, RemoteFileOptions());
+}
+
+Result<ParameterIndex> OpenParameterIndex(const std::string& path,
+                                          const RemoteFileOptions& remote) {
+  if (EndsWith(path, ".json")) return OpenShardedIndex(path, remote);
+  HALIO_ASSIGN_OR_RETURN(IndexedFile indexed, ReadParameterFile(path, remote));
   ParameterIndex index;
   HALIO_RETURN_IF_ERROR(index.AddFile(std::move(indexed.file), std::move(indexed.entries)));
   return index;

@@ -146,7 +146,7 @@ static int PrepareRemoteBenchFile(const BenchOptions& options, std::ostream& err
     err << "halio bench: --direct and --vs-fio need a local file, not " << file->path << "\n";
     return 2;
   }
-  Result<FileRef> opened = RemoteFile::Open(file->path);
+  Result<FileRef> opened = RemoteFile::Open(file->path, options.remote);
   if (!opened.ok()) {
     err << "halio bench: " << opened.status().message() << "\n";
     return 1;

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "halio/remote_file.h"
+
 namespace halio::tools {
 
 struct BenchOptions {
@@ -51,6 +53,12 @@ struct BenchOptions {
   uint64_t seed = 1;           // --seed: offsets (and the mix) repeat for a seed
   uint64_t copy_bytes_per_second = uint64_t{4} << 30;
   uint32_t copy_latency_us = 0;
+  // --file URL: how the remote file is opened (the --remote-* and --s3-*
+  // flags). Unless given, each row's block size is the request size and its
+  // queue depth the requests in flight.
+  RemoteFileOptions remote;
+  bool remote_in_flight_given = false;
+  bool remote_request_size_given = false;
 };
 
 // The share of reads, in %, of what `options` measures: --read-percent, else

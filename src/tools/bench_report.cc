@@ -38,10 +38,22 @@ std::string HumanBytes(uint64_t bytes) {
   return std::to_string(bytes) + " " + units[unit];
 }
 
+// What a remote file's rows measure: range GETs of the block size, as many
+// in flight as the queue depth, unless the flags set either.
+std::string RemoteHeading(const BenchOptions& options) {
+  const std::string size = options.remote_request_size_given
+                               ? HumanBytes(options.remote.request_bytes)
+                               : std::string("block size");
+  const std::string in_flight = options.remote_in_flight_given
+                                    ? std::to_string(options.remote.max_in_flight)
+                                    : std::string("queue depth");
+  return " (remote: range GETs of " + size + ", " + in_flight + " in flight)";
+}
+
 void PrintHeading(const BenchOptions& options, const std::string& path, uint64_t length,
                   std::ostream& out) {
   const std::string cache =
-      RemoteFile::IsRemoteUrl(path) ? std::string(" (remote: range GETs of block size)")
+      RemoteFile::IsRemoteUrl(path) ? RemoteHeading(options)
       : options.direct ? " (O_DIRECT" + std::string(options.write ? ")" : ", cold)")
                        : std::string(options.write ? " (buffered)" : " (page cache, hot)");
   out << (options.write ? "write" : "read") << " of " << HumanBytes(length) << " "

@@ -76,11 +76,13 @@ Status BenchRunner::Run(const BenchConfig& config, BenchRow* result, std::ostrea
   file_options.backend = config.backend;
   const OpenMode mode = BenchOpenMode(options_);
   if (RemoteFile::IsRemoteUrl(path_)) {
-    // The block size is the size of one range request, and as many are in
-    // flight as the bench queues reads.
-    RemoteFileOptions remote;
-    remote.request_bytes = config.block_size;
-    remote.max_in_flight = std::max<uint32_t>(1, config.queue_depth);
+    // Unless the flags say otherwise, the block size is the size of one
+    // range request, and as many are in flight as the bench queues reads.
+    RemoteFileOptions remote = options_.remote;
+    if (!options_.remote_request_size_given) remote.request_bytes = config.block_size;
+    if (!options_.remote_in_flight_given) {
+      remote.max_in_flight = std::max<uint32_t>(1, config.queue_depth);
+    }
     HALIO_ASSIGN_OR_RETURN(file_, RemoteFile::Open(path_, remote));
   } else {
     HALIO_ASSIGN_OR_RETURN(file_, FdFile::Open(path_, mode, file_options));

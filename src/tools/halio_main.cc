@@ -12,6 +12,7 @@
 #include "device_names.h"
 #include "params_cli.h"
 #include "probe.h"
+#include "remote_cli.h"
 
 namespace {
 
@@ -146,6 +147,8 @@ int main(int argc, char** argv) {
                         "Load this parameter file with halio (on --device, default "
                         "local_async), numpy.fromfile and mmap+memcpy and compare")
       ->check(CLI::ExistingFile);
+  halio::tools::RemoteFlags bench_remote;
+  halio::tools::AddRemoteFlags(bench_cmd, &bench_remote, /*bench=*/true);
 
   halio::tools::InfoOptions info;
   CLI::App* info_cmd = app.add_subcommand(
@@ -155,6 +158,8 @@ int main(int argc, char** argv) {
       ->required()
       ->check(kExistingFileOrUrl);
   info_cmd->add_flag("--json", info.json, "One JSON object");
+  halio::tools::RemoteFlags info_remote;
+  halio::tools::AddRemoteFlags(info_cmd, &info_remote);
 
   halio::tools::LoadCliOptions load;
   CLI::App* load_cmd = app.add_subcommand(
@@ -181,6 +186,8 @@ int main(int argc, char** argv) {
                      "the device where its memory cannot be mapped)");
   bool load_no_progress = false;
   load_cmd->add_flag("--no-progress", load_no_progress, "No progress bar on stderr");
+  halio::tools::RemoteFlags load_remote;
+  halio::tools::AddRemoteFlags(load_cmd, &load_remote);
 
   try {
     app.parse(argc, argv);
@@ -193,9 +200,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (probe_cmd->parsed()) return halio::tools::RunProbe(probe, std::cout);
-  if (info_cmd->parsed()) return halio::tools::RunInfo(info, std::cout, std::cerr);
+  if (info_cmd->parsed()) {
+    info.remote = info_remote.options;
+    return halio::tools::RunInfo(info, std::cout, std::cerr);
+  }
   if (load_cmd->parsed()) {
     load.progress = !load_no_progress;
+    load.remote = load_remote.options;
     return halio::tools::RunLoad(load, std::cout, std::cerr);
   }
   if (bench_cmd->parsed()) {
@@ -206,6 +217,9 @@ int main(int argc, char** argv) {
     bench.progress = !no_progress;
     bench.copy_bytes_per_second = ByteSize(copy_rate_text);
     bench.io_bytes = ByteSize(io_bytes_text);
+    bench.remote = bench_remote.options;
+    bench.remote_in_flight_given = bench_remote.in_flight_given();
+    bench.remote_request_size_given = bench_remote.request_size_given();
     // fio's randread default block: 4 KiB random requests unless told.
     if (!bench.pattern.empty() && bench_cmd->count("--block-size") == 0) {
       bench.block_sizes = {4 << 10};

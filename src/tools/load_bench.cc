@@ -98,7 +98,10 @@ std::optional<double> NumpySeconds(const std::string& path, std::string* why) {
   {
     std::ofstream info(info_path);
     std::ostringstream ignored;
-    if (RunInfo({path, /*json=*/true}, info, ignored) != 0) {
+    InfoOptions options;
+    options.path = path;
+    options.json = true;
+    if (RunInfo(options, info, ignored) != 0) {
       *why = "halio info failed";
       return std::nullopt;
     }

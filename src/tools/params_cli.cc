@@ -143,7 +143,7 @@ Status CheckSelectsMatch(const ParameterIndex& index, const std::vector<std::str
 
 Status LoadOne(const LoadCliOptions& options, const std::string& path, std::ostream& out,
                std::ostream& err) {
-  HALIO_ASSIGN_OR_RETURN(ParameterIndex index, OpenParameterIndex(path));
+  HALIO_ASSIGN_OR_RETURN(ParameterIndex index, OpenParameterIndex(path, options.remote));
   HALIO_RETURN_IF_ERROR(CheckSelectsMatch(index, options.select, path));
   HALIO_ASSIGN_OR_RETURN(IoBackend backend, ParseIoBackend(options.backend));
   HALIO_RETURN_IF_ERROR(CheckDeviceName("--device", options.device));
@@ -153,6 +153,7 @@ Status LoadOne(const LoadCliOptions& options, const std::string& path, std::ostr
   load.direct = options.direct;
   load.map = options.map;
   load.file_options.backend = backend;
+  load.remote_options = options.remote;
   ProgressBar bar(err, options.progress);
   load.progress = [&](const LoadProgress& progress) { bar.Update(progress); };
   const auto start = Clock::now();
@@ -208,7 +209,7 @@ Status LoadOne(const LoadCliOptions& options, const std::string& path, std::ostr
 }  // namespace
 
 int RunInfo(const InfoOptions& options, std::ostream& out, std::ostream& err) {
-  auto index = OpenParameterIndex(options.path);
+  auto index = OpenParameterIndex(options.path, options.remote);
   if (!index.ok()) {
     err << "halio: " << index.status().ToString() << "\n";
     return 1;

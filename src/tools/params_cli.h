@@ -7,11 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "halio/remote_file.h"
+
 namespace halio::tools {
 
 struct InfoOptions {
   std::string path;
   bool json = false;
+  RemoteFileOptions remote;  // for a URL (and a sharded index's shards)
 };
 
 struct LoadCliOptions {
@@ -24,6 +27,7 @@ struct LoadCliOptions {
   bool json = false;
   bool checksums = false;
   bool progress = true;
+  RemoteFileOptions remote;  // for URLs (the index and the files it names)
 };
 
 // Each returns the process exit code, printing results to `out` and

@@ -432,7 +432,7 @@ TEST_F(Faults, SigV4SignatureMatchesAwsPublishedExample) {
   HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<HttpRangeClient> client,
                              CreateHttpRangeClient(target, options));
   std::vector<std::byte> bytes(10);
-  HALIO_ASSERT_OK(client->ReadRange(0, bytes));
+  HALIO_ASSERT_OK(client->ReadRange(0, bytes, nullptr));
   EXPECT_EQ(bytes, LocalBytes("pattern.bin", 0, 10));
   const std::string headers = CapturedHeaders(url_, "/test.txt");
   EXPECT_THAT(headers,
@@ -588,6 +588,86 @@ TEST_P(OnDevice, LoadCancelAbortsRequestsAlreadySent) {
   EXPECT_THAT(LoadParameters(*device, index, options),
               StatusIs(StatusCode::kCancelled, HasSubstr("load cancelled")));
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(5));
+}
+
+// What a semaphore failed with: the op's own error, not the ABORTED waiters see.
+Status FailureOf(Semaphore& semaphore, std::chrono::seconds within) {
+  Status waited = semaphore.Wait(1, Timeout::After(within));
+  if (!waited.ok() && !semaphore.failure_cause().ok()) return semaphore.failure_cause();
+  return waited;
+}
+
+// Why a test destroying a device during a remote read cannot run, or "".
+std::string DestroyTestSkip(const std::string& device) {
+  if (device == "local_sync") return "local_sync reads inside queue_read: no read outlives the call";
+  if (Env("HALIO_TEST_FAULT_URL").empty()) return "run through tests/remote/run_with_servers.py";
+  return "";
+}
+
+// The fault server's trickle (10 bytes/s) under `name`, and a deadline (60 s)
+// far past the test's own.
+std::string TrickleUrl(const std::string& name) {
+  return Env("HALIO_TEST_FAULT_URL") + "/trickle/" + name;
+}
+Result<std::shared_ptr<RemoteFile>> OpenTrickle(const std::string& name) {
+  RemoteFileOptions options = Quick();
+  options.deadline = std::chrono::seconds(60);
+  return OpenRemote(TrickleUrl(name), options);
+}
+
+// Destroying a device aborts its remote reads in flight, requests already
+// sent included: the read of 1000 trickled bytes (100 s at the server's
+// pace, deadline 60 s) fails CANCELLED at once. Another device's read of
+// the same file goes on and lands its bytes. Through staging on
+// local_discrete.
+TEST_P(OnDevice, DestroyingTheDeviceAbortsItsRemoteReadsInFlight) {
+  if (const std::string skip = DestroyTestSkip(GetParam()); !skip.empty()) GTEST_SKIP() << skip;
+  const std::string url = TrickleUrl("destroy-" + GetParam());
+  HALIO_ASSERT_OK_AND_ASSIGN(auto file, OpenTrickle("destroy-" + GetParam()));
+  HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Device> doomed, CreateDevice(GetParam()));
+  HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Device> other, CreateDevice(GetParam()));
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef slow, testing::AllocateDeviceBuffer(*doomed, 1000));
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef small, testing::AllocateDeviceBuffer(*other, 15));
+  HALIO_ASSERT_OK_AND_ASSIGN(SemaphoreRef slow_done, Semaphore::Create(0));
+  HALIO_ASSERT_OK_AND_ASSIGN(SemaphoreRef small_done, Semaphore::Create(0));
+  const SemaphorePoint slow_signal[] = {{slow_done.get(), 1}};
+  const SemaphorePoint small_signal[] = {{small_done.get(), 1}};
+  const auto start = Clock::now();
+  HALIO_ASSERT_OK(doomed->QueueRead({}, slow_signal, file, 0, slow, 0, 1000));
+  HALIO_ASSERT_OK(other->QueueRead({}, small_signal, file, 7, small, 0, 15));  // 1.5 s
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  doomed.reset();
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(2)) << "the destructor waited";
+  EXPECT_THAT(FailureOf(*slow_done, std::chrono::seconds(0)),
+              StatusIs(StatusCode::kCancelled,
+                       AllOf(HasSubstr(url), HasSubstr("bytes [0, 1000)"),
+                             HasSubstr("device was destroyed"))));
+  HALIO_ASSERT_OK(FailureOf(*small_done, std::chrono::seconds(20)));
+  EXPECT_THAT(testing::ReadBufferBytes(*other, small),
+              IsOkAndHolds(LocalBytes("pattern.bin", 7, 15)));
+}
+
+// A read queued behind it on a device being destroyed fails at once too,
+// and the file stays usable afterwards.
+TEST_P(OnDevice, ReadsStartedDuringShutdownFailAtOnce) {
+  if (const std::string skip = DestroyTestSkip(GetParam()); !skip.empty()) GTEST_SKIP() << skip;
+  HALIO_ASSERT_OK_AND_ASSIGN(auto file, OpenTrickle("queued-" + GetParam()));
+  DeviceOptions device_options;
+  device_options.worker_count = 1;  // the second read waits for the first's worker
+  HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Device> device,
+                             CreateDevice(GetParam(), device_options));
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, testing::AllocateDeviceBuffer(*device, 2000));
+  HALIO_ASSERT_OK_AND_ASSIGN(SemaphoreRef done, Semaphore::Create(0));
+  const SemaphorePoint first[] = {{done.get(), 1}};
+  const SemaphorePoint second[] = {{done.get(), 2}};
+  const auto start = Clock::now();
+  HALIO_ASSERT_OK(device->QueueRead({}, first, file, 0, buffer, 0, 1000));
+  HALIO_ASSERT_OK(device->QueueRead({}, second, file, 1000, buffer, 1000, 1000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  device.reset();
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(2)) << "the destructor waited";
+  EXPECT_THAT(FailureOf(*done, std::chrono::seconds(0)), StatusIs(StatusCode::kCancelled));
+  EXPECT_THAT(ReadRemote(*file, 3, 2), IsOkAndHolds(LocalBytes("pattern.bin", 3, 2)));
 }
 
 // LoadOptions::remote_options reach the files the loader opens: a deadline

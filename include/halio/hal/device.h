@@ -19,6 +19,10 @@
 // Ownership: a device retains what an in-flight operation needs (buffers,
 // files, executables, command buffers, semaphores) until it completes. The
 // caller must keep semaphores named in SemaphoreLists alive for the call.
+// Destroying an asynchronous device fails with CANCELLED the operations
+// whose waits were not reached, aborts reads of remote files in flight
+// (CANCELLED naming the URL and range; remote_file.h), and waits for the
+// rest.
 //
 // Thread-safety: queue operations may be called from any thread.
 #ifndef HALIO_HAL_DEVICE_H_

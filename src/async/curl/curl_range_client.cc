@@ -10,12 +10,16 @@
 // that the response is the 206 for exactly that range and refuses any byte
 // past its end: a server that ignores Range can never leave wrong bytes.
 #include <curl/curl.h>
+#if defined(__x86_64__) || defined(_M_X64)
+#include <emmintrin.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -38,6 +42,43 @@ constexpr char kEmptyPayloadSha256[] =
 constexpr size_t kErrorBodyBytes = 2048;
 // Bigger than curl's 16 KiB default: fewer callbacks per megabyte.
 constexpr long kReceiveBufferBytes = 512 * 1024;
+
+// Below this a body piece is copied by memcpy: the stores' fences and the
+// alignment head cost more than they save.
+constexpr size_t kStreamingCopyBytes = 16 << 10;
+
+// Copies a body piece from curl's receive buffer into the destination with
+// non-temporal stores (x86-64). The destination is a read's target, not
+// read again soon (a loader's arena, a staging buffer the copy engine
+// takes), and with ordinary stores every line is first read into the cache
+// (RFO) and then evicted: on loopback this copy costs as much CPU as the
+// kernel's own receive copy (bench/README.md, "Remote files"); streaming
+// stores write past the cache at about 1.6x the speed.
+void CopyBody(std::byte* target, const char* source, size_t bytes) {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (bytes >= kStreamingCopyBytes) {
+    const size_t head = (16 - (reinterpret_cast<uintptr_t>(target) & 15)) & 15;
+    std::memcpy(target, source, head);
+    target += head;
+    source += head;
+    bytes -= head;
+    for (; bytes >= 64; bytes -= 64, target += 64, source += 64) {
+      const auto* from = reinterpret_cast<const __m128i*>(source);
+      auto* to = reinterpret_cast<__m128i*>(target);
+      const __m128i a = _mm_loadu_si128(from), b = _mm_loadu_si128(from + 1);
+      const __m128i c = _mm_loadu_si128(from + 2), d = _mm_loadu_si128(from + 3);
+      _mm_stream_si128(to, a);
+      _mm_stream_si128(to + 1, b);
+      _mm_stream_si128(to + 2, c);
+      _mm_stream_si128(to + 3, d);
+    }
+    // Streaming stores are weakly ordered: fence them before the request's
+    // completion publishes the bytes to the reader.
+    _mm_sfence();
+  }
+#endif
+  std::memcpy(target, source, bytes);
+}
 
 std::string RangeText(uint64_t offset, uint64_t length) {
   return "bytes [" + std::to_string(offset) + ", " + std::to_string(offset + length) + ")";
@@ -157,11 +198,18 @@ struct Request {
   }
 };
 
+class CurlRangeClient;
+
 // The requests of one ReadRanges / FetchLength call.
 struct Batch {
+  CurlRangeClient* client = nullptr;
   size_t outstanding = 0;
   Status first_error;
   std::atomic<bool> failed{false};
+  // Set (under the client's mutex_) when the call's CancelToken is
+  // cancelled; read by the transfer thread.
+  std::atomic<bool> cancelled{false};
+  const char* cancel_why = nullptr;
 };
 
 class CurlRangeClient final : public HttpRangeClient {
@@ -172,17 +220,23 @@ class CurlRangeClient final : public HttpRangeClient {
 
   Status Start();
   Result<uint64_t> FetchLength() override;
-  Status ReadRanges(std::span<const HttpRange> ranges) override;
+  Status ReadRanges(std::span<const HttpRange> ranges, CancelToken* cancel) override;
   void CancelInFlight() override;
 
  private:
-  // Caller side: hands `requests` to the transfer thread and waits for all.
-  Status RunBatch(Batch& batch, std::span<Request> requests);
+  // Caller side: hands `requests` to the transfer thread and waits for all;
+  // `cancel` (may be null) aborts them.
+  Status RunBatch(Batch& batch, std::span<Request> requests, CancelToken* cancel);
   Result<uint64_t> RunLengthRequest(Request::Kind kind);
+  // CancelToken's callback (any thread): marks the batch and wakes the loop.
+  static void OnBatchCancelled(void* batch, const char* why);
 
   // Transfer thread.
   void Loop();
-  void AbortOlderThan(uint64_t epoch, bool everything);
+  // Completes with CANCELLED ("... aborted: <why(request)>") every request
+  // `aborts` picks, started or waiting.
+  template <typename Picks, typename Why>
+  void AbortWhere(Picks aborts, Why why);
   void StartReady(Clock::time_point now);
   Status Configure(Request& request, Clock::time_point now);
   Status SetHeaders(Request& request);
@@ -206,6 +260,7 @@ class CurlRangeClient final : public HttpRangeClient {
   std::condition_variable completed_;
   std::deque<Request*> submitted_;  // guarded
   uint64_t epoch_ = 0;              // guarded
+  uint64_t batches_cancelled_ = 0;  // guarded: OnBatchCancelled calls
   bool stopping_ = false;           // guarded
 
   // Transfer thread only.
@@ -213,6 +268,7 @@ class CurlRangeClient final : public HttpRangeClient {
   std::vector<Request*> active_;
   std::vector<CURL*> idle_easy_;
   uint64_t cancelled_epoch_ = 0;
+  uint64_t batches_cancelled_seen_ = 0;
   std::thread thread_;
 };
 
@@ -273,7 +329,20 @@ Status CurlRangeClient::Start() {
 
 // --- caller side -----------------------------------------------------------
 
-Status CurlRangeClient::RunBatch(Batch& batch, std::span<Request> requests) {
+Status CurlRangeClient::RunBatch(Batch& batch, std::span<Request> requests,
+                                 CancelToken* cancel) {
+  batch.client = this;
+  // Registered before the requests are handed over and gone only after all
+  // completed: a cancel in between reaches every one of them.
+  const CancelToken::Registration registration(cancel, &CurlRangeClient::OnBatchCancelled,
+                                               &batch);
+  if (!registration.active()) {
+    const Request& first = requests.front();
+    const Request& last = requests.back();
+    return CancelledError(target_.description + ": " +
+                          RangeText(first.offset, last.offset + last.length - first.offset) +
+                          " not requested: " + cancel->why());
+  }
   batch.outstanding = requests.size();
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -296,7 +365,7 @@ Result<uint64_t> CurlRangeClient::RunLengthRequest(Request::Kind kind) {
   request.data = &probe_byte;
   request.length = kind == Request::Kind::kProbe ? 1 : 0;
   Batch batch;
-  HALIO_RETURN_IF_ERROR(RunBatch(batch, std::span(&request, 1)));
+  HALIO_RETURN_IF_ERROR(RunBatch(batch, std::span(&request, 1), nullptr));
   return request.total;
 }
 
@@ -316,7 +385,7 @@ Result<uint64_t> CurlRangeClient::FetchLength() {
   }
 }
 
-Status CurlRangeClient::ReadRanges(std::span<const HttpRange> ranges) {
+Status CurlRangeClient::ReadRanges(std::span<const HttpRange> ranges, CancelToken* cancel) {
   const uint64_t piece = options_.request_bytes;
   // Requests end at multiples of request_bytes, so reads of neighbouring
   // ranges ask for the same pieces a server or cache has seen.
@@ -343,7 +412,19 @@ Status CurlRangeClient::ReadRanges(std::span<const HttpRange> ranges) {
   }
   if (requests.empty()) return Status();
   Batch batch;
-  return RunBatch(batch, requests);
+  return RunBatch(batch, requests, cancel);
+}
+
+void CurlRangeClient::OnBatchCancelled(void* user_data, const char* why) {
+  Batch& batch = *static_cast<Batch*>(user_data);
+  CurlRangeClient& client = *batch.client;
+  {
+    std::lock_guard<std::mutex> lock(client.mutex_);
+    batch.cancel_why = why;
+    batch.cancelled.store(true, std::memory_order_release);
+    ++client.batches_cancelled_;
+  }
+  curl_multi_wakeup(client.multi_);
 }
 
 void CurlRangeClient::CancelInFlight() {
@@ -358,21 +439,36 @@ void CurlRangeClient::CancelInFlight() {
 
 void CurlRangeClient::Loop() {
   while (true) {
-    uint64_t epoch;
+    uint64_t epoch, batches_cancelled;
     bool stopping;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       epoch = epoch_;
+      batches_cancelled = batches_cancelled_;
       stopping = stopping_;
       while (!submitted_.empty()) {
         waiting_.push_back(submitted_.front());
         submitted_.pop_front();
       }
     }
-    if (stopping || epoch != cancelled_epoch_) {
-      AbortOlderThan(epoch, stopping);
+    if (stopping) {
+      AbortWhere([](const Request*) { return true; },
+                 [](const Request&) { return "the remote file was closed"; });
+      return;
+    }
+    if (epoch != cancelled_epoch_) {
+      AbortWhere([&](const Request* request) { return request->epoch < epoch; },
+                 [](const Request&) { return "cancelled"; });
       cancelled_epoch_ = epoch;
-      if (stopping) return;
+    }
+    if (batches_cancelled != batches_cancelled_seen_) {
+      // The batch's fields were written under mutex_, taken above.
+      AbortWhere(
+          [](const Request* request) {
+            return request->batch->cancelled.load(std::memory_order_acquire);
+          },
+          [](const Request& request) { return request.batch->cancel_why; });
+      batches_cancelled_seen_ = batches_cancelled;
     }
     StartReady(Clock::now());
     int running = 0;
@@ -404,13 +500,12 @@ void TakeOut(Container& requests, Picks aborts, Abort abort) {
   for (Request* request : taken) abort(*request);
 }
 
-void CurlRangeClient::AbortOlderThan(uint64_t epoch, bool everything) {
-  auto aborts = [&](const Request* request) { return everything || request->epoch < epoch; };
-  const std::string why = everything ? "the remote file was closed" : "cancelled";
+template <typename Picks, typename Why>
+void CurlRangeClient::AbortWhere(Picks aborts, Why why) {
   auto cancel = [&](Request& request) {
     ReleaseEasy(request);  // a no-op for one not started
     Complete(request, CancelledError(target_.description + ": " + request.what() +
-                                     " aborted: " + why));
+                                     " aborted: " + why(request)));
   };
   TakeOut(active_, aborts, cancel);
   TakeOut(waiting_, aborts, cancel);
@@ -582,7 +677,7 @@ size_t CurlRangeClient::OnBody(char* data, size_t size, size_t count, void* user
                                     request.what());
     return 0;
   }
-  std::memcpy(request.data + request.received, data, bytes);
+  CopyBody(request.data + request.received, data, bytes);
   request.received += bytes;
   return bytes;
 }

@@ -274,8 +274,12 @@ Status AsyncScheduler::WaitIdle(Timeout timeout) {
 }
 
 void AsyncScheduler::Shutdown() {
-  // Staged transfers of device memory still running stop at their next
-  // chunk (CANCELLED) instead of holding up the destruction.
+  // Reads of remote files running on the workers abort the requests they
+  // sent (the server may take up to their deadline), and reads that start
+  // from here on fail at once; staged transfers of device memory still
+  // running stop at their next chunk. All with CANCELLED, instead of holding
+  // up the destruction.
+  cancel_.Cancel("the device was destroyed while the read ran");
   if (const std::shared_ptr<DeviceMemory>& memory = allocator_.device_memory()) {
     memory->Cancel();
   }

@@ -17,8 +17,9 @@
 // ready queue), file_op.h (chunked reads and writes).
 //
 // Ownership: the scheduler counts every op from Schedule to Finish; its
-// destructor cancels ops whose waits were never reached, waits for the rest
-// and joins the workers. To find those ops it remembers (weakly) every
+// destructor aborts reads of remote files in flight (cancel_token(): their
+// ops fail CANCELLED, naming the URL and range), cancels ops whose waits
+// were never reached, waits for the rest and joins the workers. To find those ops it remembers (weakly) every
 // semaphore its ops waited on, not the ops: so a worker finishing an op
 // touches no list and no lock the submitting thread holds.
 // Thread-safety: every method may be called from any thread.
@@ -37,6 +38,7 @@
 #include <utility>
 
 #include "halio/drivers.h"
+#include "cancel_token.h"
 #include "common/op_bodies.h"
 #include "local_async/op.h"
 #include "local_async/worker_pool.h"
@@ -57,6 +59,9 @@ class AsyncScheduler {
   HostAllocator& host() const { return allocator_.host_allocator(); }
   uint32_t queue_depth() const { return queue_depth_; }
   uint64_t chunk_size() const { return chunk_size_; }
+  // Op bodies that block a worker on something outside halio run under it
+  // (CancelScope, file_op.cc): Shutdown cancels it, so they end at once.
+  CancelToken& cancel_token() { return cancel_; }
 
   // Queues `body` (a view, copied here into an owned op). Returns OK once the
   // op is queued; its own errors fail the signal list. Errors of queuing:
@@ -137,6 +142,9 @@ class AsyncScheduler {
   const uint32_t queue_depth_;
   const uint64_t chunk_size_;
 
+  // Cancelled first thing in Shutdown: reads that block a worker on
+  // something outside halio (remote files) abort what they sent.
+  CancelToken cancel_;
   std::mutex mutex_;  // idle_ waits on it
   std::condition_variable idle_;
   // Every semaphore an op queued here waited on (duplicates and expired

@@ -18,9 +18,7 @@ void FileOp::Execute() {
   // from this worker.
   fd_file_ = FdTransfer::Of(*file_);
   if (file_->storage_buffer() || fd_file_ == nullptr || !buffer_->host_visible()) {
-    return Finish(io_ == IoOp::kRead
-                      ? ReadBody{file_, file_offset_, buffer_, buffer_offset_, length_}.Run()
-                      : WriteBody{buffer_, buffer_offset_, file_, file_offset_, length_}.Run());
+    return Finish(RunInOnePiece());
   }
   auto mapped = buffer_->MapUnretained(
       io_ == IoOp::kRead ? MemoryAccess::kWrite : MemoryAccess::kRead, buffer_offset_, length_);
@@ -52,6 +50,16 @@ void FileOp::Execute() {
   }
   for (Slot& slot : slots_) SubmitSlot(&slot);
   ReleaseOne();
+}
+
+Status FileOp::RunInOnePiece() {
+  // A remote file's read waits on a server: the device's shutdown aborts it
+  // (AsyncScheduler::cancel_token). Only while the body runs: Finish's
+  // signals may run other code on this thread.
+  const CancelScope cancellable(&device_->cancel_token());
+  return io_ == IoOp::kRead
+             ? ReadBody{file_, file_offset_, buffer_, buffer_offset_, length_}.Run()
+             : WriteBody{buffer_, buffer_offset_, file_, file_offset_, length_}.Run();
 }
 
 bool FileOp::NextChunkLocked(Slot* slot) {

@@ -53,6 +53,9 @@ class FileOp final : public Op {
     Task task;
     FileOp* op;
   };
+  // Memory files, files other than FdFile (remote files) and device
+  // memory: the common body on this worker, under the device's CancelToken.
+  Status RunInOnePiece();
   static void OnChunkDone(AsyncRequest* request, Status status);
   static void RunSyncChunk(Task* task);
   // Fills `slot` with the next chunk; false when none is left.
