@@ -1,13 +1,11 @@
 // Positional file I/O: the chunked ReadAt/WriteAt loops (through wrapped
 // IoSyscalls tables that inject short counts, EINTR, EAGAIN and errors) and
-// the POSIX open/dup/fstat/fcntl/fsync wrappers, on real temp files.
+// the open/dup/length/access/sync wrappers (POSIX's and Windows'), on real
+// temp files.
 #include "fd_io.h"
 
-#if defined(_WIN32)
-#include <windows.h>
-#else
+#if !defined(_WIN32)
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -580,35 +578,6 @@ TEST_F(FdIoTest, SyncHandleOfClosedFdNamesTheFile) {
 
 // --- The > 4 GiB single read ------------------------------------------------
 
-// Anonymous, lazily committed memory: only pages the read touches cost RAM.
-class AnonymousMapping {
- public:
-  explicit AnonymousMapping(size_t size) : size_(size) {
-#if defined(_WIN32)
-    data_ = static_cast<std::byte*>(
-        ::VirtualAlloc(nullptr, size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE));
-#else
-    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    data_ = p == MAP_FAILED ? nullptr : static_cast<std::byte*>(p);
-#endif
-  }
-  ~AnonymousMapping() {
-#if defined(_WIN32)
-    if (data_) ::VirtualFree(data_, 0, MEM_RELEASE);
-#else
-    if (data_) ::munmap(data_, size_);
-#endif
-  }
-  AnonymousMapping(const AnonymousMapping&) = delete;
-  AnonymousMapping& operator=(const AnonymousMapping&) = delete;
-  std::byte* data() const { return data_; }
-
- private:
-  size_t size_;
-  std::byte* data_ = nullptr;
-};
-
 TEST_F(FdIoTest, ReadsMoreThan4GiBInOneCallInKernelSizedChunks) {
   if (sizeof(size_t) < 8) GTEST_SKIP() << "needs a 64-bit address space";
   constexpr uint64_t k4GiB = uint64_t{1} << 32;
@@ -644,7 +613,7 @@ TEST_F(FdIoTest, ReadsMoreThan4GiBInOneCallInKernelSizedChunks) {
     }
   }
 
-  AnonymousMapping buffer(kSize);
+  halio::testing::LazyMemory buffer(kSize);  // only the pages the read touches cost RAM
   ASSERT_NE(buffer.data(), nullptr) << "mmap of " << kSize << " bytes: "
                                     << std::strerror(errno);
 
