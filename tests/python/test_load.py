@@ -227,6 +227,22 @@ def test_cuda_without_a_gpu_says_why():
     assert raised.value.code_name == "UNAVAILABLE" and "cuda" in raised.value.message
 
 
+# Device tensors (DLPack capsules of device memory, what device="cuda" gives
+# torch) exist only where the memory has an address another runtime can use:
+# host memory says to map it, local_discrete's memory has none to give.
+@pytest.mark.parametrize("device, code, needle", [
+    ("local_async", "FAILED_PRECONDITION", "is host memory and has no device address"),
+    ("local_discrete", "UNIMPLEMENTED", "local_discrete device memory has no address"),
+])
+def test_device_tensors_need_memory_with_a_device_address(device, code, needle):
+    from halio import _halio
+    index = _halio.open_index([ALL_DTYPES])
+    loaded = _halio.Session(index, device, None, False).load(["t_f32"], False, False, None)
+    with pytest.raises(halio.Error) as raised:
+        loaded.device_tensors()
+    assert raised.value.code_name == code and needle in raised.value.message
+
+
 def test_missing_and_unreadable_files_map_to_os_errors(tmp_path):
     with pytest.raises(FileNotFoundError):
         halio.load(tmp_path / "missing.safetensors")
