@@ -338,15 +338,15 @@ class safe_open:  # noqa: N801: the name safetensors gives it
     """
 
     def __init__(self, filename, framework="numpy", device="cpu", backend=None):
-        self._convert = _Converter(framework, device)
         self._path = os.fsdecode(os.fspath(filename))
         self._index = _halio.open_index([self._path])
         self._files = self._index.files()
         self._entries = {entry[0]: entry for entry in self._index.tensors()}
         # local_async (device="cpu"): its workers fill fresh memory faster than
-        # local_sync's reads on this thread. device="cuda": the cuda device
-        # (UNAVAILABLE saying why where it cannot run).
+        # local_sync's reads on this thread. device="cuda": the cuda device,
+        # opened first as in load (UNAVAILABLE saying why where it cannot run).
         self._session = _halio.Session(self._index, _halio_device(device), backend, False)
+        self._convert = _Converter(framework, device)
         # Slices are read on the host (only their pages): a session for that.
         self._host_session = (self._session if device != "cuda" else
                               _halio.Session(self._index, "local_async", backend, False))

@@ -109,23 +109,14 @@ def test_capsules_hold_the_load_until_deleted_consumed_or_not():
     assert _open_descriptors(ALL_DTYPES) == before
 
 
-def test_safe_open_cuda_without_a_gpu_says_why():
-    if "cuda" in halio.available_devices():
-        pytest.skip("a cuda device is usable here (test_cuda_* cover it)")
-    with pytest.raises(halio.UnavailableError) as raised:
-        halio.safe_open(ALL_DTYPES, framework="pt", device="cuda")
-    assert raised.value.code_name == "UNAVAILABLE" and "cuda" in raised.value.message
-
-
-needs_cuda = pytest.mark.skipif("cuda" not in halio.available_devices(),
-                                reason="no usable cuda device (halio built without CUDA, or no "
-                                       "GPU: see halio.load(device='cuda')'s UnavailableError)")
+needs_cuda = pytest.mark.skipif(
+    "cuda" not in halio.available_devices() or not torch.cuda.is_available(),
+    reason="no usable cuda device (halio built without CUDA, or no GPU: see "
+           "halio.load(device='cuda')'s UnavailableError), or torch without CUDA")
 
 
 @needs_cuda
 def test_cuda_tensors_are_the_devices_memory_without_a_copy():
-    if not torch.cuda.is_available():
-        pytest.skip(f"torch {torch.__version__} was built without CUDA or sees no GPU")
     _, tensors = parse_safetensors(ALL_DTYPES)
     before = torch.cuda.memory_allocated()
     loaded = halio.load(ALL_DTYPES, device="cuda", framework="torch")
@@ -153,8 +144,6 @@ def test_cuda_tensors_are_the_devices_memory_without_a_copy():
 
 @needs_cuda
 def test_safe_open_cuda_reads_into_gpu_memory():
-    if not torch.cuda.is_available():
-        pytest.skip(f"torch {torch.__version__} was built without CUDA or sees no GPU")
     _, tensors = parse_safetensors(ALL_DTYPES)
     before = torch.cuda.memory_allocated()
     with halio.safe_open(ALL_DTYPES, framework="pt", device="cuda") as f:
