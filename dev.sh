@@ -21,7 +21,8 @@ cd "$(dirname "$0")"
 PACKAGES=(g++ meson ninja-build pkg-config liburing-dev libasio-dev libgtest-dev
           libgmock-dev libbenchmark-dev libcli11-dev libsimdjson-dev libxxhash-dev
           xxhash libfuse3-dev fuse3 python3-matplotlib cmake libcurl4-openssl-dev nginx npm
-          python3-dev python3-numpy python3-pybind11 python3-pytest python3-mesonpy python3-pip)
+          python3-dev python3-numpy python3-pybind11 python3-pytest python3-mesonpy python3-pip
+          libdlpack-dev python3-torch)
 
 # Packages whose command may come from elsewhere: NodeSource's nodejs bundles
 # npm and conflicts with Debian's npm package, so a working `npm` counts.

@@ -8,7 +8,11 @@
 #   - beside it: cudaMemcpy of the same bytes from pinned memory (the
 #     host-to-device limit; bench/cuda_copy_reference.cu), fio reading the
 #     file with O_DIRECT (the storage limit), and
-#     safetensors.torch.load_file(FILE, device="cuda") when torch imports.
+#     safetensors.torch.load_file(FILE, device="cuda") when torch imports;
+#   - the Python package's zero-copy GPU path (issue 12), when torch with
+#     CUDA imports: tests/python/test_torch.py's cuda tests (none may skip)
+#     and halio.load(FILE, device="cuda", framework="torch") timed, checked
+#     to allocate nothing through torch (DLPack views of halio's arena).
 # Targets (ISSUE 11): hot >= 0.8x the pinned copy, >= 5x safetensors,
 # O_DIRECT cold >= 0.9x fio.
 #
@@ -100,33 +104,63 @@ else
   note "skipped fio_direct_cold: fio is not installed"
 fi
 
-if /usr/bin/python3 -c 'import torch, safetensors.torch; assert torch.cuda.is_available()' \
-    > /dev/null 2>&1; then
-  step safetensors_torch_hot /usr/bin/python3 - "$file" "$runs" << 'EOF'
+# Times a Python loader into GPU memory, best of $runs, hot cache: `safetensors`
+# (safetensors.torch.load_file) or `halio` (halio.load(framework="torch"), whose
+# tensors must be DLPack views of halio's arena: torch allocates nothing).
+cat > "$out/time_cuda_load.py" << 'EOF'
 import json, os, sys, time
 import torch
-from safetensors.torch import load_file
-path, runs = sys.argv[1], int(sys.argv[2])
+path, runs, loader = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+if loader == "halio":
+    import halio
+    name = "halio.load(device='cuda', framework='torch')"
+    load = lambda: halio.load(path, device="cuda", framework="torch")
+else:
+    from safetensors.torch import load_file
+    name = "safetensors.torch.load_file(device='cuda')"
+    load = lambda: load_file(path, device="cuda")
 torch.zeros(1, device="cuda")  # context creation is not part of a load
 best = float("inf")
 for _ in range(runs):
+    before = torch.cuda.memory_allocated()
     start = time.perf_counter()
-    tensors = load_file(path, device="cuda")
+    tensors = load()
     torch.cuda.synchronize()
     best = min(best, time.perf_counter() - start)
+    if loader == "halio":
+        assert torch.cuda.memory_allocated() == before, "torch allocated: a copy was made"
+        assert all(t.device.type == "cuda" for t in tensors.values())
     del tensors
-size = os.path.getsize(path)
-print(json.dumps({"reference": "safetensors.torch.load_file(device='cuda')",
-                  "seconds": best, "gb_per_s": size / best / 1e9}))
+print(json.dumps({"loader": name, "seconds": best,
+                  "gb_per_s": os.path.getsize(path) / best / 1e9}))
 EOF
+if /usr/bin/python3 -c 'import torch, safetensors.torch; assert torch.cuda.is_available()' \
+    > /dev/null 2>&1; then
+  step safetensors_torch_hot /usr/bin/python3 "$out/time_cuda_load.py" "$file" "$runs" \
+    safetensors
 else
   note "skipped safetensors_torch_hot: torch (with CUDA) or safetensors does not import"
 fi
 
+# The Python package's GPU path: halio's buffers handed to torch by DLPack.
+if /usr/bin/python3 -c 'import torch; assert torch.cuda.is_available()' > /dev/null 2>&1; then
+  step python_cuda_tests env PYTHONPATH=build-cuda/python HALIO_IO_TESTDATA=tests/io/testdata \
+    /usr/bin/python3 -m pytest -v -rs tests/python/test_torch.py
+  if grep -q 'SKIPPED' "$out/python_cuda_tests.log"; then
+    note "FAILED python_cuda_tests: some skipped on a GPU machine (see python_cuda_tests.log)"
+    failed=1
+  fi
+  step python_cuda_load_hot env PYTHONPATH=build-cuda/python \
+    /usr/bin/python3 "$out/time_cuda_load.py" "$file" "$runs" halio
+else
+  note "skipped python_cuda_tests, python_cuda_load_hot: torch with CUDA does not import"
+fi
+
 rm -f "$file"
 note "figures: see reference_pinned_copy.log, halio_load_hot.log, halio_load_direct_cold.log," \
-     "fio_direct_cold.log, safetensors_torch_hot.log"
-for log in reference_pinned_copy halio_load_hot halio_load_direct_cold safetensors_torch_hot; do
+     "fio_direct_cold.log, safetensors_torch_hot.log, python_cuda_load_hot.log"
+for log in reference_pinned_copy halio_load_hot halio_load_direct_cold safetensors_torch_hot \
+    python_cuda_load_hot; do
   [ -f "$out/$log.log" ] && { echo "--- $log"; tail -n 20 "$out/$log.log"; } >> "$summary"
 done
 exit "$failed"

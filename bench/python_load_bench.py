@@ -2,11 +2,13 @@
 """halio.load against the ways Python programs load a safetensors file, in one run.
 
     python_load_bench.py [--size-mib 2048] [--runs 3] [--dir DIR] [--file PATH]
+                         [--settle SECONDS]
 
 Writes a safetensors file of F32 tensors (bench/make_safetensors.py's mix, 4 KiB
 to 64 MiB; 2 GiB by default) into a temporary folder (DIR, else $TMPDIR), reads
 it once so the page cache is hot, then loads it with each loader in a fresh
-child process, `--runs` times per loader, interleaved:
+child process, `--runs` times per loader, interleaved, the order rotated by
+one loader each run (so no loader always follows the same one):
 
   halio.load               one arena, local_async device (copies into fresh memory)
   halio.load mmap=True     read-only views of a file mapping (no copy)
@@ -23,6 +25,13 @@ bytes; file pages it maps count too. The "fresh memory" rows are the ones the
 issue's target compares (>= 2x the fastest other, peak RSS within 64 MiB of
 the tensor bytes). Run it alone (flock -x /tmp/halio-cpu.lock on shared
 machines). Needs numpy and an importable halio (PYTHONPATH=build/python).
+
+Fresh memory's cost depends on what the machine did with it before. On a VM
+with free page reporting (virtio-balloon; Firecracker, the project's VMs),
+memory freed for about 2 s is handed back to the host, and touching it again
+costs host page faults: a loader starting right after another one freed its
+memory runs faster than one starting later. --settle SECONDS sleeps before
+each child so every loader meets memory idle that long (3 s: all reported).
 """
 import argparse
 import json
@@ -113,7 +122,8 @@ def child(loader, path):
     del arrays
 
 
-def measure(loader, path):
+def measure(loader, path, settle):
+    time.sleep(settle)
     result = subprocess.run([sys.executable, __file__, "--child", loader, path],
                             capture_output=True, text=True)
     if result.returncode != 0:
@@ -134,8 +144,9 @@ def warm(path):
             pass
 
 
-def report(rows, tensor_bytes, path):
-    print(f"file: {path} ({tensor_bytes / 2**30:.2f} GiB of tensors), hot page cache")
+def report(rows, tensor_bytes, path, settle):
+    print(f"file: {path} ({tensor_bytes / 2**30:.2f} GiB of tensors), hot page cache, "
+          f"{settle:g} s settle before each child")
     print(f"{'loader':24} {'GB/s best':>10} {'median':>8} {'peak RSS - before (MiB)':>24}"
           f" {'- tensor bytes':>15}")
     fresh = {}
@@ -148,7 +159,8 @@ def report(rows, tensor_bytes, path):
         rates = [r["bytes"] / r["seconds"] / 1e9 for r in done]
         extra = max(r["peak_rss"] - r["rss_before"] for r in done)
         print(f"{label:24} {max(rates):10.2f} {statistics.median(rates):8.2f} "
-              f"{extra / 2**20:24.0f} {(extra - tensor_bytes) / 2**20:+15.0f}")
+              f"{extra / 2**20:24.0f} {(extra - tensor_bytes) / 2**20:+15.0f}   runs: "
+              + " ".join(f"{rate:.2f}" for rate in rates))
         if copies:
             fresh[loader] = (max(rates), extra)
     if "halio" in fresh and len(fresh) > 1:
@@ -166,6 +178,8 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--dir", default=None, help="where to write the file (default $TMPDIR)")
     parser.add_argument("--file", default=None, help="an existing safetensors file instead")
+    parser.add_argument("--settle", type=float, default=0.0,
+                        help="seconds to sleep before each child (see the module doc)")
     parser.add_argument("--child", nargs=2, metavar=("LOADER", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -176,12 +190,13 @@ def main():
         warm(path)
         tensor_bytes = sum(length for _, length in tensor_ranges(path))
         rows = {loader: [] for loader in LOADERS}
-        for _ in range(args.runs):
-            for loader in LOADERS:
+        order = list(LOADERS)
+        for run in range(args.runs):
+            for loader in order[run % len(order):] + order[:run % len(order)]:
                 if rows[loader] and "skipped" in rows[loader][0]:
                     continue
-                rows[loader].append(measure(loader, path))
-        report(rows, tensor_bytes, path)
+                rows[loader].append(measure(loader, path, args.settle))
+        report(rows, tensor_bytes, path, args.settle)
 
 
 if __name__ == "__main__":

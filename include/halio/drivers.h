@@ -107,7 +107,8 @@ Result<std::unique_ptr<Device>> CreateLocalDiscreteDevice(const DeviceOptions& o
 
 // An NVIDIA GPU (DeviceOptions::cuda_device) under local_async's scheduler:
 // buffers of MemoryType::kDeviceLocal are GPU memory (cudaMalloc), which Map
-// refuses; fill, update and copy run on the GPU (CUDA streams); reads and
+// refuses and Buffer::GetDeviceAddress gives as a CUDA device pointer (kCuda,
+// this ordinal) for other CUDA code; fill, update and copy run on the GPU (CUDA streams); reads and
 // writes of files go through page-locked staging buffers
 // (DeviceOptions::staging_buffer_*), file I/O overlapped with the copies.
 // Where libhalio was built without CUDA (meson option `cuda`) it exists and

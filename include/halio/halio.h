@@ -367,6 +367,31 @@ HALIO_C_API uint32_t halio_buffer_access(const halio_buffer_t* buffer);
 /* Nonzero unless the buffer is device memory the host cannot map. */
 HALIO_C_API int halio_buffer_host_visible(const halio_buffer_t* buffer);
 
+/* Where a buffer in device memory lives, for another runtime of the same
+ * device (as halio::DeviceAddress). */
+typedef enum halio_device_address_kind_e {
+  /* A CUDA device pointer on GPU `ordinal` (the cuda device's buffers). */
+  HALIO_DEVICE_ADDRESS_CUDA = 1,
+  HALIO_DEVICE_ADDRESS_KIND_MAX_ENUM = 0x7fffffff
+} halio_device_address_kind_t;
+
+typedef struct halio_device_address_s {
+  uint32_t kind;     /* halio_device_address_kind_t */
+  uint32_t ordinal;  /* the device's index among its kind (CUDA's device ordinal) */
+  uint64_t address;  /* the buffer's first byte; the host must not dereference it */
+} halio_device_address_t;
+
+/* The device's address of the buffer's first byte, to hand device memory to
+ * another runtime without a copy (DLPack kDLCUDA, CUDA kernels). Valid while
+ * the caller holds the buffer (or a view of its memory) and, for a transient
+ * buffer, until dealloca frees it; order accesses through it with the
+ * semaphores of halio's operations. Errors: FAILED_PRECONDITION for host
+ * memory (halio_buffer_map gives its address) and for memory dealloca freed;
+ * UNIMPLEMENTED for device memory other runtimes cannot address
+ * (local_discrete's). */
+HALIO_C_API halio_status_t halio_buffer_device_address(const halio_buffer_t* buffer,
+                                                       halio_device_address_t* out_address);
+
 /* A view of [offset, offset + length) sharing the memory. Errors:
  * OUT_OF_RANGE, RESOURCE_EXHAUSTED. */
 HALIO_C_API halio_status_t halio_buffer_subspan(halio_buffer_t* buffer, uint64_t offset,

@@ -59,8 +59,11 @@ _EXTENDED_DTYPES = {
     "F8_E5M2FNUZ": ("float8_e5m2fnuz", _np.uint8),
     "F8_E8M0": ("float8_e8m0fnu", _np.uint8),
 }
-# torch dtype names for the types above and the unsigned ints torch added late.
+# torch's dtype name for each type with per-element storage (packed types come
+# as uint8 bytes, as with numpy); torch added the unsigned ints and fp8 late.
 _TORCH_DTYPES = {
+    "BOOL": "bool", "U8": "uint8", "I8": "int8", "I16": "int16", "F16": "float16",
+    "I32": "int32", "F32": "float32", "I64": "int64", "F64": "float64", "C64": "complex64",
     "BF16": "bfloat16", "F8_E4M3": "float8_e4m3fn", "F8_E5M2": "float8_e5m2",
     "F8_E4M3FNUZ": "float8_e4m3fnuz", "F8_E5M2FNUZ": "float8_e5m2fnuz",
     "F8_E8M0": "float8_e8m0fnu", "U16": "uint16", "U32": "uint32", "U64": "uint64",
@@ -114,25 +117,21 @@ def _import_torch():
     return torch
 
 
-def _torch_tensor(torch, array, dtype, shape):
-    """A torch tensor sharing `array`'s memory (torch.from_numpy, no copy)."""
-    with warnings.catch_warnings():
-        # A read-only mapping (mmap=True): torch warns that it cannot guard
-        # writes; the memory is still read-only and writes fault.
-        warnings.filterwarnings("ignore", message=".*not writable.*")
-        if dtype in _TORCH_DTYPES:
-            torch_type = getattr(torch, _TORCH_DTYPES[dtype], None)
-            if torch_type is None:
-                raise InvalidArgumentError(
-                    f"torch {torch.__version__} has no dtype for {dtype} "
-                    f"(torch.{_TORCH_DTYPES[dtype]}); use framework=\"numpy\"")
-            raw = torch.from_numpy(array.reshape(-1).view(_np.uint8))
-            return raw.view(torch_type).reshape(shape)
-        return torch.from_numpy(array)
+def _torch_view(torch, raw, dtype, shape):
+    """`raw` (a 1-D uint8 torch tensor of a tensor's bytes) viewed as `dtype` and
+    `shape`: the same memory, on whichever device it is."""
+    if dtype not in _TORCH_DTYPES:
+        return raw.reshape(_raw_shape(shape, raw.numel()))
+    torch_type = getattr(torch, _TORCH_DTYPES[dtype], None)
+    if torch_type is None:
+        raise InvalidArgumentError(
+            f"torch {torch.__version__} has no dtype for {dtype} "
+            f"(torch.{_TORCH_DTYPES[dtype]}); use framework=\"numpy\"")
+    return raw.view(torch_type).reshape(shape)
 
 
 class _Converter:
-    """Turns TensorMemory objects into arrays of one framework on one device."""
+    """Turns halio's memory into arrays of one framework on one device."""
 
     def __init__(self, framework, device):
         if framework not in _FRAMEWORKS:
@@ -145,14 +144,29 @@ class _Converter:
             raise InvalidArgumentError(
                 'device="cuda" needs framework="torch": numpy arrays live in host memory')
 
+    def tensors(self, loaded, entries):
+        """{name: array} for a load's tensors: with device="cuda" torch tensors of
+        the cuda device's buffers (DLPack kDLCUDA), else views of host memory."""
+        if self.device == "cuda":
+            return {name: self.from_dlpack(capsule, *entries[name][4:6])
+                    for name, capsule in loaded.device_tensors()}
+        return {name: self(memory, *entries[name][4:6]) for name, memory in loaded.tensors()}
+
     def __call__(self, memory, dtype, shape):
-        return self.array(_numpy_array(memory, dtype, shape), dtype, shape)
+        """A TensorMemory (host bytes) as this framework's array, no copy."""
+        if self.torch is None:
+            return _numpy_array(memory, dtype, shape)
+        return self.from_dlpack(memory.dlpack(), dtype, shape)
+
+    def from_dlpack(self, capsule, dtype, shape):
+        return _torch_view(self.torch, self.torch.from_dlpack(capsule), dtype, shape)
 
     def array(self, array, dtype, shape):
-        """`array` (numpy) as this framework's array, sharing its memory on the host."""
+        """`array` (numpy, made here) as this framework's array on this device."""
         if self.torch is None:
             return array
-        tensor = _torch_tensor(self.torch, array, dtype, shape)
+        raw = self.torch.from_numpy(_np.ascontiguousarray(array).reshape(-1).view(_np.uint8))
+        tensor = _torch_view(self.torch, raw, dtype, shape)
         return tensor.to(self.device) if self.device == "cuda" else tensor
 
 
@@ -228,9 +242,10 @@ def load(paths, select=None, device="cpu", backend=None, direct=False, progress=
     select: shell globs (``"layers.*.weight"``, fnmatch syntax); None loads all.
         A glob matching no tensor raises NotFoundError.
     device: "cpu" (halio's local_async device), "cuda" (needs halio built with
-        CUDA, a GPU and framework="torch"; the tensors are loaded into host
-        memory through the cuda device and moved with ``tensor.to("cuda")``),
-        or any name in ``available_devices()``. A device whose memory the host
+        CUDA, a GPU and framework="torch"; the tensors are read into the cuda
+        device's GPU memory through its staging buffers and handed to torch
+        with DLPack, no host copy; ``arena`` is None), or any name in
+        ``available_devices()``. A device whose memory the host
         cannot map (local_discrete) gives arrays read back into host memory.
     backend: "auto" (default), "io_uring", "asio" or "sync"; a forced backend
         that cannot run here raises UnavailableError.
@@ -239,7 +254,7 @@ def load(paths, select=None, device="cpu", backend=None, direct=False, progress=
         reads complete; ``True`` draws a bar on stderr. An exception it raises
         stops the load and is re-raised.
     framework: "numpy" (or "np"): numpy arrays; "torch" (or "pt"): torch tensors
-        sharing the same memory (torch.from_numpy, no copy).
+        sharing the same memory (DLPack, no copy).
     mmap: tensors are read-only views of private file mappings (no copy; pages
         are read on first touch), as safetensors' and llama.cpp's CPU paths
         do. Devices whose memory is not host memory read as usual. numpy
@@ -258,16 +273,12 @@ def load(paths, select=None, device="cpu", backend=None, direct=False, progress=
     convert = _Converter(framework, device)
     bar = _ProgressBar() if progress is True else None
     try:
-        loaded = session.load(list(select or []), mmap, device == "cuda",
-                              bar if bar else progress)
+        loaded = session.load(list(select or []), mmap, False, bar if bar else progress)
     finally:
         if bar:
             bar.close()
     entries = {entry[0]: entry for entry in index.tensors()}
-    result = LoadResult()
-    for name, memory in loaded.tensors():
-        entry = entries[name]
-        result[name] = convert(memory, entry[4], entry[5])
+    result = LoadResult(convert.tensors(loaded, entries))
     arena = loaded.arena()
     result.arena = None if arena is None else _np.frombuffer(arena, dtype=_np.uint8)
     result.mapped = bool(getattr(loaded, "mapped", False))
@@ -303,7 +314,7 @@ class TensorSlice:
         return self._entry[5][0] if self._entry[5] else 0
 
     def __getitem__(self, index):
-        whole = self._reader._read(self._name, numpy_only=True, mapped=True)
+        whole = self._reader._mapped_array(self._name)
         part = _np.array(whole[index], copy=True)
         return self._reader._convert.array(part, self._entry[4], part.shape)
 
@@ -317,7 +328,9 @@ class safe_open:  # noqa: N801: the name safetensors gives it
 
     path: ``.safetensors``, ``.gguf`` or a sharded ``.safetensors.index.json``.
     framework: "numpy"/"np" or "torch"/"pt". device: "cpu", or "cuda" with torch
-    (tensors are moved with ``.to("cuda")``). backend: as in ``halio.load``.
+    (get_tensor reads into GPU memory through halio's cuda device, no host copy;
+    a slice's part is read on the host and moved with ``.to("cuda")``).
+    backend: as in ``halio.load``.
 
     Each ``get_tensor`` returns a new array of its own (writable), as safetensors
     does. Errors: halio.Error subclasses; a name not in the file raises
@@ -325,15 +338,18 @@ class safe_open:  # noqa: N801: the name safetensors gives it
     """
 
     def __init__(self, filename, framework="numpy", device="cpu", backend=None):
-        self._convert = _Converter(framework, device)
         self._path = os.fsdecode(os.fspath(filename))
         self._index = _halio.open_index([self._path])
         self._files = self._index.files()
         self._entries = {entry[0]: entry for entry in self._index.tensors()}
         # local_async (device="cpu"): its workers fill fresh memory faster than
-        # local_sync's reads on this thread. device="cuda" reads into host
-        # memory the same way; torch moves each tensor.
-        self._session = _halio.Session(self._index, "local_async", backend, False)
+        # local_sync's reads on this thread. device="cuda": the cuda device,
+        # opened first as in load (UNAVAILABLE saying why where it cannot run).
+        self._session = _halio.Session(self._index, _halio_device(device), backend, False)
+        self._convert = _Converter(framework, device)
+        # Slices are read on the host (only their pages): a session for that.
+        self._host_session = (self._session if device != "cuda" else
+                              _halio.Session(self._index, "local_async", backend, False))
 
     def __enter__(self):
         return self
@@ -344,7 +360,7 @@ class safe_open:  # noqa: N801: the name safetensors gives it
 
     def close(self):
         """Closes the files (arrays already returned stay valid)."""
-        self._session = None
+        self._session = self._host_session = None
 
     def keys(self):
         """Tensor names, sorted (as safetensors' keys())."""
@@ -366,7 +382,12 @@ class safe_open:  # noqa: N801: the name safetensors gives it
 
     def get_tensor(self, name):
         """The tensor `name` as a new array (see the module doc for dtypes)."""
-        return self._read(name, numpy_only=False)
+        entry = self._entry(name)
+        # Host memory on local_async (MemoryType::kHost); the GPU's own on cuda.
+        loaded = self._session.load([_glob_escape(name)], False, self._convert.device != "cuda",
+                                    None)
+        (tensor,) = self._convert.tensors(loaded, {name: entry}).values()
+        return tensor
 
     def get_slice(self, name):
         """A TensorSlice for `name`: shape and dtype without reading; index it to read."""
@@ -382,9 +403,9 @@ class safe_open:  # noqa: N801: the name safetensors gives it
                                 f"({len(self._entries)} tensors; keys() lists them)")
         return entry
 
-    def _read(self, name, numpy_only, mapped=False):
+    def _mapped_array(self, name):
+        """`name` as a numpy view of a file mapping (read-only, pages on touch)."""
         entry = self._entry(name)
-        loaded = self._session.load([_glob_escape(name)], mapped, True, None)
+        loaded = self._host_session.load([_glob_escape(name)], True, True, None)
         (_, memory), = loaded.tensors()
-        array = _numpy_array(memory, entry[4], entry[5])
-        return array if numpy_only else self._convert.array(array, entry[4], entry[5])
+        return _numpy_array(memory, entry[4], entry[5])

@@ -15,6 +15,17 @@
 //
 // Threading: the GIL is released while files are opened and read; the
 // progress and cancel callbacks take it back on the loading thread.
+//
+// DLPack: TensorMemory.dlpack() and Load.device_tensors() hand a tensor's
+// bytes to torch (torch.from_dlpack) as a 1-D uint8 DLPack tensor (kDLCPU,
+// or kDLCUDA with the buffer's GetDeviceAddress), no copy; the Python half
+// views it as the tensor's dtype and shape, with the same dtype table on
+// both devices (DLPack 0.6 has no bool, fp8 or, for torch 1.13, uint16..64
+// codes). The capsule's deleter holds the Load and the buffer, so the arena
+// and the device outlive the torch tensor. Device tensors are complete when
+// handed out (LoadParameters returned after every copy finished), so a
+// consumer's stream needs no event to wait for.
+#include <dlpack/dlpack.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -144,12 +155,60 @@ struct LoadState {
   LoadedParameters loaded;
 };
 
+// One DLPack tensor handed out: what its consumer reads, and what keeps its
+// bytes alive until the consumer's deleter call (on any thread; nothing here
+// needs the GIL).
+struct DlpackBytes {
+  DLManagedTensor managed{};
+  int64_t length = 0;
+  int64_t stride = 1;
+  std::shared_ptr<LoadState> owner;
+  BufferRef buffer;
+};
+
+void DeleteDlpackBytes(DLManagedTensor* managed) {
+  delete static_cast<DlpackBytes*>(managed->manager_ctx);
+}
+
+// The capsule's destructor. DLPack's protocol: a consumer renames the
+// capsule ("used_dltensor") and calls the deleter itself when done; a
+// capsule still named "dltensor" was never consumed and frees its tensor.
+void DeleteUnconsumedCapsule(PyObject* capsule) {
+  if (!PyCapsule_IsValid(capsule, "dltensor")) return;
+  auto* managed = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(capsule, "dltensor"));
+  managed->deleter(managed);
+}
+
+// A "dltensor" capsule of the `length` bytes at `data` on `device`, holding
+// `owner` and `buffer` (whose memory they are) until it is deleted.
+py::capsule DlpackCapsule(std::shared_ptr<LoadState> owner, BufferRef buffer, DLDevice device,
+                          void* data, uint64_t length) {
+  auto bytes = std::make_unique<DlpackBytes>();
+  bytes->length = static_cast<int64_t>(length);
+  bytes->owner = std::move(owner);
+  bytes->buffer = std::move(buffer);
+  DLTensor& tensor = bytes->managed.dl_tensor;
+  tensor.data = data;
+  tensor.device = device;
+  tensor.ndim = 1;
+  tensor.dtype = DLDataType{kDLUInt, 8, 1};
+  tensor.shape = &bytes->length;
+  tensor.strides = &bytes->stride;
+  tensor.byte_offset = 0;
+  bytes->managed.manager_ctx = bytes.get();
+  bytes->managed.deleter = &DeleteDlpackBytes;
+  PyObject* capsule = PyCapsule_New(&bytes->managed, "dltensor", &DeleteUnconsumedCapsule);
+  if (capsule == nullptr) throw py::error_already_set();
+  bytes.release();  // the capsule's deleter or its consumer's frees it now
+  return py::reinterpret_steal<py::capsule>(capsule);
+}
+
 // The bytes of one loaded buffer as a Python buffer (1-D, unsigned bytes),
 // writable unless the buffer allows reads only (a file mapping).
 class TensorMemory {
  public:
-  TensorMemory(std::shared_ptr<LoadState> owner, MappedMemory mapping)
-      : owner_(std::move(owner)), mapping_(std::move(mapping)) {}
+  TensorMemory(std::shared_ptr<LoadState> owner, BufferRef buffer, MappedMemory mapping)
+      : owner_(std::move(owner)), buffer_(std::move(buffer)), mapping_(std::move(mapping)) {}
 
   py::buffer_info Info() {
     static std::byte empty;  // numpy wants a pointer even for no bytes
@@ -162,9 +221,17 @@ class TensorMemory {
   uintptr_t address() const { return reinterpret_cast<uintptr_t>(mapping_.data()); }
   size_t size() const { return mapping_.size(); }
   bool readonly() const { return !AnySet(mapping_.access(), MemoryAccess::kWrite); }
+  // The bytes as a kDLCPU DLPack capsule. DLPack has no read-only flag: a
+  // consumer writing to a read-only mapping faults, as the docs say.
+  py::capsule Dlpack() const {
+    static std::byte empty;  // as Info: a pointer even for no bytes
+    return DlpackCapsule(owner_, buffer_, DLDevice{kDLCPU, 0},
+                         mapping_.size() ? mapping_.data() : &empty, mapping_.size());
+  }
 
  private:
   std::shared_ptr<LoadState> owner_;
+  BufferRef buffer_;  // the mapped buffer (a read-back copy lives only here)
   MappedMemory mapping_;
 };
 
@@ -178,7 +245,34 @@ TensorMemory HostMemory(const std::shared_ptr<LoadState>& state, BufferRef buffe
   const MemoryAccess access = AnySet(buffer->allowed_access(), MemoryAccess::kWrite)
                                   ? MemoryAccess::kReadWrite
                                   : MemoryAccess::kRead;
-  return TensorMemory(state, ValueOrThrow(buffer->Map(access)));
+  MappedMemory mapping = ValueOrThrow(buffer->Map(access));
+  return TensorMemory(state, std::move(buffer), std::move(mapping));
+}
+
+DLDevice DlpackDevice(const DeviceAddress& address) {
+  switch (address.kind) {
+    case DeviceAddress::Kind::kCuda:
+      return DLDevice{kDLCUDA, static_cast<int32_t>(address.ordinal)};
+  }
+  Throw(InternalError("a device address of kind " +
+                      std::to_string(static_cast<uint32_t>(address.kind)) +
+                      " has no DLPack device type"));
+}
+
+// The tensors as DLPack capsules of their device memory, no copy. Errors:
+// GetDeviceAddress's (FAILED_PRECONDITION for host memory, UNIMPLEMENTED
+// for local_discrete's device memory).
+py::list DeviceTensors(const std::shared_ptr<LoadState>& state) {
+  py::list tensors;
+  for (const LoadedTensor& tensor : state->loaded.tensors) {
+    const DeviceAddress address = ValueOrThrow(tensor.buffer->GetDeviceAddress());
+    tensors.append(py::make_tuple(
+        tensor.entry->name,
+        DlpackCapsule(state, tensor.buffer, DlpackDevice(address),
+                      reinterpret_cast<void*>(static_cast<uintptr_t>(address.address)),
+                      tensor.buffer->byte_length())));
+  }
+  return tensors;
 }
 
 // The Python side of a load's callbacks: calls `progress` and notices
@@ -316,10 +410,12 @@ void DefineModule(py::module_& m) {
       .def_buffer(&TensorMemory::Info)
       .def_property_readonly("address", &TensorMemory::address)
       .def_property_readonly("size", &TensorMemory::size)
-      .def_property_readonly("readonly", &TensorMemory::readonly);
+      .def_property_readonly("readonly", &TensorMemory::readonly)
+      .def("dlpack", &TensorMemory::Dlpack);
 
   py::class_<LoadState, std::shared_ptr<LoadState>>(m, "Load")
       .def("tensors", &Tensors)
+      .def("device_tensors", &DeviceTensors)
       .def("arena", &Arena)
       .def_property_readonly("bytes", [](const LoadState& state) { return state.loaded.bytes; })
       .def_property_readonly("mapped", [](const LoadState& state) { return state.loaded.mapped; });

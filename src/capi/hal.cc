@@ -162,6 +162,17 @@ int halio_buffer_host_visible(const halio_buffer_t* buffer) {
   return buffer != nullptr && buffer->buffer->host_visible() ? 1 : 0;
 }
 
+halio_status_t halio_buffer_device_address(const halio_buffer_t* buffer,
+                                           halio_device_address_t* out_address) {
+  return Guard(__func__, [&](const char* api) -> Status {
+    HALIO_RETURN_IF_ERROR(Required(api, buffer, "buffer"));
+    HALIO_RETURN_IF_ERROR(Required(api, out_address, "out_address"));
+    HALIO_ASSIGN_OR_RETURN(DeviceAddress address, buffer->buffer->GetDeviceAddress());
+    *out_address = {static_cast<uint32_t>(address.kind), address.ordinal, address.address};
+    return Status();
+  });
+}
+
 halio_status_t halio_buffer_subspan(halio_buffer_t* buffer, uint64_t offset, uint64_t length,
                                     halio_buffer_t** out_view) {
   return Guard(__func__, [&](const char* api) -> Status {

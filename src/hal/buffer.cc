@@ -129,6 +129,18 @@ Result<std::span<std::byte>> Buffer::MapUnretained(MemoryAccess access, uint64_t
   return std::span<std::byte>(data, length);
 }
 
+Result<DeviceAddress> Buffer::GetDeviceAddress() const {
+  const DeviceMemory* memory = storage_->device_memory();
+  if (memory == nullptr) {
+    return FailedPreconditionError(Describe() +
+                                   " is host memory and has no device address: Map gives its "
+                                   "host address");
+  }
+  const std::byte* address = BufferInternals::ValidatedData(*this, 0);
+  if (address == nullptr) [[unlikely]] return BufferInternals::FreedError(*this);
+  return memory->AddressFor(address);
+}
+
 Result<MappedMemory> Buffer::Map(MemoryAccess access, uint64_t offset, uint64_t length) {
   HALIO_ASSIGN_OR_RETURN(std::span<std::byte> bytes, MapUnretained(access, offset, length));
   return MappedMemory(shared_from_this(), bytes, access);

@@ -13,6 +13,13 @@ void ReleaseLatch(DeviceCopy* copy, Status status) {
 
 }  // namespace
 
+Result<DeviceAddress> DeviceMemory::AddressFor(const std::byte* /*address*/) const {
+  return UnimplementedError(description() +
+                            " has no address another runtime can use: only halio's queue "
+                            "operations reach it. Copy its bytes to a host buffer "
+                            "(queue_copy, ReadBackToHost) to hand them on");
+}
+
 Status SubmitAndWait(DeviceMemory& memory, DeviceCopy& copy) {
   StatusLatch latch;
   copy.done = &ReleaseLatch;

@@ -21,6 +21,7 @@
 #include <memory>
 #include <string>
 
+#include "halio/hal/buffer.h"
 #include "halio/status.h"
 
 namespace halio {
@@ -67,6 +68,11 @@ class DeviceMemory {
   // RESOURCE_EXHAUSTED.
   virtual Result<std::byte*> AllocateStaging(size_t bytes) = 0;
   virtual void FreeStaging(std::byte* memory, size_t bytes) = 0;
+
+  // What Buffer::GetDeviceAddress says for a buffer at device address
+  // `address` of this memory. The default: UNIMPLEMENTED, for memory whose
+  // addresses mean nothing outside halio (local_discrete's).
+  virtual Result<DeviceAddress> AddressFor(const std::byte* address) const;
 
   // Queues `copy`; its `done` reports it. Host memory in a copy may be any
   // host memory (staging is only faster).

@@ -432,6 +432,11 @@ static void test_buffers(void) {
   halio_mapping_unmap(mapping);
   CHECK_STATUS(halio_buffer_map(buffer, HALIO_ACCESS_READ, 4000, 200, &mapping),
                HALIO_STATUS_OUT_OF_RANGE, NULL);
+  halio_device_address_t address;
+  CHECK_STATUS(halio_buffer_device_address(buffer, &address), HALIO_STATUS_FAILED_PRECONDITION,
+               "buffer of 4096 bytes is host memory and has no device address");
+  CHECK_STATUS(halio_buffer_device_address(buffer, NULL), HALIO_STATUS_INVALID_ARGUMENT,
+               "out_address");
   halio_buffer_t* view = NULL;
   CHECK_OK(halio_buffer_subspan(buffer, 1000, 10, &view));
   unsigned char back[10];
@@ -484,6 +489,9 @@ static void queue_chain(const char* device_name) {
     halio_mapping_t* mapping = NULL;
     CHECK_STATUS(halio_buffer_map(a, HALIO_ACCESS_READ, 0, 16, &mapping),
                  HALIO_STATUS_FAILED_PRECONDITION, NULL);
+    halio_device_address_t address;
+    CHECK_STATUS(halio_buffer_device_address(a, &address), HALIO_STATUS_UNIMPLEMENTED,
+                 "local_discrete device memory has no address");
   }
   char path[512];
   scratch_path(path, sizeof(path), "queue.bin");

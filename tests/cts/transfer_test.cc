@@ -170,6 +170,10 @@ void AllocaFillDealloca(Device& device, const BufferParams& params) {
   HALIO_ASSERT_OK(Await(timeline, 4));
   EXPECT_THAT(testing::ReadBufferBytes(device, buffer),
               StatusIs(StatusCode::kFailedPrecondition, HasSubstr("queue_dealloca")));
+  // Freed device memory has no address left to hand out either.
+  EXPECT_THAT(buffer->GetDeviceAddress(),
+              StatusIs(StatusCode::kFailedPrecondition,
+                       HasSubstr(buffer->host_visible() ? "host memory" : "queue_dealloca")));
 }
 
 TEST_P(QueueTest, AllocaAndDeallocaFollowTheTimeline) {

@@ -144,6 +144,22 @@ TEST_F(CudaDeviceTest, BuffersAreGpuMemoryThatMapRefuses) {
   EXPECT_EQ(Read(buffer), std::vector<std::byte>(4096, std::byte{0})) << "zero-initialized";
 }
 
+// The address CUDA knows the buffer by (DLPack's kDLCUDA data pointer; the
+// GPU check, bench/cuda_device_check.sh, hands it to torch), and a view's is
+// its offset further on.
+TEST_F(CudaDeviceTest, BuffersGiveTheirCudaDevicePointer) {
+  BufferRef buffer = DeviceBuffer(4096);
+  ASSERT_NE(buffer, nullptr);
+  HALIO_ASSERT_OK_AND_ASSIGN(DeviceAddress address, buffer->GetDeviceAddress());
+  EXPECT_EQ(address.kind, DeviceAddress::Kind::kCuda);
+  EXPECT_EQ(address.ordinal, 0u);
+  EXPECT_NE(address.address, 0u);
+  EXPECT_EQ(address.address % 256, 0u) << "cudaMalloc's alignment";
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef view, buffer->Subspan(256, 512));
+  HALIO_ASSERT_OK_AND_ASSIGN(DeviceAddress view_address, view->GetDeviceAddress());
+  EXPECT_EQ(view_address.address, address.address + 256);
+}
+
 TEST_F(CudaDeviceTest, FillsWith1_2And4BytePatternsAtAnyAlignment) {
   constexpr size_t kSize = 3 << 20;  // big enough for many blocks of the kernel
   BufferRef buffer = DeviceBuffer(kSize);

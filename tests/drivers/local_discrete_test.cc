@@ -91,6 +91,19 @@ TEST(LocalDiscreteTest, DeviceBuffersAreNotHostVisibleAndMapSaysWhatToDoInstead)
   EXPECT_TRUE(HostBuffer(*device, 64)->host_visible());
 }
 
+// local_discrete's device memory is host memory only its copy engine
+// touches: no other runtime can use its addresses, and none is handed out.
+TEST(LocalDiscreteTest, DeviceBuffersHaveNoDeviceAddressForOtherRuntimes) {
+  auto device = MakeDevice();
+  BufferRef buffer = DeviceBuffer(*device, 4096);
+  EXPECT_THAT(buffer->GetDeviceAddress(),
+              StatusIs(StatusCode::kUnimplemented,
+                       AllOf(HasSubstr("local_discrete device memory has no address"),
+                             HasSubstr("ReadBackToHost"))));
+  EXPECT_THAT(HostBuffer(*device, 64)->GetDeviceAddress(),
+              StatusIs(StatusCode::kFailedPrecondition, HasSubstr("host memory")));
+}
+
 TEST(LocalDiscreteTest, DeviceMemoryStartsZeroed) {
   auto device = MakeDevice();
   EXPECT_EQ(DeviceBytes(*device, DeviceBuffer(*device, 1000)),

@@ -169,6 +169,19 @@ TEST(BufferAllocatorTest, DeviceLocalOnAHostAllocatorIsMappableHostMemory) {
   EXPECT_EQ(mapped.size(), 16u);
 }
 
+// Host memory's address is the host's (Map); there is no device address.
+TEST(BufferAllocatorTest, HostMemoryHasNoDeviceAddress) {
+  BufferAllocator allocator;
+  BufferParams params;
+  params.type = MemoryType::kDeviceLocal;
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef buffer, allocator.Allocate(params, 16));
+  EXPECT_THAT(buffer->GetDeviceAddress(),
+              StatusIs(StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("buffer of 16 bytes is host memory"), HasSubstr("Map"))));
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef view, buffer->Subspan(8, 8));
+  EXPECT_THAT(view->GetDeviceAddress(), StatusIs(StatusCode::kFailedPrecondition));
+}
+
 TEST(BufferAllocatorTest, AMemoryTypeWithoutHostVisibleOrDeviceLocalIsInvalidArgument) {
   BufferAllocator allocator;
   BufferParams params;

@@ -219,12 +219,41 @@ def test_unknown_device_lists_the_known_ones():
     assert "local_async" in raised.value.message
 
 
-def test_cuda_without_a_gpu_says_why():
+# Both doors open the cuda device before anything else (torch need not import).
+@pytest.mark.parametrize("open_on_cuda", [
+    lambda: halio.load(ALL_DTYPES, device="cuda", framework="torch"),
+    lambda: halio.safe_open(ALL_DTYPES, framework="pt", device="cuda"),
+], ids=["load", "safe_open"])
+def test_cuda_without_a_gpu_says_why(open_on_cuda):
     if "cuda" in halio.available_devices():
         pytest.skip("a cuda device is usable here (test_torch.py covers it)")
     with pytest.raises(halio.UnavailableError) as raised:
-        halio.load(ALL_DTYPES, device="cuda", framework="torch")
+        open_on_cuda()
     assert raised.value.code_name == "UNAVAILABLE" and "cuda" in raised.value.message
+
+
+# Device tensors (DLPack capsules of device memory, what device="cuda" gives
+# torch) exist only where the memory has an address another runtime can use:
+# host memory says to map it, local_discrete's memory has none to give.
+@pytest.mark.parametrize("device, code, needle", [
+    ("local_async", "FAILED_PRECONDITION", "is host memory and has no device address"),
+    ("local_discrete", "UNIMPLEMENTED", "local_discrete device memory has no address"),
+])
+def test_device_tensors_need_memory_with_a_device_address(device, code, needle):
+    from halio import _halio
+    index = _halio.open_index([ALL_DTYPES])
+    loaded = _halio.Session(index, device, None, False).load(["t_f32"], False, False, None)
+    with pytest.raises(halio.Error) as raised:
+        loaded.device_tensors()
+    assert raised.value.code_name == code and needle in raised.value.message
+
+
+@pytest.mark.skipif("cuda" not in halio.available_devices(), reason="no usable cuda device")
+def test_cuda_needs_torch_arrays():
+    for open_on_cuda in (lambda: halio.load(ALL_DTYPES, device="cuda"),
+                         lambda: halio.safe_open(ALL_DTYPES, device="cuda")):
+        with pytest.raises(halio.InvalidArgumentError, match='needs framework="torch"'):
+            open_on_cuda()
 
 
 def test_missing_and_unreadable_files_map_to_os_errors(tmp_path):

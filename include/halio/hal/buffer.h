@@ -111,6 +111,23 @@ struct ReleaseCallback {
   }
 };
 
+// Where a buffer in device memory lives, in the terms another runtime of the
+// same device uses (Buffer::GetDeviceAddress): enough to hand the memory to
+// it without a copy (DLPack's kDLCUDA + device_id + data, a CUDA kernel's
+// pointer argument).
+struct DeviceAddress {
+  enum class Kind : uint32_t {
+    // A CUDA device pointer (cudaMalloc's) on GPU `ordinal`
+    // (DeviceOptions::cuda_device), usable in that GPU's context.
+    kCuda = 1,
+  };
+  Kind kind = Kind::kCuda;
+  uint32_t ordinal = 0;
+  // The address of the buffer's first byte (a view's offset included). The
+  // host must not dereference it.
+  uint64_t address = 0;
+};
+
 class Buffer;
 using BufferRef = std::shared_ptr<Buffer>;
 
@@ -193,6 +210,19 @@ class Buffer : public std::enable_shared_from_this<Buffer> {
   // span (queue operations, dispatch bindings). No allocation.
   Result<std::span<std::byte>> MapUnretained(MemoryAccess access, uint64_t offset,
                                              uint64_t length);
+
+  // The device's address of this buffer's first byte, for another runtime
+  // of the same device (DLPack, a CUDA library). No copy, no reference
+  // taken: the address stays valid while the caller holds this buffer (or
+  // any buffer over the same storage) and, for a transient buffer, until
+  // queue_dealloca frees it. Reads and writes through it are ordered with
+  // halio's queue operations only by the caller (wait for the semaphore of
+  // the op that filled it first). Buffers of the cuda device give kCuda.
+  // Errors: FAILED_PRECONDITION for host memory (host_visible(): Map gives
+  // its address) and for storage queue_dealloca freed; UNIMPLEMENTED for
+  // device memory no other runtime can address (local_discrete's, which is
+  // host memory only its copy engine touches).
+  Result<DeviceAddress> GetDeviceAddress() const;
 
   // Checks access and range only, touching no memory: what Map checks before
   // it looks at the storage. Errors: PERMISSION_DENIED, OUT_OF_RANGE.

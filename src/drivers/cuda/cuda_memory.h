@@ -89,6 +89,11 @@ class CudaMemory final : public DeviceMemory {
   // what was queued of it has finished).
   void Submit(DeviceCopy* copy) override;
   StagingPool& staging() override { return *staging_; }
+  // kCuda on this GPU: cudaMalloc's pointers are CUDA's device pointers.
+  Result<DeviceAddress> AddressFor(const std::byte* address) const override {
+    return DeviceAddress{DeviceAddress::Kind::kCuda, static_cast<uint32_t>(ordinal_),
+                         reinterpret_cast<uintptr_t>(address)};
+  }
 
   int ordinal() const { return ordinal_; }
 
