@@ -3,7 +3,9 @@
 #include "halio/file.h"
 
 
-#if !defined(_WIN32)
+#if defined(_WIN32)
+#include <windows.h>
+#else
 #include <fcntl.h>
 #endif
 
@@ -380,6 +382,42 @@ TEST_F(FdFileTest, FromHandleOfDirectoryIsFailedPrecondition) {
               StatusIs(StatusCode::kFailedPrecondition, HasSubstr("not a regular file")));
 }
 #endif  // !_WIN32
+
+#if defined(_WIN32)
+// A file object can be on one I/O completion port only. One the caller has
+// already put on a port of its own cannot join asio's: `auto` keeps the file
+// working synchronously and says why; asking for asio is an error saying so.
+TEST_F(FdFileTest, AFileOnAnotherCompletionPortFallsBackToSyncAndSaysWhy) {
+  if (!IoEngine::Probe(IoBackend::kAsio).status.ok()) GTEST_SKIP() << "asio is not built";
+  auto data = Pattern(64, 21);
+  std::string path = TempFileWith(data);
+  HANDLE file = ::CreateFileA(path.c_str(), GENERIC_READ,
+                              FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
+                              OPEN_EXISTING, FILE_FLAG_OVERLAPPED, nullptr);
+  ASSERT_NE(file, INVALID_HANDLE_VALUE);
+  fds_.push_back(reinterpret_cast<NativeHandle>(file));
+  HANDLE port = ::CreateIoCompletionPort(file, nullptr, 0, 1);
+  ASSERT_NE(port, nullptr) << "error " << ::GetLastError();
+
+  FdFileOptions asio;
+  asio.backend = IoBackend::kAsio;
+  EXPECT_THAT(FdFile::FromHandle(reinterpret_cast<NativeHandle>(file), MemoryAccess::kRead, asio),
+              StatusIs(StatusCode::kUnavailable, HasSubstr("I/O completion port")));
+
+  FdFileOptions automatic;
+  automatic.engine = *IoEngine::Shared(IoBackend::kAsio);
+  HALIO_ASSERT_OK_AND_ASSIGN(
+      FileRef opened,
+      FdFile::FromHandle(reinterpret_cast<NativeHandle>(file), MemoryAccess::kRead, automatic));
+  auto* fd_file = static_cast<FdFile*>(opened.get());
+  EXPECT_EQ(fd_file->io_backend(), IoBackend::kSync);
+  EXPECT_THAT(fd_file->async_fallback_reason(), HasSubstr("I/O completion port"));
+  BufferRef target = MakeBuffer(64);
+  HALIO_ASSERT_OK(opened->Read(0, *target, 0, 64));
+  EXPECT_EQ(Load(target), data);
+  ::CloseHandle(port);
+}
+#endif  // _WIN32
 
 // --- MemoryFile -------------------------------------------------------------
 
