@@ -26,6 +26,9 @@
 
 #include "testing/fifo.h"
 #include "testing/raw_file.h"
+#if defined(_WIN32)
+#include "win32/win32_util.h"
+#endif
 #include "testing/status_matchers.h"
 
 namespace halio::platform {
@@ -575,6 +578,47 @@ TEST_F(FdIoTest, SyncHandleOfClosedFdNamesTheFile) {
                        AllOf(HasSubstr(std::string(halio::testing::kDataSyncCall) + " gone.bin"),
                              HasSubstr("errno"))));
 }
+
+#if defined(_WIN32)
+// GetLastError goes through the one errno mapping: the code and hint a POSIX
+// caller would get, the caller's description of the operation and range,
+// and Windows' own number and text.
+TEST(Win32ErrorTest, MapsThroughTheErrnoMappingNamingTheOperation) {
+  struct Case {
+    DWORD error;
+    StatusCode code;
+  };
+  for (const Case c : {Case{ERROR_FILE_NOT_FOUND, StatusCode::kNotFound},
+                       Case{ERROR_PATH_NOT_FOUND, StatusCode::kNotFound},
+                       Case{ERROR_ACCESS_DENIED, StatusCode::kPermissionDenied},
+                       Case{ERROR_WRITE_PROTECT, StatusCode::kPermissionDenied},
+                       Case{ERROR_DISK_FULL, StatusCode::kResourceExhausted},
+                       Case{ERROR_NOT_ENOUGH_MEMORY, StatusCode::kResourceExhausted},
+                       Case{ERROR_INVALID_HANDLE, StatusCode::kFailedPrecondition},
+                       Case{ERROR_SHARING_VIOLATION, StatusCode::kFailedPrecondition},
+                       Case{ERROR_INVALID_PARAMETER, StatusCode::kInvalidArgument},
+                       Case{ERROR_OPERATION_ABORTED, StatusCode::kCancelled},
+                       Case{ERROR_CRC, StatusCode::kDataLoss}}) {
+    EXPECT_THAT(Win32ErrorToStatus(c.error, "read of f.bin [4096, 8192)"),
+                StatusIs(c.code, AllOf(HasSubstr("read of f.bin [4096, 8192)"),
+                                       HasSubstr("Windows error " + std::to_string(c.error)))))
+        << c.error;
+  }
+  EXPECT_THAT(Win32ErrorToStatus(ERROR_DISK_FULL, "write of f.bin"),
+              StatusIs(StatusCode::kResourceExhausted, HasSubstr("free space")));
+}
+
+// A transfer the OS refuses names the file, the range and the offset reached.
+TEST_F(FdIoTest, AWriteThroughAReadOnlyHandleNamesTheFileAndRange) {
+  std::string path;
+  OpenTemp(&path);
+  NativeHandle read_only = Track(RawOpen(path, RawMode::kRead));
+  auto data = Pattern(100, 3);
+  EXPECT_THAT(WriteAt(read_only, 4096, data, path),
+              StatusIs(StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr(path), HasSubstr("[4096, 4196)"))));
+}
+#endif  // _WIN32
 
 // --- The > 4 GiB single read ------------------------------------------------
 
