@@ -42,7 +42,7 @@ namespace {
 // Handler memory from the heap. asio's default recycles it through a
 // per-thread cache found through its thread-local call stack; under mingw-w64
 // (Wine) that lookup returned garbage on threads that never ran asio (a crash
-// in thread_info_base::allocate), so halio's handlers never use it.
+// in thread_info_base::allocate), so halio's handlers never use it there.
 template <typename T>
 struct HeapAllocator {
   using value_type = T;
@@ -57,9 +57,15 @@ struct HeapAllocator {
   bool operator!=(const HeapAllocator<U>&) const noexcept { return false; }
 };
 
+// Elsewhere the handler is left as it is: asio's recycling is what keeps the
+// pool path free of an allocation per request.
 template <typename Handler>
 auto OnHeap(Handler&& handler) {
+#if defined(_WIN32)
   return asio::bind_allocator(HeapAllocator<void>(), std::forward<Handler>(handler));
+#else
+  return std::forward<Handler>(handler);
+#endif
 }
 
 // Owned jointly by the engine and every worker thread, so the last reference
