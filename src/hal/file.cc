@@ -119,21 +119,23 @@ Status FdFile::AttachEngine(const FdFileOptions& options) {
   if (engine) {
     auto async = std::static_pointer_cast<AsyncIoEngine>(engine);  // every engine is one
     backend_ = async->backend();
-    Status attached = async->is_async() ? async->AttachHandle(fd_, description_) : Status();
-    if (async->is_async() && attached.ok()) {
-      auto handle = HostNew<EngineFile>(host_, "importing " + description_, async, fd_,
-                                        &description_);
-      if (!handle.ok()) {
-        async->DetachHandle(fd_);
-        return handle.status();
+    if (async->is_async()) {
+      Status attached = async->AttachHandle(fd_, description_);
+      if (attached.ok()) {
+        auto handle = HostNew<EngineFile>(host_, "importing " + description_, async, fd_,
+                                          &description_);
+        if (!handle.ok()) {
+          async->DetachHandle(fd_);
+          return handle.status();
+        }
+        async_file_.reset(*handle);
+        return Status();
       }
-      async_file_.reset(*handle);
-      return Status();
-    }
-    if (!attached.ok()) {
       // As for an engine that cannot start: a forced backend says why, `auto`
       // keeps the file working synchronously and records it.
-      if (options.backend != IoBackend::kAuto) return attached.Annotate("importing " + description_);
+      if (options.backend != IoBackend::kAuto) {
+        return attached.Annotate("importing " + description_);
+      }
       backend_ = IoBackend::kSync;
       fallback_reason_ = std::string(attached.message());
     } else {
