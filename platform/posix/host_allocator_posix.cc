@@ -1,17 +1,15 @@
-// HostAllocator::System() on POSIX. Large blocks (>= 2 MiB) come straight
-// from mmap with transparent huge pages requested: a loader writing into
+// Large host blocks on POSIX (large_blocks.h): >= 2 MiB straight from mmap
+// with transparent huge pages requested: a loader writing into
 // fresh memory is otherwise bound by one page fault per 4 KiB (about
 // 2.5 GB/s per thread here, PERF_NOTES.md), and with THP in "madvise" mode
-// (Debian's default) nothing else asks for them. Small blocks use aligned
-// operator new.
+// (Debian's default) nothing else asks for them.
 #include <sys/mman.h>
 
 #include <cstdint>
-#include <new>
 
-#include "halio/host_allocator.h"
+#include "large_blocks.h"
 
-namespace halio {
+namespace halio::platform {
 namespace {
 
 constexpr std::size_t kHugePage = std::size_t{2} << 20;
@@ -41,29 +39,14 @@ void* MapLarge(std::size_t size) {
   return reinterpret_cast<void*>(aligned);
 }
 
-class SystemHostAllocator final : public HostAllocator {
- public:
-  void* Allocate(std::size_t size, std::size_t alignment) noexcept override {
-    if (IsLarge(size) && alignment <= kHugePage) return MapLarge(size);
-    // operator new(0) returns a unique pointer; keep that so a zero-length
-    // buffer still has a valid, distinct address.
-    return ::operator new(size, std::align_val_t(alignment), std::nothrow);
-  }
-  void Free(void* memory, std::size_t size, std::size_t alignment) noexcept override {
-    if (IsLarge(size) && alignment <= kHugePage) {
-      ::munmap(memory, RoundToHugePages(size));
-      return;
-    }
-    ::operator delete(memory, std::align_val_t(alignment));
-  }
-};
-
 }  // namespace
 
-HostAllocator& HostAllocator::System() {
-  // Never destroyed: buffers released during static destruction still free.
-  static SystemHostAllocator* allocator = new SystemHostAllocator();
-  return *allocator;
+bool IsLargeBlock(std::size_t size, std::size_t alignment) {
+  return IsLarge(size) && alignment <= kHugePage;
 }
 
-}  // namespace halio
+void* AllocateLargeBlock(std::size_t size) { return MapLarge(size); }
+
+void FreeLargeBlock(void* memory, std::size_t size) { ::munmap(memory, RoundToHugePages(size)); }
+
+}  // namespace halio::platform
