@@ -44,6 +44,11 @@ struct AsyncRequest : platform::TransferStep {
   void* user_data = nullptr;
   // The file's interceptor, applied to every call result; null for none.
   IoInterceptor* interceptor = nullptr;
+  // The submitting thread must not run the transfer itself. Set by a
+  // submitter that is some other work's completion thread (a copy engine's):
+  // an engine that would copy a hot-cache read inline (io_uring) hands it to
+  // its own threads instead, so that thread goes back to its queue.
+  bool keep_off_submitter = false;
 
   // Engine-private: the engine's queue of requests waiting for a slot.
   AsyncRequest* next_ = nullptr;

@@ -332,6 +332,11 @@ void StagedTransfer::StartFileIo(Slot* slot, bool on_transfer_thread) {
   request.length = slot->length;
   request.completion = &StagedTransfer::OnFileDone;
   request.user_data = slot;
+  // A completion thread (the copy engine's, an engine's reaper) has the
+  // other chunks' copies waiting behind it: a hot-cache read that io_uring
+  // copied inline there stalled the copy engine for as long as the read
+  // (hot staged efficiency 0.67-0.75, bench/README.md "Staged transfers").
+  request.keep_off_submitter = !on_transfer_thread;
   // The file decides where the chunk goes (fd_transfer.h), with one
   // exception: a buffered read the file would start with a page-cache copy
   // on a worker goes to the engine whole, since this thread is the
@@ -400,11 +405,16 @@ void StagedTransfer::CopyDone(Slot* slot, Status status) {
                               RangeText(file_offset_ + slot->offset, slot->length)));
     return Ready(slot, Next::kChunk);
   }
-  // A read's chunk is done: on to its next one from here (a hop through the
-  // transfer's thread measured 0.74-0.90 against 0.83-0.98 of the read
-  // alone, 1-2 MiB chunks at depth 2-4, A B A B); a write's staging buffer
-  // holds the device's bytes, for the file.
-  if (io_ == IoOp::kRead) return Continue(slot);
+  // A read's chunk is done: on to its next one. An O_DIRECT read is
+  // submitted from here (a hop through the transfer's thread measured
+  // 0.74-0.90 against 0.83-0.98 of the read alone, 1-2 MiB chunks at depth
+  // 2-4, A B A B). A buffered one goes through the transfer's thread: this
+  // is the copy engine's, and io_uring's hand-off of even an IOSQE_ASYNC
+  // read woke an io-wq worker that took this core for ~160 us per 2 MiB
+  // (hot, copy engine at 2 GB/s: efficiency 0.87-0.90 from here, 0.96-0.97
+  // through the transfer's thread, A B A B). A write's staging buffer holds
+  // the device's bytes, for the file.
+  if (io_ == IoOp::kRead) return file_.direct() ? Continue(slot) : Ready(slot, Next::kChunk);
   StartFileIoInTurn(slot, /*on_transfer_thread=*/false);
 }
 
