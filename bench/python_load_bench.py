@@ -11,6 +11,9 @@ child process, `--runs` times per loader, interleaved, the order rotated by
 one loader each run (so no loader always follows the same one):
 
   halio.load               one arena, local_async device (copies into fresh memory)
+  halio.load local_sync    the same on the local_sync device: every read on the
+                           calling thread, so halio.load's gain over it is what
+                           its workers' parallelism buys on this machine
   halio.load mmap=True     read-only views of a file mapping (no copy)
   halio mmap + touch       the same, then one byte of every page read
   numpy.fromfile           one numpy.fromfile per tensor at its offset
@@ -49,6 +52,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 LOADERS = {
     "halio": ("halio.load", True),
+    "halio_sync": ("halio.load local_sync", True),
     "halio_mmap": ("halio.load mmap=True", False),
     "halio_mmap_touch": ("halio mmap + touch", False),
     "numpy_fromfile": ("numpy.fromfile", True),
@@ -79,7 +83,9 @@ def load_with(loader, path):
     import numpy
     if loader.startswith("halio"):
         import halio
-        arrays = halio.load(path, mmap=loader != "halio")
+        copying = loader in ("halio", "halio_sync")
+        device = "local_sync" if loader == "halio_sync" else "cpu"
+        arrays = halio.load(path, mmap=not copying, device=device)
         if loader == "halio_mmap_touch":
             for array in arrays.values():
                 array.reshape(-1).view(numpy.uint8)[::4096].sum()
@@ -164,12 +170,20 @@ def report(rows, tensor_bytes, path, settle):
         if copies:
             fresh[loader] = (max(rates), extra)
     if "halio" in fresh and len(fresh) > 1:
-        best_other = max((rate, name) for name, (rate, _) in fresh.items() if name != "halio")
+        best_other = max((rate, name) for name, (rate, _) in fresh.items()
+                         if not name.startswith("halio"))
         ratio = fresh["halio"][0] / best_other[0]
         over = (fresh["halio"][1] - tensor_bytes) / 2**20
         print(f"halio.load / fastest other into fresh memory ({LOADERS[best_other[1]][0]}): "
               f"{ratio:.2f}x (target >= 2x); halio peak RSS - tensor bytes: {over:+.0f} MiB "
               f"(target <= 64)")
+    if "halio" in fresh and "halio_sync" in fresh:
+        # Every loader here spends its time in the kernel's page zeroing and
+        # copy; halio's edge over a one-thread loader is its parallel reads,
+        # so the core count bounds the ratio above.
+        print(f"halio.load / halio.load on one thread (local_sync): "
+              f"{fresh['halio'][0] / fresh['halio_sync'][0]:.2f}x with "
+              f"{os.cpu_count()} CPUs")
 
 
 def main():
