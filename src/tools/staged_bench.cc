@@ -1,14 +1,17 @@
-// `halio bench --staged`: how well local_discrete's staged reads overlap
-// file reads with copy-engine copies. For each staging buffer size x count,
-// three throughputs over the same file, interleaved run by run (A B C A B C,
-// so a host that changes speed mid-run moves all three alike):
-//   read    the file alone: ring reads into `count` host buffers of `size`
-//           bytes, `count` in flight, the file path the staged read uses;
+// `halio bench --staged [--write]`: how well local_discrete's staged reads
+// (or writes) overlap file calls with copy-engine copies. For each staging
+// buffer size x count, three throughputs over the same file, interleaved run
+// by run (A B C A B C, so a host that changes speed mid-run moves all three
+// alike):
+//   file    the file alone: ring reads into (writes from) `count` host
+//           buffers of `size` bytes, `count` in flight, the file path the
+//           staged transfer uses;
 //   copy    the copy engine alone: `size`-byte copies from host memory into
-//           device memory, as many as the file has chunks;
+//           device memory (from device memory into host memory), as many as
+//           the file has chunks;
 //   staged  one queue_read of the whole file into device memory (file ->
-//           staging -> device).
-// efficiency = staged / min(read, copy): 1.0 means the slower stage never
+//           staging -> device), or one queue_write of it to the file.
+// efficiency = staged / min(file, copy): 1.0 means the slower stage never
 // waits for the faster one.
 //
 // Ownership: every device, file and buffer lives for one row.
@@ -39,11 +42,11 @@ std::string StagedBackend(const BenchOptions& options) {
 struct StagedRow {
   uint64_t staging_size = 0;
   uint32_t staging_count = 0;
-  std::vector<double> read_gbps, copy_gbps, staged_gbps;
+  std::vector<double> file_gbps, copy_gbps, staged_gbps;
   std::string error;
 
   double efficiency() const {
-    const double limit = std::min(Median(read_gbps), Median(copy_gbps));
+    const double limit = std::min(Median(file_gbps), Median(copy_gbps));
     return limit > 0 ? Median(staged_gbps) / limit : 0;
   }
 };
@@ -68,8 +71,7 @@ class StagedRun {
     HALIO_ASSIGN_OR_RETURN(IoBackend backend, ParseIoBackend(StagedBackend(options_)));
     FdFileOptions file_options;
     file_options.backend = backend;
-    OpenMode mode = options_.direct ? OpenMode::kRead | OpenMode::kDirect : OpenMode::kRead;
-    HALIO_ASSIGN_OR_RETURN(file_, FdFile::Open(path_, mode, file_options));
+    HALIO_ASSIGN_OR_RETURN(file_, FdFile::Open(path_, BenchOpenMode(options_), file_options));
     // Both zero-filled now, so no pass measures first-touch page faults.
     HALIO_ASSIGN_OR_RETURN(ring_, device_->allocator().Allocate({}, size_ * count_));
     HALIO_ASSIGN_OR_RETURN(device_buffer_, device_->allocator().Allocate(
@@ -84,13 +86,14 @@ class StagedRun {
       copy_done_.push_back(std::move(done));
     }
     HALIO_ASSIGN_OR_RETURN(timeline_, Semaphore::Create(0));
-    // Warm the page cache (a hot run reads it; a direct run drops it).
-    return options_.direct ? Status() : ReadAlone();
+    // Warm the page cache (a hot run reads or rewrites it; a direct run
+    // drops it).
+    return options_.direct ? Status() : FileAlone();
   }
 
   // One run of each pass, appended to `row` in GB/s.
   Status MeasureOnce(StagedRow* row) {
-    HALIO_RETURN_IF_ERROR(Timed(&StagedRun::ReadAlone, &row->read_gbps));
+    HALIO_RETURN_IF_ERROR(Timed(&StagedRun::FileAlone, &row->file_gbps));
     HALIO_RETURN_IF_ERROR(Timed(&StagedRun::CopyAlone, &row->copy_gbps));
     return Timed(&StagedRun::Staged, &row->staged_gbps);
   }
@@ -127,24 +130,30 @@ class StagedRun {
     return Status();
   }
 
-  Status ReadAlone() {
+  Status FileAlone() {
     return OverRing([&](SemaphoreList wait, SemaphoreList signal, uint64_t offset,
                         uint64_t ring_offset, uint64_t bytes) {
-      return device_->QueueRead(wait, signal, file_, offset, ring_, ring_offset, bytes);
+      return write_ ? device_->QueueWrite(wait, signal, ring_, ring_offset, file_, offset, bytes)
+                    : device_->QueueRead(wait, signal, file_, offset, ring_, ring_offset, bytes);
     });
   }
 
-  // The ring's bytes to device memory, in the chunks a staged read copies.
-  // The ring is only read, so every copy is queued at once (each signals
-  // its own semaphore): the engine never waits for the next one.
+  // The ring's bytes to device memory (a write's: device memory to the
+  // ring), in the chunks a staged transfer copies. Every copy is queued at
+  // once (each signals its own semaphore): the engine never waits for the
+  // next one. The bytes are not looked at, so copies into the same ring
+  // slot need no order.
   Status CopyAlone() {
     ++copy_run_;
     for (size_t chunk = 0; chunk < copy_done_.size(); ++chunk) {
       const uint64_t offset = chunk * size_;
+      const uint64_t ring_offset = (chunk % count_) * size_;
+      const uint64_t bytes = std::min(size_, length_ - offset);
       SemaphorePoint signal[] = {{copy_done_[chunk].get(), copy_run_}};
-      HALIO_RETURN_IF_ERROR(device_->QueueCopy({}, signal, ring_, (chunk % count_) * size_,
-                                               device_buffer_, offset,
-                                               std::min(size_, length_ - offset)));
+      HALIO_RETURN_IF_ERROR(
+          write_ ? device_->QueueCopy({}, signal, device_buffer_, offset, ring_, ring_offset, bytes)
+                 : device_->QueueCopy({}, signal, ring_, ring_offset, device_buffer_, offset,
+                                      bytes));
     }
     for (const SemaphoreRef& done : copy_done_) HALIO_RETURN_IF_ERROR(done->Wait(copy_run_));
     return Status();
@@ -152,7 +161,9 @@ class StagedRun {
 
   Status Staged() {
     SemaphorePoint signal[] = {{timeline_.get(), ++timeline_value_}};
-    HALIO_RETURN_IF_ERROR(device_->QueueRead({}, signal, file_, 0, device_buffer_, 0, length_));
+    HALIO_RETURN_IF_ERROR(
+        write_ ? device_->QueueWrite({}, signal, device_buffer_, 0, file_, 0, length_)
+               : device_->QueueRead({}, signal, file_, 0, device_buffer_, 0, length_));
     return timeline_->Wait(timeline_value_);
   }
 
@@ -161,6 +172,7 @@ class StagedRun {
   const uint64_t length_;
   const uint64_t size_;
   const uint32_t count_;
+  const bool write_ = options_.write;
   std::unique_ptr<Device> device_;
   FileRef file_;
   BufferRef ring_;
@@ -191,7 +203,7 @@ std::string Gbps(const std::vector<double>& values) { return FormatFixed(Median(
 
 void PrintStagedTable(const BenchOptions& options, const std::string& path, uint64_t length,
                       const std::vector<StagedRow>& rows, std::ostream& out) {
-  out << "staged reads on local_discrete: " << path << " (" << HumanBytes(length) << "), "
+  out << (options.write ? "staged writes" : "staged reads") << " on local_discrete: " << path << " (" << HumanBytes(length) << "), "
       << (options.direct ? "O_DIRECT" : "hot page cache") << ", backend "
       << StagedBackend(options) << ", copy engine "
       << (options.copy_bytes_per_second
@@ -200,7 +212,7 @@ void PrintStagedTable(const BenchOptions& options, const std::string& path, uint
       << " + " << options.copy_latency_us << " us/copy, median of " << options.runs
       << " runs\n";
   out << std::left << std::setw(10) << "staging" << std::setw(7) << "count" << std::setw(11)
-      << "read GB/s" << std::setw(11) << "copy GB/s" << std::setw(13) << "staged GB/s"
+      << (options.write ? "write GB/s" : "read GB/s") << std::setw(11) << "copy GB/s" << std::setw(13) << "staged GB/s"
       << "efficiency\n";
   for (const StagedRow& row : rows) {
     out << std::left << std::setw(10) << HumanBytes(row.staging_size) << std::setw(7)
@@ -209,7 +221,7 @@ void PrintStagedTable(const BenchOptions& options, const std::string& path, uint
       out << "error: " << row.error << "\n";
       continue;
     }
-    out << std::setw(11) << Gbps(row.read_gbps) << std::setw(11) << Gbps(row.copy_gbps)
+    out << std::setw(11) << Gbps(row.file_gbps) << std::setw(11) << Gbps(row.copy_gbps)
         << std::setw(13) << Gbps(row.staged_gbps) << FormatFixed(row.efficiency(), 2) << "\n";
   }
 }
@@ -218,6 +230,7 @@ std::string StagedJson(const BenchOptions& options, const StagedRow& row, uint64
   JsonObject json;
   json.String("mode", "staged")
       .Bool("direct", options.direct)
+      .Bool("write", options.write)
       .Number("bytes", length)
       .Number("staging_size", row.staging_size)
       .Number("staging_count", row.staging_count)
@@ -225,7 +238,7 @@ std::string StagedJson(const BenchOptions& options, const StagedRow& row, uint64
       .Number("copy_latency_us", options.copy_latency_us)
       .Number("runs", options.runs);
   if (!row.error.empty()) return json.String("error", row.error).Close();
-  return json.Raw("read_gbps", Gbps(row.read_gbps))
+  return json.Raw(options.write ? "write_gbps" : "read_gbps", Gbps(row.file_gbps))
       .Raw("copy_gbps", Gbps(row.copy_gbps))
       .Raw("staged_gbps", Gbps(row.staged_gbps))
       .Raw("efficiency", FormatFixed(row.efficiency(), 3))
@@ -235,8 +248,9 @@ std::string StagedJson(const BenchOptions& options, const StagedRow& row, uint64
 }  // namespace
 
 int RunStagedBench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
-  if (options.write || !options.devices.empty()) {
-    err << "halio bench: --staged measures reads on local_discrete; drop --write and --device\n";
+  if (options.read_percent >= 0 || !options.devices.empty()) {
+    err << "halio bench: --staged measures reads (or, with --write, writes) on local_discrete; "
+           "drop --read-percent and --device\n";
     return 2;
   }
   BenchFile file;

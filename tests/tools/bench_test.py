@@ -16,7 +16,7 @@ KEYS = ("backend", "device", "operation", "flush", "direct", "block_size", "queu
         "gbps_max", "cpu_percent")
 
 
-STAGED_KEYS = ("mode", "direct", "bytes", "staging_size", "staging_count",
+STAGED_KEYS = ("mode", "direct", "write", "bytes", "staging_size", "staging_count",
                "copy_bytes_per_second", "copy_latency_us", "runs", "read_gbps", "copy_gbps",
                "staged_gbps", "efficiency")
 
@@ -70,7 +70,8 @@ assert [(r["staging_size"], r["staging_count"]) for r in staged] == [
 for row in staged:
     for key in STAGED_KEYS:
         assert key in row, f"missing {key}: {row}"
-    assert row["mode"] == "staged" and row["copy_bytes_per_second"] == 2 << 30, row
+    assert row["mode"] == "staged" and row["write"] is False, row
+    assert row["copy_bytes_per_second"] == 2 << 30, row
     assert min(row["read_gbps"], row["copy_gbps"], row["staged_gbps"]) > 0, row
     want = row["staged_gbps"] / min(row["read_gbps"], row["copy_gbps"])
     assert abs(row["efficiency"] - want) < 0.02, row  # of the rounded medians
@@ -83,7 +84,22 @@ table = subprocess.run([halio, "bench", "--staged", "--no-progress", "--runs", "
 assert table.returncode == 0, table.stderr
 assert "read GB/s" in table.stdout and "efficiency" in table.stdout, table.stdout
 refused("--staged", "--device", "local_async", "--size", "1M", needles=("--staged",))
-refused("--staged", "--write", "--size", "1M", needles=("--staged",))
+# --staged --write: device memory -> staging -> a scratch file, the same three passes.
+staged_writes = bench_rows("--staged", "--write", "--size", "4M", "--block-size", "1M",
+                           "--queue-depth", "2,4")
+assert [r["staging_count"] for r in staged_writes] == [2, 4], staged_writes
+for row in staged_writes:
+    assert row["write"] is True and "read_gbps" not in row, row
+    assert min(row["write_gbps"], row["copy_gbps"], row["staged_gbps"]) > 0, row
+    want = row["staged_gbps"] / min(row["write_gbps"], row["copy_gbps"])
+    assert abs(row["efficiency"] - want) < 0.02, row
+write_table = subprocess.run([halio, "bench", "--staged", "--write", "--no-progress", "--runs",
+                              "1", "--size", "4M", "--block-size", "1M", "--queue-depth", "2"],
+                             capture_output=True, text=True)
+assert write_table.returncode == 0, write_table.stderr
+assert "staged writes" in write_table.stdout and "write GB/s" in write_table.stdout, \
+    write_table.stdout
+refused("--staged", "--read-percent", "50", "--size", "1M", needles=("--staged",))
 refused("--staged", "--copy-rate", "fast", "--size", "1M", needles=("fast",))
 
 writes = bench("--size", "4M", "--write", "--backend", "sync")
