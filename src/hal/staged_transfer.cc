@@ -130,7 +130,10 @@ class StagedTransfer {
   Status Run(const StagedTransferOptions& options);
 
  private:
-  enum class Next : uint8_t { kChunk, kFileIo };
+  // What the transfer's thread does with a slot handed to it: assign its
+  // next chunk, run its file call (one no engine takes), or start its file
+  // call in turn (a write's buffered call, kept off the copy engine).
+  enum class Next : uint8_t { kChunk, kFileIo, kFileIoInTurn };
   struct Slot {
     StagedTransfer* transfer = nullptr;
     std::byte* staging = nullptr;
@@ -248,6 +251,9 @@ void StagedTransfer::Drive() {
 
 void StagedTransfer::Handle(Slot* slot) {
   if (slot->next == Next::kFileIo) return StartFileIo(slot, /*on_transfer_thread=*/true);
+  if (slot->next == Next::kFileIoInTurn) {
+    return StartFileIoInTurn(slot, /*on_transfer_thread=*/true);
+  }
   if (!AssignChunk(slot)) return;
   // A read fills the staging buffer from the file first; a write fills it
   // from the device first.
@@ -405,17 +411,21 @@ void StagedTransfer::CopyDone(Slot* slot, Status status) {
                               RangeText(file_offset_ + slot->offset, slot->length)));
     return Ready(slot, Next::kChunk);
   }
-  // A read's chunk is done: on to its next one. An O_DIRECT read is
-  // submitted from here (a hop through the transfer's thread measured
-  // 0.74-0.90 against 0.83-0.98 of the read alone, 1-2 MiB chunks at depth
-  // 2-4, A B A B). A buffered one goes through the transfer's thread: this
-  // is the copy engine's, and io_uring's hand-off of even an IOSQE_ASYNC
-  // read woke an io-wq worker that took this core for ~160 us per 2 MiB
-  // (hot, copy engine at 2 GB/s: efficiency 0.87-0.90 from here, 0.96-0.97
-  // through the transfer's thread, A B A B). A write's staging buffer holds
-  // the device's bytes, for the file.
-  if (io_ == IoOp::kRead) return file_.direct() ? Continue(slot) : Ready(slot, Next::kChunk);
-  StartFileIoInTurn(slot, /*on_transfer_thread=*/false);
+  // A read's chunk is done, so its slot takes the next chunk; a write's
+  // staging buffer holds the device's bytes, for the file. An O_DIRECT call
+  // is started from here: the engine issues it without copying (a hop
+  // through the transfer's thread measured 0.74-0.90 against 0.83-0.98 of
+  // the read alone, 1-2 MiB chunks at depth 2-4, A B A B). A buffered one
+  // goes through the transfer's thread. This is the copy engine's thread,
+  // and io_uring's hand-off of even an IOSQE_ASYNC read woke an io-wq worker
+  // that took this core for ~160 us per 2 MiB. Measured hot, copy engine at
+  // 2 GB/s, A B A B: reads 0.87-0.90 from here, 0.96-0.97 through the
+  // transfer's thread; writes 0.98-1.00 and 1.02-1.04.
+  if (file_.direct()) {
+    if (io_ == IoOp::kRead) return Continue(slot);
+    return StartFileIoInTurn(slot, /*on_transfer_thread=*/false);
+  }
+  Ready(slot, io_ == IoOp::kRead ? Next::kChunk : Next::kFileIoInTurn);
 }
 
 void StagedTransfer::Ready(Slot* slot, Next next) {

@@ -24,7 +24,11 @@
 //
 // Thread-safety: StagingPool is thread-safe. A transfer runs on the calling
 // thread (which it blocks until done) plus the engine and copy-engine
-// threads its chunks complete on.
+// threads its chunks complete on. A buffered chunk's file call is started
+// by the calling thread, never by the copy engine's (an engine may run it
+// on the submitting thread, which would stall the copies behind it);
+// O_DIRECT calls, which an engine issues without copying, are started by
+// whichever thread completed the chunk before.
 #ifndef HALIO_SRC_HAL_STAGED_TRANSFER_H_
 #define HALIO_SRC_HAL_STAGED_TRANSFER_H_
 
