@@ -182,10 +182,11 @@ class UringCore : public std::enable_shared_from_this<UringCore> {
     // IOSQE_ASYNC, which hands them to io-wq threads on every core. A lone
     // request gains nothing from that and pays two thread hand-offs (~18 us
     // each here), so only requests joining others in flight are handed off.
-    // O_DIRECT reads are truly asynchronous already. Buffered writes stay
-    // inline: writers of one file serialize on its inode lock, and handing
-    // them to io-wq measured 4.6-5.7 GB/s against 5.1-6.6 inline (1-4 MiB,
-    // queue depth 8, A B A B). A submitter that must not block
+    // O_DIRECT reads are truly asynchronous already. Buffered writes get no
+    // IOSQE_ASYNC: writers of one file serialize on its inode lock, and
+    // handing them off up front measured 4.6-5.7 GB/s against 5.1-6.6 (1-4
+    // MiB, queue depth 8, A B A B). (local_async runs them on its workers
+    // instead: FileOp::SubmitSlot.) A submitter that must not block
     // (keep_off_submitter) hands off even a lone buffered call.
     const bool joins_others = request->op == IoOp::kRead && in_flight_ > 0;
     if (!request->direct && (joins_others || request->keep_off_submitter)) {
