@@ -140,13 +140,17 @@ Status BenchRunner::Once(const BenchConfig& config) {
   return Status();
 }
 
+Status QueueFileTransfer(Device& device, bool write, SemaphoreList wait, SemaphoreList signal,
+                         const FileRef& file, uint64_t file_offset, const BufferRef& buffer,
+                         uint64_t buffer_offset, uint64_t length) {
+  return write ? device.QueueWrite(wait, signal, buffer, buffer_offset, file, file_offset, length)
+               : device.QueueRead(wait, signal, file, file_offset, buffer, buffer_offset, length);
+}
+
 Status BenchRunner::Queue(SemaphoreList wait, SemaphoreList signal, uint64_t file_offset,
                           uint64_t buffer_offset, uint64_t length) {
-  buffer_offset += options_.buffer_offset;
-  return options_.write ? device_->QueueWrite(wait, signal, buffer_, buffer_offset, file_,
-                                              file_offset, length)
-                        : device_->QueueRead(wait, signal, file_, file_offset, buffer_,
-                                             buffer_offset, length);
+  return QueueFileTransfer(*device_, options_.write, wait, signal, file_, file_offset, buffer_,
+                           buffer_offset + options_.buffer_offset, length);
 }
 
 // Block-size transfers through a ring of `slots_` buffers, each reused

@@ -80,6 +80,13 @@ Result<std::unique_ptr<Device>> CreateBenchDevice(const BenchConfig& config);
 // O_DIRECT with --direct.
 OpenMode BenchOpenMode(const BenchOptions& options);
 
+// Queues one transfer of `length` bytes between `file` at `file_offset` and
+// `buffer` at `buffer_offset`: a write (buffer -> file) when `write`, else a
+// read. Errors: those of Device::QueueWrite / QueueRead.
+Status QueueFileTransfer(Device& device, bool write, SemaphoreList wait, SemaphoreList signal,
+                         const FileRef& file, uint64_t file_offset, const BufferRef& buffer,
+                         uint64_t buffer_offset, uint64_t length);
+
 class BenchRunner {
  public:
   BenchRunner(const BenchOptions& options, std::string path, uint64_t length)

@@ -114,9 +114,9 @@ int main(int argc, char** argv) {
   bench_cmd->add_flag("--no-progress", no_progress, "No progress line on stderr");
   bench_cmd->add_flag("--staged", bench.staged,
                       "local_discrete pipeline efficiency: staged reads (--write: writes) vs "
-                      "the file alone vs the copy engine alone; --block-size = staging buffer sizes (default "
-                      "1M,2M,4M,8M,16M), --queue-depth = staging buffer counts (default "
-                      "2,4,8,16)");
+                      "the file alone vs the copy engine alone; --block-size = staging buffer "
+                      "sizes (default 1M,2M,4M,8M,16M), --queue-depth = staging buffer counts "
+                      "(default 2,4,8,16)");
   std::string copy_rate_text = "4G";
   bench_cmd->add_option("--copy-rate", copy_rate_text,
                         "--staged: local_discrete's copy engine speed in bytes per second "

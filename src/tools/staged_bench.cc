@@ -133,8 +133,8 @@ class StagedRun {
   Status FileAlone() {
     return OverRing([&](SemaphoreList wait, SemaphoreList signal, uint64_t offset,
                         uint64_t ring_offset, uint64_t bytes) {
-      return write_ ? device_->QueueWrite(wait, signal, ring_, ring_offset, file_, offset, bytes)
-                    : device_->QueueRead(wait, signal, file_, offset, ring_, ring_offset, bytes);
+      return QueueFileTransfer(*device_, write_, wait, signal, file_, offset, ring_, ring_offset,
+                               bytes);
     });
   }
 
@@ -162,8 +162,7 @@ class StagedRun {
   Status Staged() {
     SemaphorePoint signal[] = {{timeline_.get(), ++timeline_value_}};
     HALIO_RETURN_IF_ERROR(
-        write_ ? device_->QueueWrite({}, signal, device_buffer_, 0, file_, 0, length_)
-               : device_->QueueRead({}, signal, file_, 0, device_buffer_, 0, length_));
+        QueueFileTransfer(*device_, write_, {}, signal, file_, 0, device_buffer_, 0, length_));
     return timeline_->Wait(timeline_value_);
   }
 
@@ -203,7 +202,8 @@ std::string Gbps(const std::vector<double>& values) { return FormatFixed(Median(
 
 void PrintStagedTable(const BenchOptions& options, const std::string& path, uint64_t length,
                       const std::vector<StagedRow>& rows, std::ostream& out) {
-  out << (options.write ? "staged writes" : "staged reads") << " on local_discrete: " << path << " (" << HumanBytes(length) << "), "
+  out << (options.write ? "staged writes" : "staged reads") << " on local_discrete: " << path
+      << " (" << HumanBytes(length) << "), "
       << (options.direct ? "O_DIRECT" : "hot page cache") << ", backend "
       << StagedBackend(options) << ", copy engine "
       << (options.copy_bytes_per_second
@@ -212,8 +212,8 @@ void PrintStagedTable(const BenchOptions& options, const std::string& path, uint
       << " + " << options.copy_latency_us << " us/copy, median of " << options.runs
       << " runs\n";
   out << std::left << std::setw(10) << "staging" << std::setw(7) << "count" << std::setw(11)
-      << (options.write ? "write GB/s" : "read GB/s") << std::setw(11) << "copy GB/s" << std::setw(13) << "staged GB/s"
-      << "efficiency\n";
+      << (options.write ? "write GB/s" : "read GB/s") << std::setw(11) << "copy GB/s"
+      << std::setw(13) << "staged GB/s" << "efficiency\n";
   for (const StagedRow& row : rows) {
     out << std::left << std::setw(10) << HumanBytes(row.staging_size) << std::setw(7)
         << row.staging_count;
