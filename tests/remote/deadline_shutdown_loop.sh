@@ -1,10 +1,13 @@
 #!/bin/bash
-# Reproduces a known intermittent failure (open, session 7): `halio bench
-# --file` of the fault server's trickle with a 300 ms deadline, the command of
-# remote_flags_test.py, sometimes aborts ("munmap_chunk(): invalid pointer",
-# freeing a string in CurlRangeClient::Outcome on the transfer thread while
-# the previous row's local_async device shuts down) or hangs. Seen in 2 of
-# about 250 runs, only while other suites loaded both CPUs. Not part of the
+# Loops the command that intermittently aborted ("munmap_chunk(): invalid
+# pointer" on the transfer thread) or hung in sessions 6-7: `halio bench
+# --file` of the fault server's trickle with a 300 ms deadline (the command
+# of remote_flags_test.py), whose failed row's local_async device is
+# destroyed while its workers' reads are in flight. Seen in 2 of about 250
+# runs, only while other suites loaded both CPUs. The cause (session 8): the
+# transfer thread asked "is this request's read cancelled?" twice while
+# aborting, and a cancel landing between the two answers dropped a request
+# from its lists uncompleted (src/async/take_out.h). Not part of the
 # test suite. Each failure's output goes to $DIR/fail_N.txt, and its core
 # (or, for a hang, SIGQUIT's core) to a gdb backtrace in $DIR/bt_N.txt.
 #

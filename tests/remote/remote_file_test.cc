@@ -397,6 +397,64 @@ TEST_F(Faults, CancelAbortsRequestsAlreadySent) {
   EXPECT_THAT(ReadRemote(*file, 3, 2), IsOkAndHolds(LocalBytes("pattern.bin", 3, 2)));
 }
 
+// A device's shutdown cancels the reads of all its workers, one batch after
+// another, while the transfer thread is already aborting the first ones:
+// each read must end CANCELLED, once. Eight reads of 200 one-byte requests
+// each (4 in flight, the rest waiting) are cancelled microseconds apart, ten
+// rounds; a request lost between two aborts would leave its read waiting
+// forever (the test then fails at its 20 s bound) or its transfer writing
+// into a finished read's memory.
+TEST_F(Faults, BatchesCancelledOneAfterAnotherEachEndOnce) {
+  RemoteFileOptions options = Quick();
+  options.deadline = std::chrono::seconds(60);
+  options.max_in_flight = 4;
+  options.request_bytes = 1;
+  HttpTarget target;
+  target.url = Url("trickle");
+  target.description = "the trickle";
+  HALIO_ASSERT_OK_AND_ASSIGN(auto client, CreateHttpRangeClient(target, options));
+  constexpr int kReads = 8;
+  for (int round = 0; round < 10; ++round) {
+    std::vector<std::unique_ptr<CancelToken>> tokens;
+    for (int i = 0; i < kReads; ++i) tokens.push_back(std::make_unique<CancelToken>());
+    std::vector<Status> results(kReads);
+    std::atomic<int> ended{0};
+    std::vector<std::thread> readers;
+    for (int i = 0; i < kReads; ++i) {
+      readers.emplace_back([&, i] {
+        std::vector<std::byte> bytes(4000);
+        results[i] = client->ReadRange(static_cast<uint64_t>(i) * 4000, bytes, tokens[i].get());
+        ended.fetch_add(1);
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    // A few microseconds apart, as a shutdown's callbacks run: the later
+    // cancels land while the transfer thread aborts the earlier ones.
+    std::minstd_rand jitter(static_cast<unsigned>(round));
+    for (auto& token : tokens) {
+      token->Cancel("the test cancelled it");
+      const auto gap = Clock::now() + std::chrono::microseconds(jitter() % 40);
+      while (Clock::now() < gap) {
+      }
+    }
+    const auto bound = Clock::now() + std::chrono::seconds(20);
+    while (ended.load() < kReads && Clock::now() < bound) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (ended.load() < kReads) {
+      ADD_FAILURE() << "round " << round << ": " << kReads - ended.load()
+                    << " cancelled reads never returned";
+      std::fflush(nullptr);
+      std::_Exit(1);  // their threads wait on the client: nothing can be torn down
+    }
+    for (std::thread& reader : readers) reader.join();
+    for (int i = 0; i < kReads; ++i) {
+      EXPECT_THAT(results[i], StatusIs(StatusCode::kCancelled, HasSubstr("the test cancelled it")))
+          << "round " << round << ", read " << i;
+    }
+  }
+}
+
 // The headers the fault server recorded for the last request to `path`.
 std::string CapturedHeaders(const std::string& server, const std::string& path) {
   Result<std::shared_ptr<RemoteFile>> captured = OpenRemote(server + "/captured" + path);

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "http_ranges.h"
+#include "take_out.h"
 
 namespace halio {
 namespace {
@@ -488,18 +489,6 @@ void CurlRangeClient::Loop() {
   }
 }
 
-// Removes the requests `aborts` picks from `requests`, then hands each to
-// `abort` (which may complete it: the container no longer holds it).
-template <typename Container, typename Picks, typename Abort>
-void TakeOut(Container& requests, Picks aborts, Abort abort) {
-  std::vector<Request*> taken;
-  for (Request* request : requests) {
-    if (aborts(request)) taken.push_back(request);
-  }
-  std::erase_if(requests, aborts);
-  for (Request* request : taken) abort(*request);
-}
-
 template <typename Picks, typename Why>
 void CurlRangeClient::AbortWhere(Picks aborts, Why why) {
   auto cancel = [&](Request& request) {
@@ -507,8 +496,12 @@ void CurlRangeClient::AbortWhere(Picks aborts, Why why) {
     Complete(request, CancelledError(target_.description + ": " + request.what() +
                                      " aborted: " + why(request)));
   };
-  TakeOut(active_, aborts, cancel);
-  TakeOut(waiting_, aborts, cancel);
+  // `aborts` is asked once per request (TakeOutWhere), so every request
+  // taken out is completed; a read cancelled while this runs keeps the
+  // requests already asked about for the next pass, which its cancel's
+  // count and wakeup bring.
+  for (Request* request : TakeOutWhere(active_, aborts)) cancel(*request);
+  for (Request* request : TakeOutWhere(waiting_, aborts)) cancel(*request);
 }
 
 void CurlRangeClient::StartReady(Clock::time_point now) {
@@ -612,7 +605,12 @@ Status CurlRangeClient::SetHeaders(Request& request) {
 }
 
 void CurlRangeClient::OnDone(Request& request, CURLcode result) {
-  active_.erase(std::find(active_.begin(), active_.end(), &request));
+  // Every transfer curl reports is in active_ (an aborted one was removed
+  // from the multi handle, which drops its report); checked all the same,
+  // since erasing end() would corrupt the list.
+  if (const auto it = std::find(active_.begin(), active_.end(), &request); it != active_.end()) {
+    active_.erase(it);
+  }
   bool retryable = false;
   Status status = Outcome(request, result, &retryable);
   ReleaseEasy(request);
