@@ -398,12 +398,15 @@ TEST_F(Faults, CancelAbortsRequestsAlreadySent) {
 }
 
 // A device's shutdown cancels the reads of all its workers, one batch after
-// another, while the transfer thread is already aborting the first ones:
-// each read must end CANCELLED, once. Eight reads of 200 one-byte requests
-// each (4 in flight, the rest waiting) are cancelled microseconds apart, ten
-// rounds; a request lost between two aborts would leave its read waiting
-// forever (the test then fails at its 20 s bound) or its transfer writing
-// into a finished read's memory.
+// another, while the transfer thread is already aborting the first ones,
+// and while some reads are still starting: each read must end CANCELLED,
+// once. Eight reads of 4000 one-byte requests each (4 in flight, the rest
+// waiting) are cancelled microseconds apart, ten rounds, each round a
+// little later after the reads began (from at once to 200 ms). A request
+// lost between two aborts, or one whose read was cancelled between
+// registering and handing its requests over, would leave its read waiting
+// for up to 400 s (the test fails at its 20 s bound) or its transfer
+// writing into a finished read's memory.
 TEST_F(Faults, BatchesCancelledOneAfterAnotherEachEndOnce) {
   RemoteFileOptions options = Quick();
   options.deadline = std::chrono::seconds(60);
@@ -427,7 +430,8 @@ TEST_F(Faults, BatchesCancelledOneAfterAnotherEachEndOnce) {
         ended.fetch_add(1);
       });
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    constexpr int kStartMicroseconds[] = {0, 20, 50, 100, 200, 500, 1000, 5000, 20000, 200000};
+    std::this_thread::sleep_for(std::chrono::microseconds(kStartMicroseconds[round]));
     // A few microseconds apart, as a shutdown's callbacks run: the later
     // cancels land while the transfer thread aborts the earlier ones.
     std::minstd_rand jitter(static_cast<unsigned>(round));

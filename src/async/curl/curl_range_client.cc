@@ -442,14 +442,20 @@ void CurlRangeClient::Loop() {
   while (true) {
     uint64_t epoch, batches_cancelled;
     bool stopping;
+    // A read may be cancelled after it registered with its token but before
+    // its requests arrived here: the pass for that cancel found none of them,
+    // so their arrival calls for another.
+    bool arrived_cancelled = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       epoch = epoch_;
       batches_cancelled = batches_cancelled_;
       stopping = stopping_;
       while (!submitted_.empty()) {
-        waiting_.push_back(submitted_.front());
+        Request* request = submitted_.front();
         submitted_.pop_front();
+        arrived_cancelled |= request->batch->cancelled.load(std::memory_order_relaxed);
+        waiting_.push_back(request);
       }
     }
     if (stopping) {
@@ -462,7 +468,7 @@ void CurlRangeClient::Loop() {
                  [](const Request&) { return "cancelled"; });
       cancelled_epoch_ = epoch;
     }
-    if (batches_cancelled != batches_cancelled_seen_) {
+    if (batches_cancelled != batches_cancelled_seen_ || arrived_cancelled) {
       // The batch's fields were written under mutex_, taken above.
       AbortWhere(
           [](const Request* request) {
