@@ -72,9 +72,10 @@ struct LoadOptions {
   // load with every read queued already finishes them first: the latency of
   // a cancel is at most max_inflight_bytes of reads. With remote files
   // (remote_file.h) it is also asked every 10 ms while a read is waited for,
-  // and a cancel aborts the requests those files have sent (CancelInFlight:
-  // other reads of the same RemoteFile too), except on local_sync, whose
-  // reads run inside the queue call.
+  // and a cancel aborts the requests the load's reads have sent, those of
+  // reads still queued as they start too (RemoteFile::CancelReadsInto of the
+  // arena: other reads of a RemoteFile the load shares go on), except on
+  // local_sync, whose reads run inside the queue call.
   std::function<bool()> cancel;
   // Map the files instead of reading them, where the arena would be host
   // memory (memory_type kHost, or kDeviceLocal on a host device): each

@@ -29,12 +29,15 @@
 // have in flight, those already sent included, and fails those reads' signal
 // semaphores with CANCELLED naming the URL and the range ("... aborted: the
 // device was destroyed while the read ran"); reads of the same file by other
-// devices or threads go on. CancelInFlight aborts every read of the file.
-// A load's LoadOptions::cancel aborts the reads of the load's files.
+// devices or threads go on. CancelReadsInto aborts the reads into one
+// buffer (a load's LoadOptions::cancel aborts the reads into its arena, so
+// other reads of a file the load shares go on); CancelInFlight aborts every
+// read of the file.
 //
 // Ownership: files are shared (FileRef). Destroying the last reference
 // aborts what is in flight and joins the transfer thread.
-// Thread-safety: Read, ReadBytes, length and CancelInFlight are thread-safe;
+// Thread-safety: Read, ReadBytes, length, CancelReadsInto and CancelInFlight
+// are thread-safe;
 // concurrent reads share the file's in-flight limit.
 #ifndef HALIO_REMOTE_FILE_H_
 #define HALIO_REMOTE_FILE_H_
@@ -128,11 +131,19 @@ class RemoteFile final : public File {
   // Reads [file_offset, file_offset + bytes.size()) into host memory.
   // Errors: OUT_OF_RANGE outside the file, and the read errors above.
   Status ReadBytes(uint64_t file_offset, std::span<std::byte> bytes);
+  // Aborts the reads into `buffer` (Read's target) running now, the
+  // requests they have sent included: they fail with CANCELLED ("...
+  // aborted: cancelled by RemoteFile::CancelReadsInto"). Other reads go on,
+  // and reads into `buffer` started afterwards run normally.
+  void CancelReadsInto(const Buffer& buffer);
   // Aborts every request in flight or waiting now: the reads they belong to
   // fail with CANCELLED. Reads started afterwards run normally.
   void CancelInFlight();
 
+  struct ActiveReads;  // the reads running now (remote_file.cc)
+
  private:
+  std::unique_ptr<ActiveReads> reads_;
   std::unique_ptr<HttpRangeClient> client_;
   uint64_t length_;
   std::string description_;

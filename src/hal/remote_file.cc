@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <mutex>
 #include <new>
 
 #include "buffer_internals.h"
@@ -124,7 +125,7 @@ constexpr size_t kMaxStagingRound = 16;
 // what a remote read waits for, so the copies are not overlapped with it.
 Status ReadToDeviceMemory(HttpRangeClient& client, const std::string& description,
                           DeviceMemory& memory, uint64_t file_offset, std::byte* address,
-                          uint64_t length) {
+                          uint64_t length, CancelToken* cancel) {
   StagingPool& pool = memory.staging();
   const uint64_t chunk = pool.buffer_bytes();
   const uint64_t wanted = std::min<uint64_t>((length + chunk - 1) / chunk, kMaxStagingRound);
@@ -144,7 +145,7 @@ Status ReadToDeviceMemory(HttpRangeClient& client, const std::string& descriptio
       ranges[count] = {file_offset + done + round, std::span(staging[count], bytes)};
       round += bytes;
     }
-    status = client.ReadRanges(std::span(ranges, count), CurrentCancelToken());
+    status = client.ReadRanges(std::span(ranges, count), cancel);
     for (size_t i = 0; i < count && status.ok(); ++i) {
       const HttpRange& range = ranges[i];
       status = CopyAndWait(memory, DeviceCopy::Kind::kToDevice, range.destination.data(),
@@ -161,6 +162,73 @@ Status ReadToDeviceMemory(HttpRangeClient& client, const std::string& descriptio
 }
 
 }  // namespace
+
+// The reads running now, so that CancelReadsInto finds those into a buffer.
+// Lock order: a device's token, then (Forward) a read's token, then the
+// client's own lock; CancelInto takes `mutex` before a read's token.
+struct RemoteFile::ActiveReads {
+  class Read;
+  std::mutex mutex;
+  Read* head = nullptr;  // guarded
+
+  void CancelInto(const Buffer& buffer);
+};
+
+// A read running now, on its caller's stack: the buffer it fills (null for
+// ReadBytes) and the token its requests answer to, which CancelReadsInto
+// cancels and so does the token of the device running the read
+// (CurrentCancelToken: its shutdown), through `chained_`.
+class RemoteFile::ActiveReads::Read {
+ public:
+  Read(ActiveReads& reads, const Buffer* target);
+  ~Read();
+  Read(const Read&) = delete;
+  Read& operator=(const Read&) = delete;
+  CancelToken* token() { return &token_; }
+
+ private:
+  friend struct ActiveReads;
+  static void Forward(void* token, const char* why) {
+    static_cast<CancelToken*>(token)->Cancel(why);
+  }
+
+  ActiveReads& reads_;
+  const Buffer* const target_;
+  CancelToken token_;
+  const CancelToken::Registration chained_;
+  Read* prev_ = nullptr;
+  Read* next_ = nullptr;
+};
+
+void RemoteFile::ActiveReads::CancelInto(const Buffer& buffer) {
+  std::lock_guard<std::mutex> lock(mutex);
+  for (Read* read = head; read != nullptr; read = read->next_) {
+    if (read->target_ == &buffer) read->token_.Cancel("cancelled by RemoteFile::CancelReadsInto");
+  }
+}
+
+RemoteFile::ActiveReads::Read::Read(ActiveReads& reads, const Buffer* target)
+    : reads_(reads), target_(target), chained_(CurrentCancelToken(), &Read::Forward, &token_) {
+  // The device is shutting down already: the read gives up at once, with
+  // the device's reason (a literal its token keeps).
+  if (!chained_.active()) token_.Cancel(CurrentCancelToken()->why());
+  std::lock_guard<std::mutex> lock(reads_.mutex);
+  next_ = reads_.head;
+  if (next_ != nullptr) next_->prev_ = this;
+  reads_.head = this;
+}
+
+RemoteFile::ActiveReads::Read::~Read() {
+  // Unlinked before `chained_` and `token_` go: CancelInto cancels under the
+  // lock.
+  std::lock_guard<std::mutex> lock(reads_.mutex);
+  if (prev_ != nullptr) {
+    prev_->next_ = next_;
+  } else {
+    reads_.head = next_;
+  }
+  if (next_ != nullptr) next_->prev_ = prev_;
+}
 
 bool RemoteFile::IsRemoteUrl(std::string_view path) {
   return StartsWithNoCase(path, "http://") || StartsWithNoCase(path, "https://") ||
@@ -184,7 +252,10 @@ Result<FileRef> RemoteFile::Open(const std::string& url, const RemoteFileOptions
 
 RemoteFile::RemoteFile(std::unique_ptr<HttpRangeClient> client, uint64_t length,
                        std::string description)
-    : client_(std::move(client)), length_(length), description_(std::move(description)) {}
+    : reads_(std::make_unique<ActiveReads>()),
+      client_(std::move(client)),
+      length_(length),
+      description_(std::move(description)) {}
 
 RemoteFile::~RemoteFile() = default;
 
@@ -199,22 +270,25 @@ Status RemoteFile::ReadBytes(uint64_t file_offset, std::span<std::byte> bytes) {
                            RangeText(file_offset, bytes.size()) + ": the file has " +
                            std::to_string(length_) + " bytes");
   }
-  return client_->ReadRange(file_offset, bytes, CurrentCancelToken());
+  ActiveReads::Read read(*reads_, nullptr);
+  return client_->ReadRange(file_offset, bytes, read.token());
 }
 
 Status RemoteFile::Read(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset,
                         uint64_t length) {
   HALIO_RETURN_IF_ERROR(ValidateFileRead(*this, file_offset, buffer, buffer_offset, length));
   if (length == 0) return Status();
+  ActiveReads::Read read(*reads_, &buffer);
   DeviceMemory* memory = BufferInternals::DeviceMemoryOf(buffer);
   if (memory == nullptr) {
     HALIO_ASSIGN_OR_RETURN(std::span<std::byte> bytes,
                            buffer.MapUnretained(MemoryAccess::kWrite, buffer_offset, length));
-    return client_->ReadRange(file_offset, bytes, CurrentCancelToken());
+    return client_->ReadRange(file_offset, bytes, read.token());
   }
   std::byte* address = BufferInternals::ValidatedData(buffer, buffer_offset);
   if (address == nullptr) return BufferInternals::FreedError(buffer);
-  return ReadToDeviceMemory(*client_, description_, *memory, file_offset, address, length);
+  return ReadToDeviceMemory(*client_, description_, *memory, file_offset, address, length,
+                            read.token());
 }
 
 Status RemoteFile::Write(uint64_t file_offset, Buffer&, uint64_t, uint64_t length) {
@@ -222,6 +296,8 @@ Status RemoteFile::Write(uint64_t file_offset, Buffer&, uint64_t, uint64_t lengt
                                RangeText(file_offset, length) +
                                ": remote files are read-only in halio");
 }
+
+void RemoteFile::CancelReadsInto(const Buffer& buffer) { reads_->CancelInto(buffer); }
 
 void RemoteFile::CancelInFlight() { client_->CancelInFlight(); }
 

@@ -275,22 +275,34 @@ class Reader {
     });
   }
 
-  // LoadOptions::cancel said so. Remote files abort the requests they have
-  // sent, so their reads fail at once instead of running to the end.
+  // LoadOptions::cancel said so.
   void NoteCancel() {
     cancelled_ = Cancelled();
+    AbortRemoteReads();
+  }
+
+  // Remote files abort the requests of their reads into the arena, those
+  // already sent included, so the reads fail at once instead of running to
+  // the end. Only the load's own: other reads of a file the load shares
+  // (LoadOptions::files) go on.
+  void AbortRemoteReads() {
     for (const FileRef& file : files_) {
-      if (auto* remote = dynamic_cast<RemoteFile*>(file.get())) remote->CancelInFlight();
+      if (auto* remote = dynamic_cast<RemoteFile*>(file.get())) remote->CancelReadsInto(*arena_);
     }
   }
 
   // WaitForOp, asking LoadOptions::cancel meanwhile when the load has
-  // remote files.
+  // remote files; once cancelled, aborting again each time the wait ends, so
+  // that a read a worker only started after the cancel ends at once too.
   Status WaitForRead(Semaphore& done) {
-    while (has_remote_file_ && options_.cancel && cancelled_.ok()) {
+    while (has_remote_file_ && options_.cancel) {
       const Status waited = done.Wait(1, Timeout::After(kCancelPoll));
       if (waited.code() != StatusCode::kDeadlineExceeded) break;
-      if (options_.cancel()) NoteCancel();
+      if (!cancelled_.ok()) {
+        AbortRemoteReads();
+      } else if (options_.cancel()) {
+        NoteCancel();
+      }
     }
     return WaitForOp(done);
   }

@@ -627,36 +627,91 @@ TEST_P(OnDevice, LoadsAShardedIndexFromS3) {
   ::unsetenv("AWS_ENDPOINT_URL");
 }
 
-// The fault server's slow-tensors model (its header at once, its one 1 MiB
-// tensor at 10 bytes/s), under a path of the test's own.
-Result<ParameterIndex> OpenSlowModel(const std::string& fault, const std::string& name) {
-  return OpenParameterIndex(fault + "/slow-tensors/" + name + "/slow.safetensors");
-}
-
-// The tensor trickles in at 10 bytes/s: only aborting the requests already
-// sent ends the load within seconds.
-TEST_P(OnDevice, LoadCancelAbortsRequestsAlreadySent) {
-  if (GetParam() == "local_sync") {
-    GTEST_SKIP() << "local_sync reads inside queue_read, so a load asks cancel between reads only";
-  }
-  const std::string fault = Env("HALIO_TEST_FAULT_URL");
-  if (fault.empty()) GTEST_SKIP() << "run through tests/remote/run_with_servers.py";
-  HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Device> device, CreateDevice(GetParam()));
-  HALIO_ASSERT_OK_AND_ASSIGN(ParameterIndex index, OpenSlowModel(fault, GetParam()));
-  ASSERT_EQ(index.entries().size(), 1u);
-  const auto start = Clock::now();
-  LoadOptions options;
-  options.cancel = [&] { return Clock::now() - start > std::chrono::milliseconds(300); };
-  EXPECT_THAT(LoadParameters(*device, index, options),
-              StatusIs(StatusCode::kCancelled, HasSubstr("load cancelled")));
-  EXPECT_LT(Clock::now() - start, std::chrono::seconds(5));
-}
-
 // What a semaphore failed with: the op's own error, not the ABORTED waiters see.
 Status FailureOf(Semaphore& semaphore, std::chrono::seconds within) {
   Status waited = semaphore.Wait(1, Timeout::After(within));
   if (!waited.ok() && !semaphore.failure_cause().ok()) return semaphore.failure_cause();
   return waited;
+}
+
+// The fault server's slow-tensors model (its header at once, its two
+// 512 KiB tensors at 10 bytes/s), under a path of the test's own.
+std::string SlowModelUrl(const std::string& fault, const std::string& name) {
+  return fault + "/slow-tensors/" + name + "/slow.safetensors";
+}
+Result<ParameterIndex> OpenSlowModel(const std::string& fault, const std::string& name) {
+  return OpenParameterIndex(SlowModelUrl(fault, name));
+}
+
+// Why a test of a load's cancel aborting remote reads cannot run, or "".
+std::string LoadCancelTestSkip(const std::string& device) {
+  if (device == "local_sync") {
+    return "local_sync reads inside queue_read, so a load asks cancel between reads only";
+  }
+  if (Env("HALIO_TEST_FAULT_URL").empty()) return "run through tests/remote/run_with_servers.py";
+  return "";
+}
+
+// Loads `index` with a cancel that says yes after 300 ms: the load must fail
+// CANCELLED within 5 s, however slowly its tensors trickle in.
+void ExpectCancelledSoon(Device& device, const ParameterIndex& index, LoadOptions options) {
+  const auto start = Clock::now();
+  options.cancel = [start] { return Clock::now() - start > std::chrono::milliseconds(300); };
+  EXPECT_THAT(LoadParameters(device, index, options),
+              StatusIs(StatusCode::kCancelled, HasSubstr("load cancelled")));
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(5));
+}
+
+// The tensor trickles in at 10 bytes/s: only aborting the requests already
+// sent ends the load within seconds.
+TEST_P(OnDevice, LoadCancelAbortsRequestsAlreadySent) {
+  if (const std::string skip = LoadCancelTestSkip(GetParam()); !skip.empty()) GTEST_SKIP() << skip;
+  const std::string fault = Env("HALIO_TEST_FAULT_URL");
+  HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Device> device, CreateDevice(GetParam()));
+  HALIO_ASSERT_OK_AND_ASSIGN(ParameterIndex index, OpenSlowModel(fault, GetParam()));
+  ASSERT_EQ(index.entries().size(), 2u);
+  ExpectCancelledSoon(*device, index, {});
+}
+
+// One worker and one read per tensor: the second read is still queued when
+// the load is cancelled and starts only after the first was aborted. It is
+// aborted too, at the load's next look (10 ms), instead of trickling its
+// 512 KiB up to the deadline.
+TEST_P(OnDevice, LoadCancelAlsoAbortsReadsThatStartAfterIt) {
+  if (const std::string skip = LoadCancelTestSkip(GetParam()); !skip.empty()) GTEST_SKIP() << skip;
+  const std::string fault = Env("HALIO_TEST_FAULT_URL");
+  DeviceOptions device_options;
+  device_options.worker_count = 1;
+  HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Device> device,
+                             CreateDevice(GetParam(), device_options));
+  HALIO_ASSERT_OK_AND_ASSIGN(ParameterIndex index, OpenSlowModel(fault, "late-" + GetParam()));
+  LoadOptions options;
+  options.max_read_bytes = 512 << 10;  // one read per tensor
+  options.remote_options.deadline = std::chrono::seconds(20);
+  ExpectCancelledSoon(*device, index, options);
+}
+
+// A load's cancel aborts the load's reads only: another read of the same
+// RemoteFile (LoadOptions::files), on the same device, lands its bytes.
+TEST_P(OnDevice, LoadCancelLeavesOtherReadsOfASharedFileAlone) {
+  if (const std::string skip = LoadCancelTestSkip(GetParam()); !skip.empty()) GTEST_SKIP() << skip;
+  const std::string fault = Env("HALIO_TEST_FAULT_URL");
+  const std::string url = SlowModelUrl(fault, "shared-" + GetParam());
+  HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Device> device, CreateDevice(GetParam()));
+  HALIO_ASSERT_OK_AND_ASSIGN(ParameterIndex index, OpenParameterIndex(url));
+  HALIO_ASSERT_OK_AND_ASSIGN(auto file, OpenRemote(url));
+  // The model's last 8 bytes: 0.8 s at the trickle's pace.
+  const uint64_t tail = file->length() - 8;
+  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef other, testing::AllocateDeviceBuffer(*device, 8));
+  HALIO_ASSERT_OK_AND_ASSIGN(SemaphoreRef other_done, Semaphore::Create(0));
+  const SemaphorePoint other_signal[] = {{other_done.get(), 1}};
+  HALIO_ASSERT_OK(device->QueueRead({}, other_signal, file, tail, other, 0, 8));
+  LoadOptions options;
+  options.files = {file};
+  ExpectCancelledSoon(*device, index, options);
+  HALIO_ASSERT_OK(FailureOf(*other_done, std::chrono::seconds(20)));
+  EXPECT_THAT(testing::ReadBufferBytes(*device, other),
+              IsOkAndHolds(LocalBytes("slow.safetensors", tail, 8)));
 }
 
 // Why a test destroying a device during a remote read cannot run, or "".
@@ -677,6 +732,27 @@ Result<std::shared_ptr<RemoteFile>> OpenTrickle(const std::string& name) {
   return OpenRemote(TrickleUrl(name), options);
 }
 
+// Two reads of the trickle, queued now: 1000 bytes (100 s at its pace) into
+// `slow` on `slow_device`, and bytes [7, 22) (1.5 s) into `small` on
+// `small_device`; each signals its semaphore's 1.
+struct SlowAndSmall {
+  BufferRef slow, small;
+  SemaphoreRef slow_done, small_done;
+};
+Result<SlowAndSmall> QueueSlowAndSmall(const FileRef& file, Device& slow_device,
+                                       Device& small_device) {
+  SlowAndSmall reads;
+  HALIO_ASSIGN_OR_RETURN(reads.slow, testing::AllocateDeviceBuffer(slow_device, 1000));
+  HALIO_ASSIGN_OR_RETURN(reads.small, testing::AllocateDeviceBuffer(small_device, 15));
+  HALIO_ASSIGN_OR_RETURN(reads.slow_done, Semaphore::Create(0));
+  HALIO_ASSIGN_OR_RETURN(reads.small_done, Semaphore::Create(0));
+  const SemaphorePoint slow_signal[] = {{reads.slow_done.get(), 1}};
+  const SemaphorePoint small_signal[] = {{reads.small_done.get(), 1}};
+  HALIO_RETURN_IF_ERROR(slow_device.QueueRead({}, slow_signal, file, 0, reads.slow, 0, 1000));
+  HALIO_RETURN_IF_ERROR(small_device.QueueRead({}, small_signal, file, 7, reads.small, 0, 15));
+  return reads;
+}
+
 // Destroying a device aborts its remote reads in flight, requests already
 // sent included: the read of 1000 trickled bytes (100 s at the server's
 // pace, deadline 60 s) fails CANCELLED at once. Another device's read of
@@ -688,25 +764,41 @@ TEST_P(OnDevice, DestroyingTheDeviceAbortsItsRemoteReadsInFlight) {
   HALIO_ASSERT_OK_AND_ASSIGN(auto file, OpenTrickle("destroy-" + GetParam()));
   HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Device> doomed, CreateDevice(GetParam()));
   HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Device> other, CreateDevice(GetParam()));
-  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef slow, testing::AllocateDeviceBuffer(*doomed, 1000));
-  HALIO_ASSERT_OK_AND_ASSIGN(BufferRef small, testing::AllocateDeviceBuffer(*other, 15));
-  HALIO_ASSERT_OK_AND_ASSIGN(SemaphoreRef slow_done, Semaphore::Create(0));
-  HALIO_ASSERT_OK_AND_ASSIGN(SemaphoreRef small_done, Semaphore::Create(0));
-  const SemaphorePoint slow_signal[] = {{slow_done.get(), 1}};
-  const SemaphorePoint small_signal[] = {{small_done.get(), 1}};
   const auto start = Clock::now();
-  HALIO_ASSERT_OK(doomed->QueueRead({}, slow_signal, file, 0, slow, 0, 1000));
-  HALIO_ASSERT_OK(other->QueueRead({}, small_signal, file, 7, small, 0, 15));  // 1.5 s
+  HALIO_ASSERT_OK_AND_ASSIGN(SlowAndSmall reads, QueueSlowAndSmall(file, *doomed, *other));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   doomed.reset();
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(2)) << "the destructor waited";
-  EXPECT_THAT(FailureOf(*slow_done, std::chrono::seconds(0)),
+  EXPECT_THAT(FailureOf(*reads.slow_done, std::chrono::seconds(0)),
               StatusIs(StatusCode::kCancelled,
                        AllOf(HasSubstr(url), HasSubstr("bytes [0, 1000)"),
                              HasSubstr("device was destroyed"))));
-  HALIO_ASSERT_OK(FailureOf(*small_done, std::chrono::seconds(20)));
-  EXPECT_THAT(testing::ReadBufferBytes(*other, small),
+  HALIO_ASSERT_OK(FailureOf(*reads.small_done, std::chrono::seconds(20)));
+  EXPECT_THAT(testing::ReadBufferBytes(*other, reads.small),
               IsOkAndHolds(LocalBytes("pattern.bin", 7, 15)));
+}
+
+// CancelReadsInto aborts the reads into one buffer, requests already sent
+// included; a read into another buffer goes on, and a later read into the
+// same buffer runs normally.
+TEST_P(OnDevice, CancelReadsIntoAbortsOnlyTheReadsIntoThatBuffer) {
+  if (const std::string skip = DestroyTestSkip(GetParam()); !skip.empty()) GTEST_SKIP() << skip;
+  HALIO_ASSERT_OK_AND_ASSIGN(auto file, OpenTrickle("into-" + GetParam()));
+  HALIO_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Device> device, CreateDevice(GetParam()));
+  HALIO_ASSERT_OK_AND_ASSIGN(SlowAndSmall reads, QueueSlowAndSmall(file, *device, *device));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto start = Clock::now();
+  file->CancelReadsInto(*reads.slow);
+  EXPECT_THAT(FailureOf(*reads.slow_done, std::chrono::seconds(5)),
+              StatusIs(StatusCode::kCancelled,
+                       AllOf(HasSubstr("bytes [0, 1000)"), HasSubstr("CancelReadsInto"))));
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(2));
+  HALIO_ASSERT_OK(FailureOf(*reads.small_done, std::chrono::seconds(20)));
+  EXPECT_THAT(testing::ReadBufferBytes(*device, reads.small),
+              IsOkAndHolds(LocalBytes("pattern.bin", 7, 15)));
+  const SemaphorePoint again[] = {{reads.small_done.get(), 2}};
+  HALIO_ASSERT_OK(device->QueueRead({}, again, file, 3, reads.slow, 0, 2));
+  HALIO_ASSERT_OK(reads.small_done->Wait(2, Timeout::After(std::chrono::seconds(20))));
 }
 
 // A read queued behind it on a device being destroyed fails at once too,

@@ -4,7 +4,7 @@
     run_with_servers.py TESTDATA NPM_CACHE -- COMMAND [ARGS...]
 
 Under a fresh temporary directory it writes the fixtures (www/): pattern.bin
-(random bytes), empty.bin, slow.safetensors (one 1 MiB tensor), sparse.bin
+(random bytes), empty.bin, slow.safetensors (two 512 KiB tensors), sparse.bin
 (5 GiB, sparse, with known bytes past 4 GiB) and testdata/ (a link to
 TESTDATA, the io fixtures), then starts on
 127.0.0.1, each on a free port of its own:
@@ -71,13 +71,16 @@ def write_fixtures(www, testdata):
         f.seek(SPARSE_DATA_OFFSET)
         f.write(rng.randbytes(65536))
     (www / "testdata").symlink_to(pathlib.Path(testdata).resolve())
-    # One 1 MiB U8 tensor after a header padded to 4 KiB (the fault server's
-    # slow-tensors mode serves the header at once and the tensor slowly).
-    tensor = 1 << 20
-    header = ('{"slow":{"dtype":"U8","shape":[%d],"data_offsets":[0,%d]}}' % (tensor, tensor))
+    # Two 512 KiB U8 tensors, "slow" then "slow_too", after a header padded
+    # to 4 KiB (the fault server's slow-tensors mode serves the header at
+    # once and the tensors slowly).
+    tensor = 512 << 10
+    header = ('{"slow":{"dtype":"U8","shape":[%d],"data_offsets":[0,%d]},'
+              '"slow_too":{"dtype":"U8","shape":[%d],"data_offsets":[%d,%d]}}'
+              % (tensor, tensor, tensor, tensor, 2 * tensor))
     header = header.ljust(4096 - 8).encode()
     (www / "slow.safetensors").write_bytes(struct.pack("<Q", len(header)) + header
-                                           + rng.randbytes(tensor))
+                                           + rng.randbytes(2 * tensor))
 
 
 class Servers:
