@@ -21,8 +21,9 @@
 //   the whole body: never taken as the range's bytes; a TLS peer that fails
 //   verification), UNAVAILABLE (HTTP
 //   429/5xx or connection failures after retries), DEADLINE_EXCEEDED,
-//   CANCELLED (CancelInFlight, the file being destroyed, or the device
-//   running the read being destroyed: see below).
+//   CANCELLED (CancelReadsInto, a load's LoadOptions::cancel,
+//   CancelInFlight, the file being destroyed, or the device running the
+//   read being destroyed: see below).
 //
 // Cancellation: a device that runs reads on its own workers (local_async,
 // local_discrete, cuda) aborts, when it is destroyed, the requests its reads
@@ -131,18 +132,22 @@ class RemoteFile final : public File {
   // Reads [file_offset, file_offset + bytes.size()) into host memory.
   // Errors: OUT_OF_RANGE outside the file, and the read errors above.
   Status ReadBytes(uint64_t file_offset, std::span<std::byte> bytes);
-  // Aborts the reads into `buffer` (Read's target) running now, the
-  // requests they have sent included: they fail with CANCELLED ("...
-  // aborted: cancelled by RemoteFile::CancelReadsInto"). Other reads go on,
-  // and reads into `buffer` started afterwards run normally.
+  // Aborts the reads into `buffer` running now (those whose Read was given
+  // this very Buffer object: a read into another view of the same memory is
+  // not one of them), the requests they have sent included: they fail with
+  // CANCELLED ("... aborted: cancelled by RemoteFile::CancelReadsInto").
+  // Other reads go on, and reads into `buffer` started afterwards run
+  // normally (a caller that queued more calls it again as they start, as
+  // the loader does).
   void CancelReadsInto(const Buffer& buffer);
-  // Aborts every request in flight or waiting now: the reads they belong to
-  // fail with CANCELLED. Reads started afterwards run normally.
+  // Aborts every request in flight or waiting now, whoever's read it is:
+  // the reads they belong to fail with CANCELLED. Reads started afterwards
+  // run normally.
   void CancelInFlight();
 
+ private:
   struct ActiveReads;  // the reads running now (remote_file.cc)
 
- private:
   std::unique_ptr<ActiveReads> reads_;
   std::unique_ptr<HttpRangeClient> client_;
   uint64_t length_;

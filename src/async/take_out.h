@@ -18,10 +18,13 @@
 namespace halio {
 
 // `items`: a sequence container (vector, deque) of copyable values, such as
-// pointers. Keeps the order of both the kept and the taken elements.
+// pointers. Keeps the order of both the kept and the taken elements. Throws
+// std::bad_alloc (before touching `items`) when the result cannot be had.
 template <typename Container, typename Picks>
 std::vector<typename Container::value_type> TakeOutWhere(Container& items, Picks picks) {
   std::vector<typename Container::value_type> taken;
+  // Reserved first: a bad_alloc halfway would leave `items` half compacted.
+  taken.reserve(items.size());
   auto kept = items.begin();
   for (auto it = items.begin(); it != items.end(); ++it) {
     if (picks(*it)) {

@@ -1,13 +1,18 @@
 // CancelToken: how a device tells work that blocks one of its threads on
 // something outside halio (a remote file's requests already sent, see
-// hal/remote_file.cc) to give up now, because the device is shutting down.
+// hal/remote_file.cc) to give up now, because the device is shutting down;
+// and how one such wait is told so on its own (each remote read has a
+// token, cancelled by RemoteFile::CancelReadsInto or, chained to it, by the
+// device's).
 //
 // The device owns a token and cancels it once, first thing in its shutdown.
 // The thread that runs an op's body marks it with a CancelScope; code deep
 // in the body (RemoteFile::Read) finds it with CurrentCancelToken() and, for
 // as long as it waits, keeps a CancelToken::Registration: an intrusive node
 // whose callback Cancel runs (the callback aborts the wait; it must not
-// block or touch the token). Nothing is allocated.
+// wait for other threads or touch its own token, and may take only locks
+// that come later in the order: a device's token, a read's token, the
+// remote client's own lock). Nothing is allocated.
 //
 // Ownership: registrations and scopes are the caller's, on its stack; the
 // token must outlive both. Thread-safety: Cancel, cancelled and Registration

@@ -164,7 +164,7 @@ Status ReadToDeviceMemory(HttpRangeClient& client, const std::string& descriptio
 }  // namespace
 
 // The reads running now, so that CancelReadsInto finds those into a buffer.
-// Lock order: a device's token, then (Forward) a read's token, then the
+// Lock order: a device's token, then (ForwardCancel) a read's token, then the
 // client's own lock; CancelInto takes `mutex` before a read's token.
 struct RemoteFile::ActiveReads {
   class Read;
@@ -188,7 +188,7 @@ class RemoteFile::ActiveReads::Read {
 
  private:
   friend struct ActiveReads;
-  static void Forward(void* token, const char* why) {
+  static void ForwardCancel(void* token, const char* why) {
     static_cast<CancelToken*>(token)->Cancel(why);
   }
 
@@ -208,7 +208,9 @@ void RemoteFile::ActiveReads::CancelInto(const Buffer& buffer) {
 }
 
 RemoteFile::ActiveReads::Read::Read(ActiveReads& reads, const Buffer* target)
-    : reads_(reads), target_(target), chained_(CurrentCancelToken(), &Read::Forward, &token_) {
+    : reads_(reads),
+      target_(target),
+      chained_(CurrentCancelToken(), &Read::ForwardCancel, &token_) {
   // The device is shutting down already: the read gives up at once, with
   // the device's reason (a literal its token keeps).
   if (!chained_.active()) token_.Cancel(CurrentCancelToken()->why());

@@ -295,6 +295,7 @@ class Reader {
   // remote files; once cancelled, aborting again each time the wait ends, so
   // that a read a worker only started after the cancel ends at once too.
   Status WaitForRead(Semaphore& done) {
+    if (has_remote_file_ && !cancelled_.ok()) AbortRemoteReads();
     while (has_remote_file_ && options_.cancel) {
       const Status waited = done.Wait(1, Timeout::After(kCancelPoll));
       if (waited.code() != StatusCode::kDeadlineExceeded) break;

@@ -80,7 +80,7 @@ default = run("info", "--remote-retry-backoff", "10ms",
 assert "after 5 attempts" in default.stderr, default.stderr
 checked += 1
 
-# --remote-deadline reaches the files load reads: the slow tensor (10 bytes/s)
+# --remote-deadline reaches the files load reads: the slow tensors (10 bytes/s)
 # misses 300 ms at once instead of the default 120 s.
 slow = run("load", "--no-progress", "--remote-deadline", "300ms",
            f"{fault}/slow-tensors/cli-deadline/slow.safetensors", ok=False)

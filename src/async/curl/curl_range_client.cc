@@ -469,7 +469,8 @@ void CurlRangeClient::Loop() {
       cancelled_epoch_ = epoch;
     }
     if (batches_cancelled != batches_cancelled_seen_ || arrived_cancelled) {
-      // The batch's fields were written under mutex_, taken above.
+      // A batch's cancel_why is published by its release store of
+      // `cancelled`, read here with acquire.
       AbortWhere(
           [](const Request* request) {
             return request->batch->cancelled.load(std::memory_order_acquire);
@@ -611,12 +612,13 @@ Status CurlRangeClient::SetHeaders(Request& request) {
 }
 
 void CurlRangeClient::OnDone(Request& request, CURLcode result) {
-  // Every transfer curl reports is in active_ (an aborted one was removed
-  // from the multi handle, which drops its report); checked all the same,
-  // since erasing end() would corrupt the list.
-  if (const auto it = std::find(active_.begin(), active_.end(), &request); it != active_.end()) {
-    active_.erase(it);
-  }
+  // Every transfer curl reports is in active_: an aborted one was removed
+  // from the multi handle, which drops its report. Checked all the same: a
+  // request not there was completed already, and erasing end() or
+  // completing it again would corrupt memory.
+  const auto it = std::find(active_.begin(), active_.end(), &request);
+  if (it == active_.end()) return;
+  active_.erase(it);
   bool retryable = false;
   Status status = Outcome(request, result, &retryable);
   ReleaseEasy(request);
