@@ -174,10 +174,10 @@ struct RemoteFile::ActiveReads {
   void CancelInto(const Buffer& buffer);
 };
 
-// A read running now, on its caller's stack: the buffer it fills (null for
-// ReadBytes) and the token its requests answer to, which CancelReadsInto
-// cancels and so does the token of the device running the read
-// (CurrentCancelToken: its shutdown), through `chained_`.
+// A Read running now, on its caller's stack: the buffer it fills and the
+// token its requests answer to, which CancelReadsInto cancels and so does
+// the token of the device running the read (CurrentCancelToken: its
+// shutdown), through `chained_`.
 class RemoteFile::ActiveReads::Read {
  public:
   Read(ActiveReads& reads, const Buffer* target);
@@ -272,8 +272,9 @@ Status RemoteFile::ReadBytes(uint64_t file_offset, std::span<std::byte> bytes) {
                            RangeText(file_offset, bytes.size()) + ": the file has " +
                            std::to_string(length_) + " bytes");
   }
-  ActiveReads::Read read(*reads_, nullptr);
-  return client_->ReadRange(file_offset, bytes, read.token());
+  // No buffer, so nothing CancelReadsInto could name: only the device's
+  // shutdown cancels it.
+  return client_->ReadRange(file_offset, bytes, CurrentCancelToken());
 }
 
 Status RemoteFile::Read(uint64_t file_offset, Buffer& buffer, uint64_t buffer_offset,

@@ -275,11 +275,9 @@ class Reader {
     });
   }
 
-  // LoadOptions::cancel said so.
-  void NoteCancel() {
-    cancelled_ = Cancelled();
-    AbortRemoteReads();
-  }
+  // LoadOptions::cancel said so. The reads in flight are aborted where they
+  // are waited for (WaitForRead).
+  void NoteCancel() { cancelled_ = Cancelled(); }
 
   // Remote files abort the requests of their reads into the arena, those
   // already sent included, so the reads fail at once instead of running to
@@ -292,18 +290,15 @@ class Reader {
   }
 
   // WaitForOp, asking LoadOptions::cancel meanwhile when the load has
-  // remote files; once cancelled, aborting again each time the wait ends, so
-  // that a read a worker only started after the cancel ends at once too.
+  // remote files. Once cancelled, the remote reads are aborted before every
+  // wait, so that a read a worker only started after the cancel ends at
+  // once too.
   Status WaitForRead(Semaphore& done) {
-    if (has_remote_file_ && !cancelled_.ok()) AbortRemoteReads();
     while (has_remote_file_ && options_.cancel) {
+      if (!cancelled_.ok()) AbortRemoteReads();
       const Status waited = done.Wait(1, Timeout::After(kCancelPoll));
       if (waited.code() != StatusCode::kDeadlineExceeded) break;
-      if (!cancelled_.ok()) {
-        AbortRemoteReads();
-      } else if (options_.cancel()) {
-        NoteCancel();
-      }
+      if (cancelled_.ok() && options_.cancel()) NoteCancel();
     }
     return WaitForOp(done);
   }
